@@ -1,0 +1,98 @@
+// `nbwss-bridge replay FILE...`: COMMAND REQUEST files through the daemon's own validation,
+// policy, queue and REST code; the answers come out as NDJSON in input order.
+import { readFile } from 'node:fs/promises';
+import { CommandService } from '../bridge/commands.js';
+import type { Config } from '../config/load.js';
+import { EXIT } from '../constants.js';
+import type { Logger } from '../log/logger.js';
+import { Policy } from '../policy/allow.js';
+import { decodeFrame, type Inbound } from '../protocol/codec.js';
+import { CommandQueue } from '../queue/queue.js';
+import { RestClient } from '../rest/client.js';
+
+export interface ReplayIo {
+  log: Logger;
+  /** One NDJSON line per answer. */
+  out(line: string): void;
+  /** One line per input that could not be replayed. */
+  err(line: string): void;
+}
+
+/** The envelopes in a file: one JSON document, or one per line (NDJSON). */
+export function framesOf(text: string): string[] {
+  try {
+    JSON.parse(text);
+    return [text];
+  } catch {
+    return text.split('\n').filter((l) => l.trim() !== '');
+  }
+}
+
+/** Replays the files; resolves to the exit code (1 when some input could not be replayed). */
+export async function replayFiles(config: Config, files: readonly string[], io: ReplayIo): Promise<number> {
+  const rest = new RestClient({
+    baseUrl: config.rest.baseUrl,
+    ca: config.rest.ca,
+    timeoutMs: config.rest.timeoutMs,
+    maxResponseBytes: config.rest.maxResponseBytes,
+    connections: config.queue.concurrency,
+  });
+  // Answers are printed in input order: slot i holds input i's answer until all before it are out.
+  const slots: (string | null | undefined)[] = [];
+  const slotsById = new Map<string, number[]>();
+  let printed = 0;
+  let outstanding = 0;
+  let allAnswered: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    allAnswered = resolve;
+  });
+  const flush = () => {
+    while (printed < slots.length && slots[printed] !== undefined) {
+      const line = slots[printed++];
+      if (line) io.out(line);
+    }
+  };
+  const service = new CommandService({
+    policy: new Policy(config.rest),
+    rest,
+    queue: new CommandQueue({ concurrency: config.queue.concurrency, maxPending: Number.MAX_SAFE_INTEGER }),
+    log: io.log,
+    deliver: (id, frame) => {
+      const slot = slotsById.get(id)?.shift();
+      if (slot === undefined) return;
+      slots[slot] = frame;
+      flush();
+      if (--outstanding === 0) allAnswered();
+    },
+  });
+
+  let failed = false;
+  const inputs: { where: string; msg: Inbound }[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      io.err(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      failed = true;
+      continue;
+    }
+    framesOf(text).forEach((frame, i, all) => inputs.push({ where: all.length > 1 ? `${file}:${i + 1}` : file, msg: decodeFrame(frame) }));
+  }
+  for (const { where, msg } of inputs) {
+    if (msg.kind !== 'command' && msg.kind !== 'invalid') {
+      io.err(`${where}: not a COMMAND REQUEST (${msg.kind === 'drop' ? msg.reason : msg.kind}); skipped`);
+      failed = true;
+      continue;
+    }
+    const id = msg.kind === 'command' ? msg.command.id : msg.id;
+    slotsById.set(id, [...(slotsById.get(id) ?? []), slots.length]);
+    slots.push(undefined);
+  }
+  outstanding = slots.length;
+  if (outstanding === 0) allAnswered();
+  for (const { msg } of inputs) if (msg.kind === 'command' || msg.kind === 'invalid') service.handle(msg);
+  await done;
+  await rest.close();
+  return failed ? EXIT.failure : EXIT.ok;
+}

@@ -1,0 +1,233 @@
+// Loads the configuration once: defaults < config file < NBWSS_* environment < CLI flags,
+// validates every key, reads the files it names, and returns a frozen typed object.
+import { readFileSync } from 'node:fs';
+import convict from 'convict';
+import { ConfigError } from '../errors.js';
+import { schema, schemaLeaves, type LogLevel, type RawConfig, type ReplayableMethod } from './schema.js';
+
+/** The validated configuration every module receives. Nothing else reads the environment. */
+export interface Config {
+  readonly cloud: {
+    readonly url: string | null;
+    /** The endpoint token, from cloud.token or read from cloud.tokenFile. */
+    readonly token: string | null;
+    readonly tokenFile: string | null;
+    readonly caFile: string | null;
+    /** Contents of cloud.caFile. */
+    readonly ca: string | null;
+    readonly allowInsecure: boolean;
+    readonly connectTimeoutMs: number;
+    readonly maxMessageBytes: number;
+    readonly perMessageDeflate: boolean;
+  };
+  readonly rest: {
+    readonly baseUrl: string;
+    readonly caFile: string | null;
+    /** Contents of rest.caFile. */
+    readonly ca: string | null;
+    readonly timeoutMs: number;
+    readonly allowedPaths: readonly string[];
+    readonly allowedMethods: readonly ReplayableMethod[];
+    readonly maxResponseBytes: number;
+  };
+  readonly queue: { readonly concurrency: number; readonly maxPending: number };
+  readonly reconnect: { readonly minMs: number; readonly maxMs: number };
+  readonly heartbeat: { readonly intervalMs: number };
+  readonly shutdown: { readonly graceMs: number };
+  readonly log: { readonly level: LogLevel };
+  /** The config file that was read, if any. */
+  readonly configFile: string | null;
+}
+
+export interface LoadOptions {
+  /** The process environment (only NBWSS_* and the systemd directory variables are read). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** `--config FILE`; falls back to NBWSS_CONFIG. */
+  configFile?: string | undefined;
+  /** Values from CLI flags, by config key. */
+  overrides?: Readonly<Record<string, string>>;
+  /** `run` also requires the cloud settings; `rest` only what a REST call needs. */
+  purpose: 'run' | 'rest';
+}
+
+export interface Loaded {
+  config: Config;
+  /** Things worth a warning that do not stop start-up, e.g. an unknown NBWSS_ variable. */
+  warnings: string[];
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** True for a host name that cannot leave the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname) || hostname.endsWith('.localhost');
+}
+
+const EXPANDABLE = ['CREDENTIALS_DIRECTORY', 'STATE_DIRECTORY'];
+
+/** Expands ${CREDENTIALS_DIRECTORY} and ${STATE_DIRECTORY} in a path taken from the config. */
+function expandPath(key: string, path: string, env: LoadOptions['env'], problems: string[]): string | null {
+  let bad = false;
+  const out = path.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => {
+    const value = EXPANDABLE.includes(name) ? env[name] : undefined;
+    if (value === undefined || value === '') {
+      problems.push(`${key}: ${whole} is not set in the environment (only ${EXPANDABLE.join(', ')} are expanded)`);
+      bad = true;
+      return whole;
+    }
+    return value;
+  });
+  return bad ? null : out;
+}
+
+function readText(key: string, path: string, problems: string[]): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    problems.push(`${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return null;
+  }
+}
+
+function readCa(key: string, path: string | null, env: LoadOptions['env'], problems: string[]): string | null {
+  if (path === null) return null;
+  const file = expandPath(key, path, env, problems);
+  const text = file === null ? null : readText(key, file, problems);
+  if (text !== null && !text.includes('-----BEGIN CERTIFICATE-----')) {
+    problems.push(`${key}: ${path} holds no PEM certificate`);
+    return null;
+  }
+  return text;
+}
+
+function readConfigFile(path: string, problems: string[]): Record<string, unknown> | null {
+  const text = readText('config file', path, problems);
+  if (text === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    problems.push(`config file ${path}: not valid JSON: ${(err as Error).message}`);
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push(`config file ${path}: must hold a JSON object`);
+    return null;
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Loads and validates the configuration. Throws a ConfigError listing every problem,
+ * one line per key; never exits the process.
+ */
+export function loadConfig(opts: LoadOptions): Loaded {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const env = opts.env;
+
+  const known = new Set(schemaLeaves().flatMap((l) => (l.env ? [l.env] : [])));
+  known.add('NBWSS_CONFIG');
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('NBWSS_') && !known.has(name)) warnings.push(`unknown environment variable ${name} ignored`);
+  }
+
+  // Only NBWSS_* reach convict, and an empty variable counts as unset.
+  const nbwssEnv: Record<string, string> = {};
+  for (const name of known) {
+    const v = env[name];
+    if (v !== undefined && v !== '') nbwssEnv[name] = v;
+  }
+  const conf = convict<RawConfig>(schema, { env: nbwssEnv, args: [] });
+
+  const configFile = opts.configFile ?? nbwssEnv.NBWSS_CONFIG ?? null;
+  if (configFile !== null) {
+    const obj = readConfigFile(configFile, problems);
+    if (obj !== null) conf.load(obj);
+  }
+  for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+    conf.set(key as never, value as never);
+  }
+
+  try {
+    conf.validate({ allowed: 'strict' });
+  } catch (err) {
+    for (const line of (err as Error).message.split('\n')) if (line.trim()) problems.push(line.trim());
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const raw = conf.getProperties();
+
+  let token = raw.cloud.token;
+  if (raw.cloud.token !== null && raw.cloud.tokenFile !== null) {
+    problems.push('cloud.token: set either cloud.token or cloud.tokenFile, not both');
+  } else if (raw.cloud.tokenFile !== null) {
+    const file = expandPath('cloud.tokenFile', raw.cloud.tokenFile, env, problems);
+    const text = file === null ? null : readText('cloud.tokenFile', file, problems);
+    if (text !== null) {
+      token = text.replace(/\r?\n$/, '');
+      if (token.trim() === '') problems.push(`cloud.tokenFile: ${raw.cloud.tokenFile} is empty`);
+    }
+  }
+
+  if (opts.purpose === 'run') {
+    if (raw.cloud.url === null) problems.push('cloud.url: required (set NBWSS_CLOUD_URL, --cloud-url or cloud.url in the config file)');
+    if (raw.cloud.token === null && raw.cloud.tokenFile === null) {
+      problems.push('cloud.token: required (set NBWSS_CLOUD_TOKEN_FILE, NBWSS_CLOUD_TOKEN or cloud.tokenFile in the config file)');
+    }
+  }
+  if (raw.cloud.url !== null) {
+    const url = new URL(raw.cloud.url);
+    if (url.protocol === 'ws:' && !isLoopbackHost(url.hostname) && !raw.cloud.allowInsecure) {
+      problems.push(
+        `cloud.url: plain ws:// to ${url.hostname} would send tokens and JWTs in clear text; use wss:// or set cloud.allowInsecure`,
+      );
+    }
+  }
+  if (raw.reconnect.minMs > raw.reconnect.maxMs) {
+    problems.push(`reconnect.minMs: ${raw.reconnect.minMs} is greater than reconnect.maxMs ${raw.reconnect.maxMs}`);
+  }
+
+  const cloudCa = readCa('cloud.caFile', raw.cloud.caFile, env, problems);
+  const restCa = readCa('rest.caFile', raw.rest.caFile, env, problems);
+  if (problems.length) throw new ConfigError(problems);
+
+  const config: Config = {
+    cloud: { ...raw.cloud, token, ca: cloudCa },
+    rest: {
+      ...raw.rest,
+      ca: restCa,
+      allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as ReplayableMethod))],
+    },
+    queue: raw.queue,
+    reconnect: raw.reconnect,
+    heartbeat: raw.heartbeat,
+    shutdown: raw.shutdown,
+    log: { level: raw.log.level as LogLevel },
+    configFile,
+  };
+  return { config: deepFreeze(config), warnings };
+}
+
+/** The effective configuration with secrets replaced, as `check-config` prints it. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const { configFile, ...rest } = config;
+  return {
+    ...rest,
+    cloud: {
+      ...config.cloud,
+      token: config.cloud.token === null ? null : '[redacted]',
+      ca: config.cloud.ca === null ? null : '[PEM]',
+    },
+    rest: { ...config.rest, ca: config.rest.ca === null ? null : '[PEM]' },
+    configFile,
+  };
+}

@@ -1,0 +1,290 @@
+// The configuration schema: every key, its default, its environment variable and its CLI flag.
+import convict from 'convict';
+
+/** Methods the policy can allow. */
+export const REPLAYABLE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+export type ReplayableMethod = (typeof REPLAYABLE_METHODS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const MiB = 1024 * 1024;
+
+/** Shape of the raw values convict holds, before files are read and the result is frozen. */
+export interface RawConfig {
+  cloud: {
+    url: string | null;
+    token: string | null;
+    tokenFile: string | null;
+    caFile: string | null;
+    allowInsecure: boolean;
+    connectTimeoutMs: number;
+    maxMessageBytes: number;
+    perMessageDeflate: boolean;
+  };
+  rest: {
+    baseUrl: string;
+    caFile: string | null;
+    timeoutMs: number;
+    allowedPaths: string[];
+    allowedMethods: string[];
+    maxResponseBytes: number;
+  };
+  queue: { concurrency: number; maxPending: number };
+  reconnect: { minMs: number; maxMs: number };
+  heartbeat: { intervalMs: number };
+  shutdown: { graceMs: number };
+  log: { level: string };
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** Trims a string value from the environment or a flag; a value that is not a string stays as it is. */
+const trimmed = (v: unknown) => (isString(v) ? v.trim() : v);
+
+convict.addFormat({
+  name: 'nbw-uint',
+  coerce: (v: unknown) => (isString(v) && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+  validate(v: unknown, schema: convict.SchemaObj) {
+    const min = typeof schema.min === 'number' ? schema.min : 0;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      throw new Error(`must be a whole number of at least ${min}`);
+    }
+  },
+});
+
+convict.addFormat({
+  name: 'nbw-bool',
+  coerce(v: unknown) {
+    if (!isString(v)) return v;
+    const s = v.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(s)) return true;
+    if (['false', '0', 'no', 'off'].includes(s)) return false;
+    return v;
+  },
+  validate(v: unknown) {
+    if (typeof v !== 'boolean') throw new Error('must be true or false');
+  },
+});
+
+convict.addFormat({
+  name: 'nbw-path-list',
+  coerce: (v: unknown) => (isString(v) ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  validate(v: unknown) {
+    if (!Array.isArray(v) || v.length === 0) throw new Error('must be a non-empty list of paths');
+    for (const p of v) {
+      if (!isString(p) || !p.startsWith('/') || p.startsWith('//') || /[\s\\?#%]|\/\.\.?(\/|$)/.test(p)) {
+        throw new Error(`each path must be a plain absolute path such as /netbackup/, got ${JSON.stringify(p)}`);
+      }
+    }
+  },
+});
+
+convict.addFormat({
+  name: 'nbw-method-list',
+  coerce: (v: unknown) => (isString(v) ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  validate(v: unknown) {
+    if (!Array.isArray(v) || v.length === 0) throw new Error('must be a non-empty list of HTTP methods');
+    for (const m of v) {
+      if (!isString(m) || !(REPLAYABLE_METHODS as readonly string[]).includes(m.toUpperCase())) {
+        throw new Error(`each method must be one of ${REPLAYABLE_METHODS.join(', ')}, got ${JSON.stringify(m)}`);
+      }
+    }
+  },
+});
+
+function checkUrl(v: unknown, protocols: readonly string[]): void {
+  if (!isString(v)) throw new Error(`must be a ${protocols.join(' or ')} URL`);
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new Error(`must be a ${protocols.join(' or ')} URL`);
+  }
+  if (!protocols.includes(url.protocol.slice(0, -1))) throw new Error(`must be a ${protocols.join(' or ')} URL`);
+  if (url.username || url.password) throw new Error('must not carry credentials; use the token settings');
+}
+
+convict.addFormat({
+  name: 'nbw-ws-url',
+  coerce: trimmed,
+  validate: (v: unknown) => checkUrl(v, ['ws', 'wss']),
+});
+
+convict.addFormat({
+  name: 'nbw-http-url',
+  coerce: trimmed,
+  validate(v: unknown) {
+    checkUrl(v, ['http', 'https']);
+    const url = new URL(v as string);
+    if (url.search || url.hash) throw new Error('must not have a query or fragment');
+  },
+});
+
+convict.addFormat({
+  name: 'nbw-file',
+  coerce: trimmed,
+  validate(v: unknown) {
+    if (!isString(v) || v.length === 0) throw new Error('must be a file path');
+  },
+});
+
+convict.addFormat({
+  name: 'nbw-secret',
+  validate(v: unknown) {
+    if (!isString(v) || v.trim().length === 0) throw new Error('must be a non-empty string');
+  },
+});
+
+convict.addFormat({
+  name: 'nbw-level',
+  coerce: (v: unknown) => (isString(v) ? v.trim().toLowerCase() : v),
+  validate(v: unknown) {
+    if (!isString(v) || !(LOG_LEVELS as readonly string[]).includes(v)) {
+      throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
+    }
+  },
+});
+
+/**
+ * The schema. Each leaf names its environment variable (`env`) and, for the CLI, its flag
+ * (`flag`, used as `--flag VALUE`). Defaults live here and nowhere else.
+ */
+export const schema: convict.Schema<RawConfig> = {
+  cloud: {
+    url: {
+      doc: 'WebSocket URL of the cloud application endpoint to dial (ws:// only to loopback unless cloud.allowInsecure)',
+      format: 'nbw-ws-url', default: null, nullable: true, env: 'NBWSS_CLOUD_URL', flag: 'cloud-url',
+    },
+    token: {
+      doc: 'Endpoint token sent in the CONNECT REQUEST (prefer cloud.tokenFile)',
+      format: 'nbw-secret', default: null, nullable: true, sensitive: true, env: 'NBWSS_CLOUD_TOKEN',
+    },
+    tokenFile: {
+      doc: 'File holding the endpoint token; one trailing newline is trimmed. ${CREDENTIALS_DIRECTORY} is expanded',
+      format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_CLOUD_TOKEN_FILE', flag: 'cloud-token-file',
+    },
+    caFile: {
+      doc: 'Extra CA certificate (PEM) trusted for the cloud endpoint, beside the system roots',
+      format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_CLOUD_CA_FILE', flag: 'cloud-ca-file',
+    },
+    allowInsecure: {
+      doc: 'Allow plain ws:// to a host that is not loopback (JWTs would cross the network in clear text)',
+      format: 'nbw-bool', default: false, env: 'NBWSS_CLOUD_ALLOW_INSECURE', flag: 'cloud-allow-insecure',
+    },
+    connectTimeoutMs: {
+      doc: 'Time allowed to open the WebSocket and again for the CONNECT RESPONSE',
+      format: 'nbw-uint', min: 100, default: 30000, env: 'NBWSS_CONNECT_TIMEOUT_MS', flag: 'cloud-connect-timeout-ms',
+    },
+    maxMessageBytes: {
+      doc: 'Largest COMMAND REQUEST frame served; larger ones are answered 413',
+      format: 'nbw-uint', min: 1024, default: 16 * MiB, env: 'NBWSS_MAX_MESSAGE_BYTES', flag: 'cloud-max-message-bytes',
+    },
+    perMessageDeflate: {
+      doc: 'Offer permessage-deflate compression on the WebSocket',
+      format: 'nbw-bool', default: false, env: 'NBWSS_CLOUD_PER_MESSAGE_DEFLATE', flag: 'cloud-per-message-deflate',
+    },
+  },
+  rest: {
+    baseUrl: {
+      doc: 'Base URL of the local REST API',
+      format: 'nbw-http-url', default: 'https://localhost:1556', env: 'NBWSS_REST_BASE_URL', flag: 'rest-base-url',
+    },
+    caFile: {
+      doc: 'Extra CA certificate (PEM) trusted for the REST API, e.g. the NetBackup CA',
+      format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_REST_CA_FILE', flag: 'rest-ca-file',
+    },
+    timeoutMs: {
+      doc: 'Time limit of one REST call, from start to the last byte of the response',
+      format: 'nbw-uint', min: 1, default: 120000, env: 'NBWSS_REST_TIMEOUT_MS', flag: 'rest-timeout-ms',
+    },
+    allowedPaths: {
+      doc: 'Path prefixes the cloud may reach (comma-separated in the environment)',
+      format: 'nbw-path-list', default: ['/netbackup/'], env: 'NBWSS_ALLOWED_PATHS', flag: 'allowed-paths',
+    },
+    allowedMethods: {
+      doc: `HTTP methods the cloud may use, among ${REPLAYABLE_METHODS.join(', ')}`,
+      format: 'nbw-method-list', default: [...REPLAYABLE_METHODS], env: 'NBWSS_ALLOWED_METHODS', flag: 'allowed-methods',
+    },
+    maxResponseBytes: {
+      doc: 'Largest REST response body relayed; a larger one is answered 502',
+      format: 'nbw-uint', min: 1024, default: 64 * MiB, env: 'NBWSS_REST_MAX_RESPONSE_BYTES', flag: 'rest-max-response-bytes',
+    },
+  },
+  queue: {
+    concurrency: {
+      doc: 'REST calls in flight at most',
+      format: 'nbw-uint', min: 1, default: 8, env: 'NBWSS_CONCURRENCY', flag: 'concurrency',
+    },
+    maxPending: {
+      doc: 'Requests waiting at most beyond those in flight; past it requests are answered 503',
+      format: 'nbw-uint', min: 0, default: 1000, env: 'NBWSS_MAX_PENDING', flag: 'max-pending',
+    },
+  },
+  reconnect: {
+    minMs: {
+      doc: 'Shortest wait before a reconnect',
+      format: 'nbw-uint', min: 1, default: 1000, env: 'NBWSS_RECONNECT_MIN_MS', flag: 'reconnect-min-ms',
+    },
+    maxMs: {
+      doc: 'Longest wait before a reconnect',
+      format: 'nbw-uint', min: 1, default: 60000, env: 'NBWSS_RECONNECT_MAX_MS', flag: 'reconnect-max-ms',
+    },
+  },
+  heartbeat: {
+    intervalMs: {
+      doc: 'Ping interval; a connection without a pong by the next ping is dropped and redialled',
+      format: 'nbw-uint', min: 100, default: 30000, env: 'NBWSS_HEARTBEAT_MS', flag: 'heartbeat-ms',
+    },
+  },
+  shutdown: {
+    graceMs: {
+      doc: 'Time in-flight REST calls get to finish after SIGTERM or SIGINT',
+      format: 'nbw-uint', min: 0, default: 10000, env: 'NBWSS_SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms',
+    },
+  },
+  log: {
+    level: {
+      doc: `Log level: ${LOG_LEVELS.join(', ')}`,
+      format: 'nbw-level', default: 'info', env: 'NBWSS_LOG_LEVEL', flag: 'log-level',
+    },
+  },
+};
+
+/** One leaf of the schema, flattened. */
+export interface SchemaLeaf {
+  key: string;
+  doc: string;
+  env?: string;
+  flag?: string;
+  sensitive: boolean;
+  /** True for on/off keys, whose CLI flag takes no value. */
+  boolean: boolean;
+  default: unknown;
+}
+
+/** Every leaf of the schema in declaration order, for flags, help and documentation. */
+export function schemaLeaves(): SchemaLeaf[] {
+  const out: SchemaLeaf[] = [];
+  const walk = (node: Record<string, unknown>, prefix: string) => {
+    for (const [name, value] of Object.entries(node)) {
+      const v = value as Record<string, unknown>;
+      const key = prefix ? `${prefix}.${name}` : name;
+      if ('default' in v) {
+        out.push({
+          key,
+          doc: String(v.doc ?? ''),
+          env: v.env as string | undefined,
+          flag: v.flag as string | undefined,
+          sensitive: v.sensitive === true,
+          boolean: v.format === 'nbw-bool',
+          default: v.default,
+        });
+      } else {
+        walk(v, key);
+      }
+    }
+  };
+  walk(schema as unknown as Record<string, unknown>, '');
+  return out;
+}

@@ -1,0 +1,76 @@
+// Every error the bridge raises or answers, as a value with a stable code.
+//
+// Code that reacts to an error checks `err.code`, never the message. Errors the
+// bridge answers to the cloud carry the HTTP status of that answer; link errors
+// carry the WebSocket close code to send. docs/errors.md documents every code.
+
+/** HTTP status and meaning of each error the bridge answers under a request's id. */
+export const ANSWERED = {
+  NBW_ERR_ENVELOPE_INVALID: 400,
+  NBW_ERR_POLICY_URI: 403,
+  NBW_ERR_POLICY_METHOD: 403,
+  NBW_ERR_TOO_LARGE: 413,
+  NBW_ERR_REST_UNREACHABLE: 502,
+  NBW_ERR_REST_RESPONSE_TOO_LARGE: 502,
+  NBW_ERR_REST_FAILED: 502,
+  NBW_ERR_QUEUE_FULL: 503,
+  NBW_ERR_SHUTTING_DOWN: 503,
+  NBW_ERR_REST_TIMEOUT: 504,
+} as const;
+
+/** Errors that never become an answer: start-up, link and dropped input. */
+export const INTERNAL = [
+  'NBW_ERR_CONFIG',
+  'NBW_ERR_FRAME_DROPPED',
+  'NBW_ERR_CONNECT_REFUSED',
+  'NBW_ERR_CONNECT_TIMEOUT',
+  'NBW_ERR_HEARTBEAT_TIMEOUT',
+] as const;
+
+export type AnsweredCode = keyof typeof ANSWERED;
+export type InternalCode = (typeof INTERNAL)[number];
+export type ErrorCode = AnsweredCode | InternalCode;
+
+/** Base class of every error the bridge raises. */
+export class BridgeError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BridgeError';
+    this.code = code;
+  }
+}
+
+/** An error answered to the cloud as a COMMAND RESPONSE with `status`. */
+export class AnsweredError extends BridgeError {
+  declare readonly code: AnsweredCode;
+  readonly status: number;
+  constructor(code: AnsweredCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'AnsweredError';
+    this.status = ANSWERED[code];
+  }
+}
+
+/** A configuration problem: start-up stops with exit code 2. `problems` holds one line per bad key. */
+export class ConfigError extends BridgeError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super('NBW_ERR_CONFIG', problems.join('; '));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** A link-level failure; `closeCode` is the WebSocket close code the bridge sends for it. */
+export class LinkError extends BridgeError {
+  readonly closeCode: number;
+  constructor(code: InternalCode, message: string, closeCode: number) {
+    super(code, message);
+    this.name = 'LinkError';
+    this.closeCode = closeCode;
+  }
+}
+
+/** Every code, for documentation checks. */
+export const ALL_CODES: readonly ErrorCode[] = [...(Object.keys(ANSWERED) as AnsweredCode[]), ...INTERNAL];

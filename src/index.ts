@@ -1,0 +1,13 @@
+// nbwss-bridge as a library: the parts the daemon is built from, for embedding and tests.
+export { loadConfig, redactedConfig, type Config, type LoadOptions } from './config/load.js';
+export { Daemon } from './lifecycle/daemon.js';
+export { CommandService, type Deliver } from './bridge/commands.js';
+export { Link, type LinkOptions, type LinkEvents } from './link/link.js';
+export { Policy, type PolicyResult } from './policy/allow.js';
+export { CommandQueue, type Job } from './queue/queue.js';
+export { RestClient, type RestCall, type RestCaller } from './rest/client.js';
+export { decodeFrame, encodeCommandResponse, encodeErrorResponse, type Inbound } from './protocol/codec.js';
+export * from './protocol/envelope.js';
+export { AnsweredError, BridgeError, ConfigError, LinkError, type ErrorCode } from './errors.js';
+export { createLogger } from './log/logger.js';
+export { VERSION } from './constants.js';

@@ -1,0 +1,241 @@
+// The one outbound WebSocket: dial, CONNECT handshake, heartbeat, reconnect with backoff.
+//
+// Only messages received after the CONNECT was answered `valid: true` on the current
+// connection leave this module, as `inbound` events.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { rootCertificates } from 'node:tls';
+import WebSocket from 'ws';
+import type { Logger } from '../log/logger.js';
+import { decodeFrame, decodeOversized, encodeConnectRequest, type Inbound } from '../protocol/codec.js';
+import { Backoff } from './backoff.js';
+import { Heartbeat } from './heartbeat.js';
+
+export interface LinkOptions {
+  url: string;
+  token: string;
+  /** Extra trusted CA (PEM) for wss://, added to the system roots. */
+  ca: string | null;
+  /** Time allowed to open the socket, and again for the CONNECT RESPONSE. */
+  connectTimeoutMs: number;
+  heartbeatMs: number;
+  reconnect: { minMs: number; maxMs: number };
+  /** Frames above this many bytes are not served (answered 413 when their id can be read). */
+  maxMessageBytes: number;
+  perMessageDeflate: boolean;
+  userAgent: string;
+  log: Logger;
+}
+
+export type LinkState = 'idle' | 'connecting' | 'handshaking' | 'ready' | 'stopped';
+
+export interface LinkEvents {
+  /** The CONNECT was answered `valid: true`; commands may flow. */
+  ready: [info: { connection: number }];
+  /** The ready connection is gone. */
+  down: [info: { connection: number; reason: string }];
+  /** A message from the cloud on a ready connection. */
+  inbound: [message: Inbound];
+}
+
+/** Normal closure codes the bridge sends. */
+export const CLOSE = { normal: 1000, goingAway: 1001 } as const;
+
+/** The URL without query or credentials, for logs (a cloud may put a secret in the query). */
+export function safeUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+export class Link extends EventEmitter<LinkEvents> {
+  readonly #opts: LinkOptions;
+  readonly #log: Logger;
+  readonly #backoff: Backoff;
+  #state: LinkState = 'idle';
+  #ws: WebSocket | null = null;
+  #connection = 0;
+  #connectId: string | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #heartbeat: Heartbeat | null = null;
+
+  constructor(opts: LinkOptions) {
+    super();
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#backoff = new Backoff(opts.reconnect);
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  /** True while commands may be received and answers sent. */
+  get ready(): boolean {
+    return this.#state === 'ready';
+  }
+
+  /** Bytes queued on the socket but not yet written. */
+  get bufferedAmount(): number {
+    return this.#ws?.bufferedAmount ?? 0;
+  }
+
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#dial();
+  }
+
+  /** Sends one frame on the ready connection; false when there is none. */
+  send(text: string): boolean {
+    const ws = this.#ws;
+    if (this.#state !== 'ready' || ws === null || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(text);
+    return true;
+  }
+
+  /**
+   * Closes the connection (after every frame already sent) and stops reconnecting.
+   * Settles once the socket is closed, or after `timeoutMs` by terminating it.
+   */
+  async stop(code: number = CLOSE.goingAway, reason = 'bridge shutting down', timeoutMs = 3000): Promise<void> {
+    if (this.#state === 'stopped') return;
+    const wasReady = this.#state === 'ready';
+    this.#state = 'stopped';
+    this.#clearTimer();
+    this.#heartbeat?.stop();
+    const ws = this.#ws;
+    if (wasReady) this.emit('down', { connection: this.#connection, reason: 'stopped' });
+    if (ws === null || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, timeoutMs);
+      ws.once('close', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(code, reason);
+    });
+  }
+
+  #dial(): void {
+    const opts = this.#opts;
+    const n = ++this.#connection;
+    this.#state = 'connecting';
+    this.#log.debug({ conn: n, url: safeUrl(opts.url) }, 'dialling the cloud endpoint');
+    const ws = new WebSocket(opts.url, {
+      handshakeTimeout: opts.connectTimeoutMs,
+      perMessageDeflate: opts.perMessageDeflate,
+      // Frames a little over the limit are still read so they can be answered 413; beyond this the socket closes (1009).
+      maxPayload: opts.maxMessageBytes + Math.max(opts.maxMessageBytes, 1024 * 1024),
+      followRedirects: false,
+      headers: { 'user-agent': opts.userAgent },
+      ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+    });
+    this.#ws = ws;
+    const heartbeat = new Heartbeat(opts.heartbeatMs, {
+      ping: () => ws.ping(),
+      dead: () => {
+        this.#log.warn({ conn: n, intervalMs: opts.heartbeatMs }, 'no pong from the cloud within the heartbeat interval; reconnecting');
+        ws.terminate();
+      },
+    });
+    this.#heartbeat = heartbeat;
+    let lastError = '';
+
+    ws.on('open', () => {
+      if (this.#state === 'stopped') return;
+      this.#state = 'handshaking';
+      this.#connectId = randomUUID().toUpperCase();
+      heartbeat.start();
+      ws.send(encodeConnectRequest(this.#connectId, opts.token));
+      this.#setTimer(opts.connectTimeoutMs, () => {
+        this.#log.warn({ conn: n, timeoutMs: opts.connectTimeoutMs }, 'no CONNECT RESPONSE from the cloud in time; reconnecting');
+        ws.terminate();
+      });
+    });
+    ws.on('pong', () => heartbeat.seen());
+    ws.on('message', (data, isBinary) => {
+      heartbeat.seen();
+      this.#onMessage(n, data as Buffer, isBinary);
+    });
+    ws.on('error', (err) => {
+      lastError = (err as NodeJS.ErrnoException).code ?? err.message;
+    });
+    ws.on('close', (code, reasonBuf) => {
+      heartbeat.stop();
+      this.#clearTimer();
+      const wasReady = this.#state === 'ready';
+      const reason = lastError || `closed ${code}${reasonBuf.length ? ` ${reasonBuf.toString('utf8')}` : ''}`;
+      if (this.#ws === ws) this.#ws = null;
+      if (wasReady) this.emit('down', { connection: n, reason });
+      if (this.#state === 'stopped') return;
+      const delay = this.#backoff.next();
+      const log = wasReady ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
+      log({ conn: n, reason, retryInMs: delay, attempt: this.#backoff.attempt }, wasReady ? 'cloud connection lost; reconnecting' : 'cloud connection failed; retrying');
+      this.#state = 'idle';
+      this.#setTimer(delay, () => this.#dial());
+    });
+  }
+
+  #onMessage(n: number, data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      this.#log.warn({ conn: n, bytes: data.length }, 'dropped a binary frame: NBWSS messages are text');
+      return;
+    }
+    const text = data.toString('utf8');
+    const msg = data.length > this.#opts.maxMessageBytes
+      ? decodeOversized(text, data.length, this.#opts.maxMessageBytes)
+      : decodeFrame(text);
+
+    if (this.#state === 'handshaking') {
+      if (msg.kind === 'connect-response' && msg.id === this.#connectId) {
+        this.#onConnectResponse(n, msg.valid, msg.problem);
+        return;
+      }
+      this.#log.warn({ conn: n, kind: msg.kind, id: idOf(msg) }, 'dropped a message that arrived before the CONNECT was answered');
+      return;
+    }
+    if (this.#state !== 'ready') return;
+    if (msg.kind === 'connect-response') {
+      this.#log.warn({ conn: n, id: msg.id }, 'dropped a stray CONNECT RESPONSE');
+      return;
+    }
+    this.emit('inbound', msg);
+  }
+
+  #onConnectResponse(n: number, valid: boolean, problem: string | undefined): void {
+    this.#clearTimer();
+    const ws = this.#ws;
+    if (!valid || ws === null) {
+      this.#log.warn(
+        { conn: n, ...(problem ? { problem } : {}) },
+        problem ? 'malformed CONNECT RESPONSE; closing and retrying' : 'the cloud refused the CONNECT (token not valid); closing and retrying',
+      );
+      ws?.close(CLOSE.normal, 'CONNECT refused');
+      return;
+    }
+    this.#state = 'ready';
+    this.#backoff.reset();
+    this.#log.info({ conn: n, url: safeUrl(this.#opts.url) }, 'connected to the cloud; serving commands');
+    this.emit('ready', { connection: n });
+  }
+
+  #setTimer(ms: number, fn: () => void): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      fn();
+    }, ms);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+}
+
+function idOf(msg: Inbound): string | undefined {
+  return msg.kind === 'command' ? msg.command.id : msg.id;
+}

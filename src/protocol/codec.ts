@@ -1,0 +1,130 @@
+// Turns WebSocket text frames into typed inbound messages, and typed answers into frames.
+//
+// decodeFrame never throws: every frame becomes exactly one Inbound value, and a frame
+// that cannot be answered (no usable id) becomes a `drop` with the reason to log.
+import type { z } from 'zod';
+import { AnsweredError } from '../errors.js';
+import {
+  CommandRequest,
+  ConnectResponse,
+  PROTOCOL_VERSION,
+  type CommandResponsePayload,
+} from './envelope.js';
+
+/** What one inbound frame means to the bridge. */
+export type Inbound =
+  | { kind: 'command'; command: CommandRequest }
+  | { kind: 'invalid'; id: string; error: AnsweredError }
+  | { kind: 'connect-response'; id: string; valid: boolean; problem?: string }
+  | { kind: 'notification-response'; id: string }
+  | { kind: 'drop'; reason: string; id?: string };
+
+/** Seconds since the epoch, as every envelope's timeStamp. */
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** A short description of what a zod error found, naming each field. */
+export function describeIssues(error: z.ZodError, max = 3): string {
+  const parts = error.issues.slice(0, max).map((i) => {
+    const path = i.path.map(String).join('.');
+    return path ? `${path}: ${i.message}` : i.message;
+  });
+  if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
+  return parts.join('; ');
+}
+
+const describeType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+
+/** Decodes one text frame. */
+export function decodeFrame(text: string): Inbound {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return { kind: 'drop', reason: 'frame is not JSON' };
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+    return { kind: 'drop', reason: `frame is ${describeType(msg)}, not a JSON object` };
+  }
+  return decodeMessage(msg as Record<string, unknown>);
+}
+
+/**
+ * Decodes a frame larger than the limit: only its id is read, to answer 413 under it.
+ * `size` and `limit` are in bytes.
+ */
+export function decodeOversized(text: string, size: number, limit: number): Inbound {
+  type Head = { id?: unknown; type?: unknown; subType?: unknown } | null;
+  let msg: Head;
+  try {
+    msg = JSON.parse(text) as Head;
+  } catch {
+    msg = null;
+  }
+  const what = `frame of ${size} bytes is larger than cloud.maxMessageBytes (${limit})`;
+  const id = msg?.id;
+  if (typeof id !== 'string' || id.length === 0) return { kind: 'drop', reason: `${what} and has no readable id` };
+  if (msg?.type !== 'COMMAND' || msg.subType === 'RESPONSE') return { kind: 'drop', reason: `${what} and is no COMMAND REQUEST`, id };
+  return { kind: 'invalid', id, error: new AnsweredError('NBW_ERR_TOO_LARGE', `request too large: ${what}`) };
+}
+
+/** Classifies an already parsed JSON object. */
+export function decodeMessage(msg: Record<string, unknown>): Inbound {
+  const { id, type, subType } = msg;
+  if (typeof id !== 'string' || id.length === 0) {
+    return { kind: 'drop', reason: 'message has no usable id (a non-empty string)' };
+  }
+  if (type === 'COMMAND') {
+    if (subType === 'RESPONSE') return { kind: 'drop', reason: 'stray COMMAND RESPONSE', id };
+    const parsed = CommandRequest.safeParse(msg);
+    if (parsed.success) return { kind: 'command', command: parsed.data };
+    return {
+      kind: 'invalid',
+      id,
+      error: new AnsweredError('NBW_ERR_ENVELOPE_INVALID', `invalid COMMAND REQUEST: ${describeIssues(parsed.error)}`),
+    };
+  }
+  if (type === 'CONNECT' && subType === 'RESPONSE') {
+    const parsed = ConnectResponse.safeParse(msg);
+    if (parsed.success) return { kind: 'connect-response', id, valid: parsed.data.payload.valid };
+    return { kind: 'connect-response', id, valid: false, problem: describeIssues(parsed.error) };
+  }
+  if (type === 'NOTIFICATION' && subType === 'RESPONSE') return { kind: 'notification-response', id };
+  const what = typeof type === 'string' ? `${type} ${typeof subType === 'string' ? subType : ''}`.trim() : 'message without a type';
+  return { kind: 'drop', reason: `unexpected ${what}`, id };
+}
+
+/** The CONNECT REQUEST that opens every connection. */
+export function encodeConnectRequest(id: string, token: string, timeStamp = nowSeconds()): string {
+  return JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'CONNECT', subType: 'REQUEST', timeStamp, payload: { token } });
+}
+
+/**
+ * A COMMAND RESPONSE. Built by concatenation so an already large body is serialized once;
+ * the result is exactly JSON.stringify of the envelope.
+ */
+export function encodeCommandResponse(id: string, p: CommandResponsePayload, timeStamp = nowSeconds()): string {
+  return (
+    `{"version":"${PROTOCOL_VERSION}","id":${JSON.stringify(id)},"type":"COMMAND","subType":"RESPONSE","timeStamp":${timeStamp},` +
+    `"payload":{"headers":${JSON.stringify(p.headers)},"responseCode":${p.responseCode},"body":${JSON.stringify(p.body)}` +
+    `${p.bodyEncoding ? `,"bodyEncoding":"${p.bodyEncoding}"` : ''}}}`
+  );
+}
+
+/** The payload of an answer the bridge gives itself, shaped like NetBackup's own errors. */
+export function errorPayload(error: AnsweredError): CommandResponsePayload {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-nbwss-bridge-error': error.code,
+  };
+  if (error.status === 503) headers['retry-after'] = '1';
+  return {
+    headers,
+    responseCode: error.status,
+    body: JSON.stringify({ errorCode: error.status, errorMessage: error.message, details: { code: error.code } }),
+  };
+}
+
+/** A COMMAND RESPONSE carrying an error the bridge answers itself. */
+export function encodeErrorResponse(id: string, error: AnsweredError, timeStamp = nowSeconds()): string {
+  return encodeCommandResponse(id, errorPayload(error), timeStamp);
+}

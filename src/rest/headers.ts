@@ -1,0 +1,61 @@
+// Which headers cross the bridge: hop-by-hop and framing headers describe one HTTP hop, not the
+// resource, and stay behind in both directions.
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+]);
+
+/** Headers the bridge itself owns on the REST hop: the encoding of the body it reads. */
+const REQUEST_OWNED = new Set(['accept-encoding', 'expect']);
+
+/** Names listed in a Connection header are hop-by-hop too (RFC 9110, 7.6.1). */
+function connectionListed(value: string | undefined): Set<string> {
+  const out = new Set<string>();
+  if (!value) return out;
+  for (const name of value.split(',')) {
+    const n = name.trim().toLowerCase();
+    if (n) out.add(n);
+  }
+  return out;
+}
+
+const isHopByHop = (name: string, listed: Set<string>) => HOP_BY_HOP.has(name) || name.startsWith('proxy-') || listed.has(name);
+
+/**
+ * The envelope's headers as sent to the REST API: lower-case names, hop-by-hop names dropped,
+ * repeated names (differing only in case) joined with ", ".
+ */
+export function requestHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  let connection: string | undefined;
+  for (const name in headers) if (name.toLowerCase() === 'connection') connection = headers[name];
+  const listed = connectionListed(connection);
+  const out: Record<string, string> = {};
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    if (isHopByHop(lower, listed) || REQUEST_OWNED.has(lower)) continue;
+    const value = headers[name] as string;
+    out[lower] = lower in out ? `${out[lower]}, ${value}` : value;
+  }
+  return out;
+}
+
+/** The REST response's headers as sent to the cloud: lower-case names, string values, hop-by-hop names dropped. */
+export function responseHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
+  const c = headers.connection;
+  const listed = connectionListed(Array.isArray(c) ? c.join(',') : c);
+  const out: Record<string, string> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    const lower = name.toLowerCase();
+    if (value === undefined || isHopByHop(lower, listed)) continue;
+    out[lower] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
