@@ -55,13 +55,13 @@ export class CommandService {
         this.#answerError(msg.id, msg.error);
         return;
       case 'notification-response':
-        this.#log.warn({ id: msg.id }, 'dropped a NOTIFICATION RESPONSE for no notification sent');
+        this.#log.warn({ id: msg.id, code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a NOTIFICATION RESPONSE for no notification sent');
         return;
       case 'drop':
-        this.#log.warn({ id: msg.id, reason: msg.reason }, 'dropped a message');
+        this.#log.warn({ id: msg.id, code: 'NBW_ERR_FRAME_DROPPED', reason: msg.reason }, 'dropped a message');
         return;
       case 'connect-response':
-        this.#log.warn({ id: msg.id }, 'dropped a stray CONNECT RESPONSE');
+        this.#log.warn({ id: msg.id, code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a stray CONNECT RESPONSE');
         return;
     }
   }

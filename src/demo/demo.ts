@@ -27,6 +27,8 @@ interface Exchange {
   uri: string;
   status: number;
   ms: number;
+  /** The bridge's own errorMessage, when the bridge answered. */
+  bridgeSaid?: string;
 }
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
@@ -38,12 +40,14 @@ async function replayFixture(peer: CloudPeer, dir: string, file: string): Promis
   const started = performance.now();
   peer.send(text);
   const resp = await peer.responseFor(env.id, 30_000);
+  const bridgeSaid = resp.payload?.headers?.['x-nbwss-bridge-error'] ? (JSON.parse(resp.payload.body) as { errorMessage?: string }).errorMessage : undefined;
   return {
     file,
     method: String(env.payload?.method ?? '?'),
     uri: String(env.payload?.uri ?? '?'),
     status: Number(resp.payload?.responseCode),
     ms: Math.round(performance.now() - started),
+    ...(bridgeSaid ? { bridgeSaid } : {}),
   };
 }
 
@@ -62,7 +66,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       'rest.baseUrl': rest.url,
       'reconnect.minMs': '200',
       'reconnect.maxMs': '2000',
-      'log.level': 'warn',
+      'log.level': 'error',
       ...opts.overrides,
     },
     purpose: 'run',
@@ -92,6 +96,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     }
     byStatus.set(x.status, (byStatus.get(x.status) ?? 0) + 1);
     out(`  ${pad(x.method, 6)} ${pad(x.uri.length > 70 ? `${x.uri.slice(0, 67)}...` : x.uri, 70)} → ${x.status}  ${pad(`${x.ms} ms`, 7)} ${x.file}`);
+    if (x.bridgeSaid) out(`         answered by the bridge: ${x.bridgeSaid}`);
   }
   const total = [...byStatus.values()].reduce((a, b) => a + b, 0);
   const summary = [...byStatus].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(', ');
@@ -114,16 +119,20 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     process.once('SIGINT', () => rl.close());
     process.once('SIGTERM', () => rl.close());
   });
+  const typed: Promise<void>[] = [];
   rl.on('line', (line) => {
     const m = /^\s*([A-Za-z]+)\s+(\S+)\s*(.*)$/.exec(line);
     if (!m) return;
     const [, method = '', uri = '', body = ''] = m;
-    peer.command(method.toUpperCase(), uri, body ? { parameters: body } : {}).then(
-      (r) => out(`→ ${r.payload?.responseCode} ${String(r.payload?.body ?? '').slice(0, 2000)}`),
-      (err: Error) => out(`→ ${err.message}`),
+    typed.push(
+      peer.command(method.toUpperCase(), uri, body ? { parameters: body } : {}).then(
+        (r) => out(`→ ${r.payload?.responseCode} ${String(r.payload?.body ?? '').slice(0, 2000)}`),
+        (err: Error) => out(`→ ${err.message}`),
+      ),
     );
   });
   await stop;
+  await Promise.all(typed);
   await shutdown();
   return 0;
 }

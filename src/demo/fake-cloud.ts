@@ -2,6 +2,8 @@
 // CONNECT, sends COMMAND REQUESTs and collects the answers. The demo and the tests both use it.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { NB_MEDIA_TYPE } from './fake-rest.js';
@@ -46,8 +48,12 @@ export class CloudPeer {
   connectValid: boolean | null = null;
   #waiters: Waiter[] = [];
 
-  constructor(ws: WebSocket, private readonly cloud: FakeCloud) {
+  /** Headers of the WebSocket upgrade request. */
+  readonly upgradeHeaders: IncomingHttpHeaders;
+
+  constructor(ws: WebSocket, private readonly cloud: FakeCloud, upgradeHeaders: IncomingHttpHeaders = {}) {
     this.ws = ws;
+    this.upgradeHeaders = upgradeHeaders;
     this.closed = new Promise((resolve) =>
       ws.on('close', (code) => {
         this.isClosed = true;
@@ -135,6 +141,10 @@ export interface FakeCloudOptions {
   token: string;
   /** Answer every CONNECT (valid when the token matches); false leaves it to the test. */
   answerConnect?: boolean;
+  /** Answer pings (the default); false plays a peer that stopped responding. */
+  autoPong?: boolean;
+  /** Serve wss:// on this HTTPS server instead of ws:// on a port of its own. */
+  server?: HttpsServer;
 }
 
 /** The cloud application's WebSocket endpoint. */
@@ -142,6 +152,7 @@ export class FakeCloud {
   readonly token: string;
   answerConnect: boolean;
   readonly peers: CloudPeer[] = [];
+  readonly #opts: FakeCloudOptions;
   #wss: WebSocketServer | null = null;
   #port = 0;
   #waiters: (() => void)[] = [];
@@ -149,10 +160,11 @@ export class FakeCloud {
   constructor(opts: FakeCloudOptions) {
     this.token = opts.token;
     this.answerConnect = opts.answerConnect ?? true;
+    this.#opts = opts;
   }
 
   get url(): string {
-    return `ws://127.0.0.1:${this.#port}/nbwss/endpoint`;
+    return `${this.#opts.server ? 'wss' : 'ws'}://${this.#opts.server ? 'localhost' : '127.0.0.1'}:${this.#port}/nbwss/endpoint`;
   }
 
   get port(): number {
@@ -160,14 +172,22 @@ export class FakeCloud {
   }
 
   async start(port = 0): Promise<this> {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port, maxPayload: 512 * 1024 * 1024 });
-    wss.on('connection', (ws) => {
-      this.peers.push(new CloudPeer(ws, this));
+    const common = { maxPayload: 512 * 1024 * 1024, autoPong: this.#opts.autoPong ?? true };
+    const server = this.#opts.server;
+    const wss = server ? new WebSocketServer({ server, ...common }) : new WebSocketServer({ host: '127.0.0.1', port, ...common });
+    wss.on('connection', (ws, req) => {
+      this.peers.push(new CloudPeer(ws, this, req.headers));
       for (const w of this.#waiters.splice(0)) w();
     });
-    await once(wss, 'listening');
+    if (server) {
+      if (!server.listening) server.listen(port, '127.0.0.1');
+      if (!server.listening) await once(server, 'listening');
+      this.#port = (server.address() as AddressInfo).port;
+    } else {
+      await once(wss, 'listening');
+      this.#port = (wss.address() as AddressInfo).port;
+    }
     this.#wss = wss;
-    this.#port = (wss.address() as AddressInfo).port;
     return this;
   }
 
@@ -201,5 +221,10 @@ export class FakeCloud {
     this.#wss = null;
     for (const p of this.peers) p.ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
+    const server = this.#opts.server;
+    if (server?.listening) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
+import { LinkError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { decodeFrame, decodeOversized, encodeConnectRequest, type Inbound } from '../protocol/codec.js';
 import { Backoff } from './backoff.js';
@@ -134,15 +135,20 @@ export class Link extends EventEmitter<LinkEvents> {
       ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
     });
     this.#ws = ws;
+    let lastError = '';
+    /** Ends this connection on the bridge's own decision; the close handler reports `err` as the reason. */
+    const fail = (err: LinkError, terminate: boolean) => {
+      lastError = err.code;
+      this.#log.warn({ conn: n, code: err.code }, `${err.message}; reconnecting`);
+      if (terminate) ws.terminate();
+      else ws.close(err.closeCode, err.message.slice(0, 120));
+    };
     const heartbeat = new Heartbeat(opts.heartbeatMs, {
       ping: () => ws.ping(),
-      dead: () => {
-        this.#log.warn({ conn: n, intervalMs: opts.heartbeatMs }, 'no pong from the cloud within the heartbeat interval; reconnecting');
-        ws.terminate();
-      },
+      dead: () =>
+        fail(new LinkError('NBW_ERR_HEARTBEAT_TIMEOUT', `no pong from the cloud within ${opts.heartbeatMs} ms`, CLOSE.normal), true),
     });
     this.#heartbeat = heartbeat;
-    let lastError = '';
 
     ws.on('open', () => {
       if (this.#state === 'stopped') return;
@@ -150,18 +156,17 @@ export class Link extends EventEmitter<LinkEvents> {
       this.#connectId = randomUUID().toUpperCase();
       heartbeat.start();
       ws.send(encodeConnectRequest(this.#connectId, opts.token));
-      this.#setTimer(opts.connectTimeoutMs, () => {
-        this.#log.warn({ conn: n, timeoutMs: opts.connectTimeoutMs }, 'no CONNECT RESPONSE from the cloud in time; reconnecting');
-        ws.terminate();
-      });
+      this.#setTimer(opts.connectTimeoutMs, () =>
+        fail(new LinkError('NBW_ERR_CONNECT_TIMEOUT', `no CONNECT RESPONSE within ${opts.connectTimeoutMs} ms`, CLOSE.normal), true),
+      );
     });
     ws.on('pong', () => heartbeat.seen());
     ws.on('message', (data, isBinary) => {
       heartbeat.seen();
-      this.#onMessage(n, data as Buffer, isBinary);
+      this.#onMessage(n, data as Buffer, isBinary, fail);
     });
     ws.on('error', (err) => {
-      lastError = (err as NodeJS.ErrnoException).code ?? err.message;
+      lastError ||= (err as NodeJS.ErrnoException).code ?? err.message;
     });
     ws.on('close', (code, reasonBuf) => {
       heartbeat.stop();
@@ -179,9 +184,9 @@ export class Link extends EventEmitter<LinkEvents> {
     });
   }
 
-  #onMessage(n: number, data: Buffer, isBinary: boolean): void {
+  #onMessage(n: number, data: Buffer, isBinary: boolean, fail: (err: LinkError, terminate: boolean) => void): void {
     if (isBinary) {
-      this.#log.warn({ conn: n, bytes: data.length }, 'dropped a binary frame: NBWSS messages are text');
+      this.#log.warn({ conn: n, code: 'NBW_ERR_FRAME_DROPPED', bytes: data.length }, 'dropped a binary frame: NBWSS messages are text');
       return;
     }
     const text = data.toString('utf8');
@@ -191,29 +196,28 @@ export class Link extends EventEmitter<LinkEvents> {
 
     if (this.#state === 'handshaking') {
       if (msg.kind === 'connect-response' && msg.id === this.#connectId) {
-        this.#onConnectResponse(n, msg.valid, msg.problem);
+        this.#onConnectResponse(n, msg.valid, msg.problem, fail);
         return;
       }
-      this.#log.warn({ conn: n, kind: msg.kind, id: idOf(msg) }, 'dropped a message that arrived before the CONNECT was answered');
+      this.#log.warn(
+        { conn: n, code: 'NBW_ERR_FRAME_DROPPED', kind: msg.kind, id: idOf(msg) },
+        'dropped a message that arrived before the CONNECT was answered',
+      );
       return;
     }
     if (this.#state !== 'ready') return;
     if (msg.kind === 'connect-response') {
-      this.#log.warn({ conn: n, id: msg.id }, 'dropped a stray CONNECT RESPONSE');
+      this.#log.warn({ conn: n, code: 'NBW_ERR_FRAME_DROPPED', id: msg.id }, 'dropped a stray CONNECT RESPONSE');
       return;
     }
     this.emit('inbound', msg);
   }
 
-  #onConnectResponse(n: number, valid: boolean, problem: string | undefined): void {
+  #onConnectResponse(n: number, valid: boolean, problem: string | undefined, fail: (err: LinkError, terminate: boolean) => void): void {
     this.#clearTimer();
-    const ws = this.#ws;
-    if (!valid || ws === null) {
-      this.#log.warn(
-        { conn: n, ...(problem ? { problem } : {}) },
-        problem ? 'malformed CONNECT RESPONSE; closing and retrying' : 'the cloud refused the CONNECT (token not valid); closing and retrying',
-      );
-      ws?.close(CLOSE.normal, 'CONNECT refused');
+    if (!valid) {
+      const why = problem ? `malformed CONNECT RESPONSE (${problem})` : 'the cloud refused the CONNECT (token not valid)';
+      fail(new LinkError('NBW_ERR_CONNECT_REFUSED', why, CLOSE.normal), false);
       return;
     }
     this.#state = 'ready';

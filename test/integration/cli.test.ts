@@ -1,0 +1,163 @@
+// The built command as users run it: bin/nbwss-bridge in a child process.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeCloud, netbackupHandler, RestServer, sendJson } from '../support/fakes.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'bin', 'nbwss-bridge');
+const fixtures = join(root, 'fixtures');
+const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with only the given NBWSS_* variables (plus PATH). */
+function cli(args: string[], env: Record<string, string> = {}, opts: { stdin?: string; untilStdout?: RegExp; signal?: NodeJS.Signals } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString('utf8');
+      if (opts.untilStdout?.test(stdout) && opts.signal) child.kill(opts.signal);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.stdin.end(opts.stdin ?? '');
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('nbwss-bridge CLI', () => {
+  it('prints its version', async () => {
+    const r = await cli(['--version']);
+    expect(r).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it('prints help with every command, and exits 2 without a command', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    for (const c of ['run', 'replay FILE...', 'check-config', 'demo', 'NBWSS_CLOUD_URL', 'NBWSS_ALLOWED_PATHS']) expect(help.stdout).toContain(c);
+    expect((await cli([])).code).toBe(2);
+  });
+
+  it('exits 2 with one clear line on an unknown command or flag', async () => {
+    const r = await cli(['serve']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^nbwss-bridge: unknown command "serve"/);
+    expect((await cli(['run', '--concurency', '3'])).code).toBe(2);
+  });
+
+  it('stops start-up on a bad value with exit code 2 and a line naming the key', async () => {
+    const r = await cli(['run'], { NBWSS_CLOUD_URL: 'ws://127.0.0.1:1/x', NBWSS_CLOUD_TOKEN: 'secret-token-value', NBWSS_CONCURRENCY: 'lots' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('nbwss-bridge: configuration error: queue.concurrency: must be a whole number of at least 1: value was "lots"');
+    expect(r.stderr + r.stdout).not.toContain('secret-token-value');
+  });
+
+  it('refuses plain ws:// to a remote host', async () => {
+    const r = await cli(['run'], { NBWSS_CLOUD_URL: 'ws://cloud.example/x', NBWSS_CLOUD_TOKEN: 't' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cloud\.url: plain ws:\/\/ to cloud\.example would send tokens and JWTs in clear text/);
+  });
+
+  it('check-config prints the effective configuration with secrets redacted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-cli-'));
+    const cfg = join(dir, 'config.json');
+    writeFileSync(cfg, JSON.stringify({ rest: { allowedPaths: ['/netbackup/admin/'] } }));
+    const r = await cli(['check-config', '--config', cfg, '--concurrency', '5'], { NBWSS_CLOUD_URL: 'wss://c.example/x', NBWSS_CLOUD_TOKEN: 'secret-token-value' });
+    expect(r.code).toBe(0);
+    const printed = JSON.parse(r.stdout);
+    expect(printed).toMatchObject({ cloud: { url: 'wss://c.example/x', token: '[redacted]' }, rest: { allowedPaths: ['/netbackup/admin/'] }, queue: { concurrency: 5 }, configFile: cfg });
+    expect(r.stdout).not.toContain('secret-token-value');
+    expect((await cli(['check-config'], { NBWSS_LOG_LEVEL: 'x' })).code).toBe(2);
+  });
+
+  it('the example config file in config/ passes check-config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-cli-'));
+    writeFileSync(join(dir, 'token'), 'tok\n');
+    const r = await cli(['check-config', '--config', join(root, 'config', 'config.example.json')], {
+      NBWSS_CLOUD_TOKEN_FILE: join(dir, 'token'),
+      NBWSS_REST_CA_FILE: join(root, 'test', 'support', 'tls', 'ca.pem'),
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('replay prints one COMMAND RESPONSE per request as NDJSON, in input order', async () => {
+    const rest = await new RestServer(netbackupHandler()).start();
+    cleanups.push(() => rest.stop());
+    const files = ['01-get-vmserver.json', '02-post-vmserver.json', '10-refused-path-traversal.json', '12-invalid-method.json'].map((f) => join(fixtures, f));
+    const r = await cli(['replay', ...files], { NBWSS_REST_BASE_URL: rest.url });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/refused by policy/);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.id, l.payload.responseCode])).toEqual([
+      ['9CD2B89F-0BBF-4F60-974D-C1F3EF39B872', 200],
+      ['99B9BD8C-9E3E-406A-A7EE-33B88531C7D9', 201],
+      ['A07B8C9D-2E3F-4A4B-9C5D-7E8F9A0B1C2D', 403],
+      ['C29D0E1F-4A5B-4C6D-9E7F-9A0B1C2D3E4F', 400],
+    ]);
+    expect(rest.requests.length).toBe(2);
+  });
+
+  it('replay exits 1 naming inputs that are not requests, and still answers the rest', async () => {
+    const rest = await new RestServer((_req, res) => sendJson(res, 200, {})).start();
+    cleanups.push(() => rest.stop());
+    const r = await cli(['replay', join(fixtures, 'responses', 'get-vmserver-response.json'), '/nonexistent.json', join(fixtures, '07-list-jobs.json')], {
+      NBWSS_REST_BASE_URL: rest.url,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/get-vmserver-response\.json: not a COMMAND REQUEST/);
+    expect(r.stderr).toMatch(/\/nonexistent\.json: cannot read: ENOENT/);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('run serves commands and exits 0 on SIGTERM, closing the socket with 1001', async () => {
+    const rest = await new RestServer((_req, res) => sendJson(res, 200, { ok: true })).start();
+    const cloud = await new FakeCloud({ token: 'cli-token' }).start();
+    cleanups.push(() => rest.stop(), () => cloud.stop());
+    const child = spawn(process.execPath, [bin, 'run'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', NBWSS_CLOUD_URL: cloud.url, NBWSS_CLOUD_TOKEN: 'cli-token', NBWSS_REST_BASE_URL: rest.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const peer = await cloud.readyPeer(0);
+    expect((await peer.command('GET', '/netbackup/admin/jobs')).payload.responseCode).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await peer.closed).toBe(1001);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: string });
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['nbwss-bridge starting', 'connected to the cloud; serving commands', 'stopped']));
+    expect(out).not.toContain('cli-token');
+  });
+
+  it('demo replays every fixture through the real daemon and exits 0', async () => {
+    const r = await cli(['demo']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/12 requests, each answered once under its own id: 200×4, 201×2, 204×2, 400×1, 403×2, 404×1\./);
+    expect(r.stdout).toMatch(/GET\s+\/netbackup\/config\/servers\/vmservers\/vCenter2\.domain\.com\s+→ 200/);
+  });
+
+  it('demo --keep-running sends typed commands through the bridge until stdin ends', async () => {
+    const r = await cli(['demo', '--keep-running'], {}, { stdin: 'GET /netbackup/admin/jobs/4711\n' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Still running/);
+    expect(r.stdout).toMatch(/→ 200 \{"data":\{"type":"job","id":"4711"/);
+  });
+});

@@ -1,0 +1,257 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Link, type LinkOptions } from '../../src/link/link.js';
+import type { Inbound } from '../../src/protocol/codec.js';
+import { FakeCloud, makeEnvelope } from '../support/fakes.js';
+import { captureLog } from '../support/log.js';
+import { httpsServer, TEST_CA } from '../support/tls.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function setup(cloudOpts: Partial<ConstructorParameters<typeof FakeCloud>[0]> = {}, linkOpts: Partial<LinkOptions> = {}) {
+  const cloud = await new FakeCloud({ token: 'tok', ...cloudOpts }).start();
+  const logs = captureLog();
+  const link = new Link({
+    url: cloud.url,
+    token: 'tok',
+    ca: null,
+    connectTimeoutMs: 2000,
+    heartbeatMs: 10_000,
+    reconnect: { minMs: 50, maxMs: 200 },
+    maxMessageBytes: 64 * 1024,
+    perMessageDeflate: false,
+    userAgent: 'nbwss-bridge/test',
+    log: logs.log,
+    ...linkOpts,
+  });
+  const inbound: Inbound[] = [];
+  const events: string[] = [];
+  link.on('inbound', (m) => inbound.push(m));
+  link.on('ready', ({ connection }) => events.push(`ready ${connection}`));
+  link.on('down', ({ connection }) => events.push(`down ${connection}`));
+  cleanups.push(() => cloud.stop(), () => link.stop());
+  return { cloud, link, inbound, events, logs };
+}
+
+async function until(cond: () => boolean, timeoutMs = 5000, label = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    await sleep(10);
+  }
+}
+
+const command = (id = 'C-1') => makeEnvelope('COMMAND', 'REQUEST', { uri: '/netbackup/x', method: 'GET', headers: {} }, id);
+
+describe('Link', () => {
+  it('sends a CONNECT REQUEST with the token first, and serves once it is answered valid', async () => {
+    const { cloud, link, inbound, events } = await setup();
+    link.start();
+    const peer = await cloud.readyPeer(0);
+    const connect = peer.messages[0];
+    expect(connect).toMatchObject({ version: '1.0', type: 'CONNECT', subType: 'REQUEST', payload: { token: 'tok' } });
+    expect(connect?.id).toMatch(/^[0-9A-F-]{36}$/);
+    await until(() => link.ready, 2000, 'ready');
+    expect(events).toEqual(['ready 1']);
+    peer.send(command());
+    await until(() => inbound.length === 1);
+    expect(inbound[0]).toMatchObject({ kind: 'command', command: { id: 'C-1' } });
+    expect(link.send('{"x":1}')).toBe(true);
+  });
+
+  it('says who it is in the upgrade request', async () => {
+    const { cloud, link } = await setup();
+    link.start();
+    const peer = await cloud.readyPeer(0);
+    expect(peer.upgradeHeaders['user-agent']).toBe('nbwss-bridge/test');
+  });
+
+  it('drops what arrives before the CONNECT is answered, and nothing leaves the link', async () => {
+    const { cloud, link, inbound, logs } = await setup({ answerConnect: false });
+    link.start();
+    const peer = await cloud.peer(0);
+    const req = await peer.connectRequest();
+    peer.send(command('EARLY'));
+    await sleep(100);
+    expect(inbound).toEqual([]);
+    expect(link.ready).toBe(false);
+    expect(link.send('{}')).toBe(false);
+    expect(logs.text()).toMatch(/before the CONNECT was answered/);
+    peer.send(makeEnvelope('CONNECT', 'RESPONSE', { valid: true }, req.id as string));
+    peer.send(command('LATE'));
+    await until(() => inbound.length === 1);
+    expect(inbound[0]).toMatchObject({ kind: 'command', command: { id: 'LATE' } });
+  });
+
+  it('ignores a CONNECT RESPONSE under another id', async () => {
+    const { cloud, link } = await setup({ answerConnect: false });
+    link.start();
+    const peer = await cloud.peer(0);
+    await peer.connectRequest();
+    peer.send(makeEnvelope('CONNECT', 'RESPONSE', { valid: true }, 'NOT-THE-ID'));
+    await sleep(100);
+    expect(link.ready).toBe(false);
+  });
+
+  it('closes a connection answered valid:false and dials again with a new CONNECT id', async () => {
+    const { cloud, link, events, logs } = await setup({ token: 'other-token' });
+    link.start();
+    const first = await cloud.readyPeer(0);
+    expect(first.connectValid).toBe(false);
+    expect(await first.closed).toBe(1000);
+    const second = await cloud.readyPeer(1);
+    expect(second.messages[0]?.id).not.toBe(first.messages[0]?.id);
+    expect(events).toEqual([]);
+    expect(logs.text()).toMatch(/NBW_ERR_CONNECT_REFUSED/);
+    expect(link.ready).toBe(false);
+  });
+
+  it('treats a malformed CONNECT RESPONSE as a refusal', async () => {
+    const { cloud, link, logs } = await setup({ answerConnect: false });
+    link.start();
+    const peer = await cloud.peer(0);
+    const req = await peer.connectRequest();
+    peer.send(makeEnvelope('CONNECT', 'RESPONSE', { valid: 'yes' }, req.id as string));
+    await peer.closed;
+    expect(logs.text()).toMatch(/malformed CONNECT RESPONSE/);
+  });
+
+  it('gives up on a connection whose CONNECT is never answered, and dials again', async () => {
+    const { cloud, link, logs } = await setup({ answerConnect: false }, { connectTimeoutMs: 200 });
+    link.start();
+    const first = await cloud.peer(0);
+    await first.closed;
+    await cloud.peer(1, 3000);
+    expect(logs.text()).toMatch(/NBW_ERR_CONNECT_TIMEOUT/);
+  });
+
+  it('reconnects after the cloud drops the socket, and serves on the new connection', async () => {
+    const { cloud, link, inbound, events } = await setup();
+    link.start();
+    const first = await cloud.readyPeer(0);
+    await until(() => link.ready);
+    first.ws.terminate();
+    const second = await cloud.readyPeer(1);
+    await until(() => events.length === 3, 3000, 'ready again');
+    expect(events).toEqual(['ready 1', 'down 1', 'ready 2']);
+    second.send(command('AFTER'));
+    await until(() => inbound.length === 1);
+  });
+
+  it('keeps dialling while the endpoint is down and connects when it is back', async () => {
+    const { cloud, link } = await setup();
+    link.start();
+    await cloud.readyPeer(0);
+    const port = cloud.port;
+    await cloud.stop();
+    await sleep(500);
+    const back = await new FakeCloud({ token: 'tok' }).start(port);
+    cleanups.push(() => back.stop());
+    await back.readyPeer(0, 5000);
+    await until(() => link.ready, 2000, 'ready after the outage');
+  });
+
+  it('terminates and redials a connection whose peer stops answering pings', async () => {
+    const { cloud, link, events, logs } = await setup({ autoPong: false }, { heartbeatMs: 150 });
+    link.start();
+    const first = await cloud.readyPeer(0);
+    await first.closed;
+    await cloud.readyPeer(1, 3000);
+    expect(events.slice(0, 2)).toEqual(['ready 1', 'down 1']);
+    expect(logs.text()).toMatch(/NBW_ERR_HEARTBEAT_TIMEOUT/);
+  });
+
+  it('keeps a connection whose peer answers pings', async () => {
+    const { cloud, link } = await setup({}, { heartbeatMs: 100 });
+    link.start();
+    const peer = await cloud.readyPeer(0);
+    await sleep(600);
+    expect(peer.isClosed).toBe(false);
+    expect(cloud.peers.length).toBe(1);
+    expect(link.ready).toBe(true);
+  });
+
+  it('drops binary frames and keeps serving', async () => {
+    const { cloud, link, inbound, logs } = await setup();
+    link.start();
+    const peer = await cloud.readyPeer(0);
+    peer.ws.send(Buffer.from([0, 1, 2, 255]), { binary: true });
+    peer.send(command('AFTER-BINARY'));
+    await until(() => inbound.length === 1);
+    expect(inbound[0]).toMatchObject({ kind: 'command', command: { id: 'AFTER-BINARY' } });
+    expect(logs.text()).toMatch(/binary frame/);
+  });
+
+  it('answers 413 under the id of a frame above maxMessageBytes, and keeps serving', async () => {
+    const { cloud, link, inbound } = await setup({}, { maxMessageBytes: 4096 });
+    link.start();
+    const peer = await cloud.readyPeer(0);
+    peer.send(makeEnvelope('COMMAND', 'REQUEST', { uri: '/netbackup/x', method: 'POST', parameters: 'x'.repeat(8000) }, 'BIG'));
+    peer.send(command('SMALL'));
+    await until(() => inbound.length === 2);
+    expect(inbound[0]).toMatchObject({ kind: 'invalid', id: 'BIG', error: { code: 'NBW_ERR_TOO_LARGE', status: 413 } });
+    expect(inbound[1]).toMatchObject({ kind: 'command' });
+    expect(peer.isClosed).toBe(false);
+  });
+
+  it('closes with 1001 on stop and does not dial again', async () => {
+    const { cloud, link } = await setup();
+    link.start();
+    const peer = await cloud.readyPeer(0);
+    await until(() => link.ready);
+    await link.stop();
+    expect(await peer.closed).toBe(1001);
+    await sleep(300);
+    expect(cloud.peers.length).toBe(1);
+    expect(link.state).toBe('stopped');
+  });
+
+  describe('over wss://', () => {
+    async function secureCloud() {
+      const cloud = await new FakeCloud({ token: 'tok', server: httpsServer() }).start();
+      cleanups.push(() => cloud.stop());
+      return cloud;
+    }
+
+    it('trusts the cloud endpoint through cloud.caFile', async () => {
+      const cloud = await secureCloud();
+      expect(cloud.url).toMatch(/^wss:\/\/localhost:/);
+      const secure = new Link(baseOpts(cloud.url, TEST_CA));
+      cleanups.push(() => secure.stop());
+      secure.start();
+      await cloud.readyPeer(0);
+      await until(() => secure.ready, 3000, 'wss ready');
+    });
+
+    it('does not connect when the certificate is not trusted', async () => {
+      const cloud = await secureCloud();
+      const logs = captureLog();
+      const secure = new Link({ ...baseOpts(cloud.url, null), log: logs.log });
+      cleanups.push(() => secure.stop());
+      secure.start();
+      await sleep(500);
+      expect(cloud.peers.length).toBe(0);
+      expect(secure.ready).toBe(false);
+      expect(logs.text()).toMatch(/cloud connection failed; retrying/);
+    });
+  });
+});
+
+function baseOpts(url: string, ca: string | null): LinkOptions {
+  return {
+    url,
+    token: 'tok',
+    ca,
+    connectTimeoutMs: 2000,
+    heartbeatMs: 10_000,
+    reconnect: { minMs: 50, maxMs: 200 },
+    maxMessageBytes: 64 * 1024,
+    perMessageDeflate: false,
+    userAgent: 'nbwss-bridge/test',
+    log: captureLog().log,
+  };
+}

@@ -1,0 +1,185 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AnsweredError } from '../../src/errors.js';
+import { RestClient, type RestCall } from '../../src/rest/client.js';
+import { RestServer, sendJson, type RestHandler } from '../support/fakes.js';
+import { httpsServer, TEST_CA } from '../support/tls.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(handler: RestHandler, opts: Partial<ConstructorParameters<typeof RestClient>[0]> = {}) {
+  const server = await new RestServer(handler).start();
+  const client = new RestClient({ baseUrl: server.url, ca: null, timeoutMs: 2000, maxResponseBytes: 1024 * 1024, connections: 4, ...opts });
+  cleanups.push(() => server.stop(), () => client.close());
+  return { server, client };
+}
+
+const GET: RestCall = { method: 'GET', path: '/netbackup/admin/jobs', headers: { authorization: 'jwt' } };
+
+async function failure(p: Promise<unknown>): Promise<AnsweredError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(AnsweredError);
+    return err as AnsweredError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function closedPort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('RestClient', () => {
+  it('sends method, path, headers and body, and returns status, headers and text body', async () => {
+    const { server, client } = await setup((req, res) => sendJson(res, 201, { got: req.text }, { 'x-extra': 'yes' }));
+    const res = await client.call({ method: 'POST', path: '/netbackup/x?a=1', headers: { 'content-type': 'application/json', authorization: 'jwt' }, body: '{"a":1}' });
+    expect(res.responseCode).toBe(201);
+    expect(JSON.parse(res.body)).toEqual({ got: '{"a":1}' });
+    expect(res.headers['x-extra']).toBe('yes');
+    expect(res.headers).not.toHaveProperty('content-length');
+    expect(res.headers).not.toHaveProperty('connection');
+    const req = server.requests[0];
+    expect(req?.method).toBe('POST');
+    expect(req?.url).toBe('/netbackup/x?a=1');
+    expect(req?.headers.authorization).toBe('jwt');
+    expect(req?.headers.host).toBe(new URL(server.url).host);
+  });
+
+  it('prefixes the path of a base URL that has one', async () => {
+    const server = await new RestServer((_req, res) => sendJson(res, 200, {})).start();
+    const client = new RestClient({ baseUrl: `${server.url}/api/`, ca: null, timeoutMs: 2000, maxResponseBytes: 1024, connections: 1 });
+    cleanups.push(() => server.stop(), () => client.close());
+    await client.call(GET);
+    expect(server.requests[0]?.url).toBe('/api/netbackup/admin/jobs');
+  });
+
+  it('sends no body for GET even when parameters came along', async () => {
+    const { server, client } = await setup((_req, res) => sendJson(res, 200, {}));
+    await client.call({ ...GET, body: '{"ignored":true}' });
+    expect(server.requests[0]?.body.length).toBe(0);
+  });
+
+  it('gives "" for 204 and for HEAD', async () => {
+    const { client } = await setup((req, res) => {
+      if (req.method === 'HEAD') return sendJson(res, 200, '');
+      res.writeHead(204);
+      res.end();
+    });
+    expect((await client.call(GET)).body).toBe('');
+    const head = await client.call({ ...GET, method: 'HEAD' });
+    expect(head).toMatchObject({ responseCode: 200, body: '' });
+  });
+
+  it('returns binary bodies as base64, byte for byte', async () => {
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const { client } = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(bytes);
+    });
+    const res = await client.call(GET);
+    expect(res.bodyEncoding).toBe('base64');
+    expect(Buffer.from(res.body, 'base64').equals(bytes)).toBe(true);
+  });
+
+  it('answers 504 when the REST API does not answer within timeoutMs', async () => {
+    const { client } = await setup(() => {}, { timeoutMs: 300 });
+    const err = await failure(client.call(GET));
+    expect(err).toMatchObject({ code: 'NBW_ERR_REST_TIMEOUT', status: 504 });
+    expect(err.message).toMatch(/timed out after 300 ms/);
+  });
+
+  it('answers 504 when the body stalls after the headers', async () => {
+    const { client } = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"partial":');
+    }, { timeoutMs: 300 });
+    expect(await failure(client.call(GET))).toMatchObject({ code: 'NBW_ERR_REST_TIMEOUT', status: 504 });
+  });
+
+  it('answers 502 when nothing listens at the base URL', async () => {
+    const port = await closedPort();
+    const client = new RestClient({ baseUrl: `http://127.0.0.1:${port}`, ca: null, timeoutMs: 2000, maxResponseBytes: 1024, connections: 1 });
+    cleanups.push(() => client.close());
+    const err = await failure(client.call(GET));
+    expect(err).toMatchObject({ code: 'NBW_ERR_REST_UNREACHABLE', status: 502 });
+    expect(err.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('answers 502 when the REST API drops the connection mid-response', async () => {
+    const { client } = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"a":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    expect(await failure(client.call(GET))).toMatchObject({ status: 502 });
+  });
+
+  it('answers 502 for a response above maxResponseBytes, declared or streamed', async () => {
+    const big = 'x'.repeat(4096);
+    const declared = await setup((_req, res) => sendJson(res, 200, big), { maxResponseBytes: 1024 });
+    expect(await failure(declared.client.call(GET))).toMatchObject({ code: 'NBW_ERR_REST_RESPONSE_TOO_LARGE', status: 502 });
+    const streamed = await setup((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      for (let i = 0; i < 8; i++) res.write('y'.repeat(512));
+      res.end();
+    }, { maxResponseBytes: 1024 });
+    expect(await failure(streamed.client.call(GET))).toMatchObject({ code: 'NBW_ERR_REST_RESPONSE_TOO_LARGE' });
+  });
+
+  it('keeps connections alive across calls', async () => {
+    const ports = new Set<number>();
+    const { client } = await setup((_req, res) => {
+      ports.add(res.socket?.remotePort ?? 0);
+      sendJson(res, 200, {});
+    }, { connections: 1 });
+    for (let i = 0; i < 5; i++) await client.call(GET);
+    expect(ports.size).toBe(1);
+  });
+
+  it('aborts running calls with the given answer', async () => {
+    const { client } = await setup(() => {});
+    const p = client.call(GET);
+    await new Promise((r) => setTimeout(r, 50));
+    client.abortAll(new AnsweredError('NBW_ERR_REST_TIMEOUT', 'shutdown'));
+    expect(await failure(p)).toMatchObject({ code: 'NBW_ERR_REST_TIMEOUT', message: 'shutdown' });
+  });
+
+  describe('over HTTPS', () => {
+    async function tlsServer() {
+      const server = httpsServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"tls":true}');
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      cleanups.push(() => new Promise((r) => server.close(() => r())));
+      return `https://localhost:${(server.address() as AddressInfo).port}`;
+    }
+
+    it('trusts the REST API through rest.caFile', async () => {
+      const baseUrl = await tlsServer();
+      const client = new RestClient({ baseUrl, ca: TEST_CA, timeoutMs: 2000, maxResponseBytes: 1024, connections: 1 });
+      cleanups.push(() => client.close());
+      expect((await client.call(GET)).body).toBe('{"tls":true}');
+    });
+
+    it('answers 502 naming rest.caFile when the certificate is not trusted', async () => {
+      const baseUrl = await tlsServer();
+      const client = new RestClient({ baseUrl, ca: null, timeoutMs: 2000, maxResponseBytes: 1024, connections: 1 });
+      cleanups.push(() => client.close());
+      const err = await failure(client.call(GET));
+      expect(err).toMatchObject({ code: 'NBW_ERR_REST_UNREACHABLE', status: 502 });
+      expect(err.message).toMatch(/TLS verification.*rest\.caFile/);
+    });
+  });
+});

@@ -1,0 +1,85 @@
+// An in-process bridge between a test cloud and a test REST API, all on 127.0.0.1 with
+// ephemeral ports; everything it starts is stopped by `close()`.
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { Daemon } from '../../src/lifecycle/daemon.js';
+import { captureLog, type CapturedLog } from './log.js';
+import { FakeCloud, RestServer, sendJson, type CloudPeer, type RestHandler } from './fakes.js';
+
+export interface TestBridge {
+  cloud: FakeCloud;
+  rest: RestServer;
+  daemon: Daemon;
+  config: Config;
+  logs: CapturedLog;
+  /** The first connection, CONNECT answered (unless answerConnect is false). */
+  peer: CloudPeer;
+  close(): Promise<void>;
+}
+
+export interface TestBridgeOptions {
+  rest?: RestHandler;
+  /** Config values by key, as CLI flags would give them. */
+  config?: Record<string, string>;
+  answerConnect?: boolean;
+  logLevel?: string;
+}
+
+export const ok: RestHandler = (_req, res) => sendJson(res, 200, { ok: true });
+
+export async function startBridge(opts: TestBridgeOptions = {}): Promise<TestBridge> {
+  const token = `test-token-${randomUUID()}`;
+  const rest = await new RestServer(opts.rest ?? ok).start();
+  const cloud = await new FakeCloud({ token, answerConnect: opts.answerConnect ?? true }).start();
+  const { config } = loadConfig({
+    env: {},
+    overrides: {
+      'cloud.url': cloud.url,
+      'cloud.token': token,
+      'rest.baseUrl': rest.url,
+      'reconnect.minMs': '50',
+      'reconnect.maxMs': '200',
+      'shutdown.graceMs': '2000',
+      ...opts.config,
+    },
+    purpose: 'run',
+  });
+  const logs = captureLog(opts.logLevel ?? 'debug');
+  const daemon = new Daemon(config, logs.log);
+  daemon.start();
+  const peer = opts.answerConnect === false ? await cloud.peer(0) : await cloud.readyPeer(0);
+  return {
+    cloud,
+    rest,
+    daemon,
+    config,
+    logs,
+    peer,
+    async close() {
+      await daemon.stop('test over');
+      await cloud.stop();
+      await rest.stop();
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A REST handler that holds every request until release(). */
+export function gate(answer: RestHandler = ok) {
+  const held: (() => void)[] = [];
+  let open = false;
+  return {
+    handler: ((req, res) => {
+      if (open) return answer(req, res);
+      return new Promise<void>((resolve) => held.push(() => resolve(answer(req, res) as void)));
+    }) as RestHandler,
+    release() {
+      open = true;
+      for (const go of held.splice(0)) go();
+    },
+    get held() {
+      return held.length;
+    },
+  };
+}

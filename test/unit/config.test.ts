@@ -1,0 +1,193 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isLoopbackHost, loadConfig, redactedConfig, type LoadOptions } from '../../src/config/load.js';
+import { schemaLeaves } from '../../src/config/schema.js';
+import { ConfigError } from '../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nbwss-config-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const RUN = { NBWSS_CLOUD_URL: 'wss://cloud.example/nbwss', NBWSS_CLOUD_TOKEN: 'tok-secret' };
+const load = (o: Partial<LoadOptions> = {}) => loadConfig({ env: {}, purpose: 'rest', ...o }).config;
+const problems = (o: Partial<LoadOptions>): string[] => {
+  try {
+    loadConfig({ env: {}, purpose: 'run', ...o });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('NBW_ERR_CONFIG');
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('config: defaults and sources', () => {
+  it('has the documented defaults', () => {
+    const c = load();
+    expect(c.rest).toMatchObject({ baseUrl: 'https://localhost:1556', timeoutMs: 120000, allowedPaths: ['/netbackup/'] });
+    expect(c.rest.allowedMethods).toEqual(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+    expect(c.queue).toEqual({ concurrency: 8, maxPending: 1000 });
+    expect(c.reconnect).toEqual({ minMs: 1000, maxMs: 60000 });
+    expect(c.heartbeat.intervalMs).toBe(30000);
+    expect(c.log.level).toBe('info');
+    expect(c.cloud.maxMessageBytes).toBe(16 * 1024 * 1024);
+  });
+
+  it('reads every documented NBWSS_* variable', () => {
+    const ca = readFileSync(new URL('../support/tls/ca.pem', import.meta.url), 'utf8');
+    const caFile = file('ca.pem', ca);
+    const c = loadConfig({
+      purpose: 'run',
+      env: {
+        ...RUN,
+        NBWSS_CLOUD_CA_FILE: caFile,
+        NBWSS_REST_BASE_URL: 'http://127.0.0.1:9999',
+        NBWSS_REST_CA_FILE: caFile,
+        NBWSS_REST_TIMEOUT_MS: '400',
+        NBWSS_ALLOWED_PATHS: '/netbackup/admin/, /netbackup/catalog/',
+        NBWSS_CONCURRENCY: '3',
+        NBWSS_MAX_PENDING: '2',
+        NBWSS_RECONNECT_MIN_MS: '100',
+        NBWSS_RECONNECT_MAX_MS: '1000',
+        NBWSS_HEARTBEAT_MS: '5000',
+        NBWSS_LOG_LEVEL: 'DEBUG',
+      },
+    }).config;
+    expect(c.cloud).toMatchObject({ url: 'wss://cloud.example/nbwss', token: 'tok-secret', caFile, ca });
+    expect(c.rest).toMatchObject({ baseUrl: 'http://127.0.0.1:9999', caFile, ca, timeoutMs: 400, allowedPaths: ['/netbackup/admin/', '/netbackup/catalog/'] });
+    expect(c.queue).toEqual({ concurrency: 3, maxPending: 2 });
+    expect(c.reconnect).toEqual({ minMs: 100, maxMs: 1000 });
+    expect(c.heartbeat.intervalMs).toBe(5000);
+    expect(c.log.level).toBe('debug');
+  });
+
+  it('layers defaults < file < environment < flags', () => {
+    const cfg = file('layers.json', JSON.stringify({ queue: { concurrency: 2, maxPending: 5 }, rest: { timeoutMs: 1000 }, log: { level: 'warn' } }));
+    const c = load({
+      configFile: cfg,
+      env: { NBWSS_CONCURRENCY: '4', NBWSS_REST_TIMEOUT_MS: '2000' },
+      overrides: { 'queue.concurrency': '6' },
+    });
+    expect(c.queue).toEqual({ concurrency: 6, maxPending: 5 });
+    expect(c.rest.timeoutMs).toBe(2000);
+    expect(c.log.level).toBe('warn');
+    expect(c.configFile).toBe(cfg);
+  });
+
+  it('finds the config file through NBWSS_CONFIG, and --config wins over it', () => {
+    const a = file('a.json', '{"queue":{"concurrency":11}}');
+    const b = file('b.json', '{"queue":{"concurrency":12}}');
+    expect(load({ env: { NBWSS_CONFIG: a } }).queue.concurrency).toBe(11);
+    expect(load({ env: { NBWSS_CONFIG: a }, configFile: b }).queue.concurrency).toBe(12);
+  });
+
+  it('ignores empty variables', () => {
+    expect(load({ env: { NBWSS_CONCURRENCY: '' } }).queue.concurrency).toBe(8);
+  });
+
+  it('reads the token from a file, trimming one trailing newline, and expands ${CREDENTIALS_DIRECTORY}', () => {
+    file('token', 'tok-from-file\n');
+    const c = loadConfig({
+      purpose: 'run',
+      env: { NBWSS_CLOUD_URL: RUN.NBWSS_CLOUD_URL, NBWSS_CLOUD_TOKEN_FILE: '${CREDENTIALS_DIRECTORY}/token', CREDENTIALS_DIRECTORY: dir },
+    }).config;
+    expect(c.cloud.token).toBe('tok-from-file');
+    expect(c.cloud.tokenFile).toBe('${CREDENTIALS_DIRECTORY}/token');
+  });
+
+  it('returns a deeply frozen object', () => {
+    const c = load();
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.rest)).toBe(true);
+    expect(Object.isFrozen(c.rest.allowedPaths)).toBe(true);
+  });
+
+  it('warns about unknown NBWSS_ variables (typos) without failing', () => {
+    const { warnings } = loadConfig({ env: { NBWSS_CONCURENCY: '3' }, purpose: 'rest' });
+    expect(warnings).toEqual(['unknown environment variable NBWSS_CONCURENCY ignored']);
+  });
+
+  it('accepts flags for boolean keys and yes/no spellings', () => {
+    expect(load({ overrides: { 'cloud.allowInsecure': 'true' } }).cloud.allowInsecure).toBe(true);
+    expect(load({ env: { NBWSS_CLOUD_ALLOW_INSECURE: 'yes' } }).cloud.allowInsecure).toBe(true);
+    expect(load({ env: { NBWSS_CLOUD_ALLOW_INSECURE: 'off' } }).cloud.allowInsecure).toBe(false);
+  });
+});
+
+describe('config: bad values stop start-up with one line naming the key', () => {
+  const cases: [string, Partial<LoadOptions>, RegExp][] = [
+    ['a concurrency that is not a number', { env: { ...RUN, NBWSS_CONCURRENCY: 'eight' } }, /^queue\.concurrency: must be a whole number of at least 1: value was "eight"$/],
+    ['a zero concurrency', { env: { ...RUN, NBWSS_CONCURRENCY: '0' } }, /^queue\.concurrency: must be a whole number of at least 1/],
+    ['a negative timeout', { env: { ...RUN, NBWSS_REST_TIMEOUT_MS: '-5' } }, /^rest\.timeoutMs: /],
+    ['a cloud URL that is not ws', { env: { ...RUN, NBWSS_CLOUD_URL: 'https://cloud.example' } }, /^cloud\.url: must be a ws or wss URL/],
+    ['a REST URL that is not http', { env: { ...RUN, NBWSS_REST_BASE_URL: 'ftp://x' } }, /^rest\.baseUrl: must be a http or https URL/],
+    ['a REST URL with a query', { env: { ...RUN, NBWSS_REST_BASE_URL: 'https://x/?a=1' } }, /^rest\.baseUrl: must not have a query/],
+    ['an unknown log level', { env: { ...RUN, NBWSS_LOG_LEVEL: 'loud' } }, /^log\.level: must be one of fatal, error/],
+    ['a relative allowed path', { env: { ...RUN, NBWSS_ALLOWED_PATHS: 'netbackup/' } }, /^rest\.allowedPaths: each path must be a plain absolute path/],
+    ['an allowed path with ..', { env: { ...RUN, NBWSS_ALLOWED_PATHS: '/netbackup/../' } }, /^rest\.allowedPaths: /],
+    ['an unknown method', { overrides: { 'rest.allowedMethods': 'GET,BREW' } }, /^rest\.allowedMethods: each method must be one of/],
+    ['a bad boolean', { env: { ...RUN, NBWSS_CLOUD_ALLOW_INSECURE: 'maybe' } }, /^cloud\.allowInsecure: must be true or false/],
+    ['a missing cloud URL', { env: { NBWSS_CLOUD_TOKEN: 'x' } }, /^cloud\.url: required/],
+    ['a missing token', { env: { NBWSS_CLOUD_URL: 'wss://c.example' } }, /^cloud\.token: required/],
+    ['plain ws:// to a remote host', { env: { ...RUN, NBWSS_CLOUD_URL: 'ws://cloud.example/x' } }, /^cloud\.url: plain ws:\/\/ to cloud\.example would send tokens and JWTs in clear text/],
+    ['min backoff above max', { env: { ...RUN, NBWSS_RECONNECT_MIN_MS: '5000', NBWSS_RECONNECT_MAX_MS: '100' } }, /^reconnect\.minMs: 5000 is greater than reconnect\.maxMs 100$/],
+    ['an unreadable token file', { env: { NBWSS_CLOUD_URL: 'wss://c.example', NBWSS_CLOUD_TOKEN_FILE: '/nonexistent/token' } }, /^cloud\.tokenFile: cannot read \/nonexistent\/token: ENOENT$/],
+    ['both token and token file', { env: { ...RUN, NBWSS_CLOUD_TOKEN_FILE: '/x' } }, /^cloud\.token: set either cloud\.token or cloud\.tokenFile, not both$/],
+    ['an unreadable CA file', { env: { ...RUN, NBWSS_REST_CA_FILE: '/nonexistent/ca.pem' } }, /^rest\.caFile: cannot read \/nonexistent\/ca\.pem: ENOENT$/],
+    ['a CA file without a certificate', { env: { ...RUN, NBWSS_CLOUD_CA_FILE: file('not-a-ca.pem', 'hello') } }, /^cloud\.caFile: .* holds no PEM certificate$/],
+    ['an unset ${VAR} in a path', { env: { ...RUN, NBWSS_CLOUD_CA_FILE: '${CREDENTIALS_DIRECTORY}/ca.pem' } }, /^cloud\.caFile: \$\{CREDENTIALS_DIRECTORY\} is not set/],
+    ['an unknown key in the file', { env: RUN, configFile: file('unknown.json', '{"queue":{"concurrenzy":3}}') }, /^configuration param 'queue\.concurrenzy' not declared in the schema$/],
+    ['a config file that is not JSON', { env: RUN, configFile: file('bad.json', '{ queue: 1') }, /^config file .*bad\.json: not valid JSON/],
+    ['a config file that is not an object', { env: RUN, configFile: file('array.json', '[1]') }, /^config file .*array\.json: must hold a JSON object$/],
+    ['a missing config file', { env: RUN, configFile: '/nonexistent/config.json' }, /^config file: cannot read \/nonexistent\/config\.json: ENOENT$/],
+  ];
+  it.each(cases)('%s', (_, opts, expected) => {
+    const lines = problems(opts);
+    expect(lines.some((l) => expected.test(l)), lines.join('\n')).toBe(true);
+    for (const l of lines) expect(l).not.toContain('\n');
+  });
+
+  it('reports every problem, not only the first', () => {
+    const lines = problems({ env: { ...RUN, NBWSS_CONCURRENCY: 'x', NBWSS_MAX_PENDING: 'y', NBWSS_LOG_LEVEL: 'z' } });
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('never prints the token in a problem', () => {
+    const lines = problems({ env: { ...RUN, NBWSS_CLOUD_TOKEN: '   ' } });
+    expect(lines.join('\n')).toMatch(/cloud\.token: must be a non-empty string/);
+    const withFile = problems({ env: { ...RUN, NBWSS_CLOUD_TOKEN_FILE: '/x' } });
+    expect(withFile.join('\n')).not.toContain('tok-secret');
+  });
+
+  it('allows plain ws:// to loopback, and elsewhere only with cloud.allowInsecure', () => {
+    for (const host of ['127.0.0.1', 'localhost', '[::1]', '127.1.2.3']) {
+      expect(loadConfig({ purpose: 'run', env: { ...RUN, NBWSS_CLOUD_URL: `ws://${host}:8080/x` } }).config.cloud.url).toContain(host);
+    }
+    const c = loadConfig({ purpose: 'run', env: { ...RUN, NBWSS_CLOUD_URL: 'ws://cloud.example/x', NBWSS_CLOUD_ALLOW_INSECURE: 'true' } });
+    expect(c.config.cloud.allowInsecure).toBe(true);
+    expect(isLoopbackHost('10.0.0.1')).toBe(false);
+  });
+});
+
+describe('config: redacted view', () => {
+  it('hides the token and CA contents', () => {
+    const c = loadConfig({ purpose: 'run', env: RUN }).config;
+    const text = JSON.stringify(redactedConfig(c));
+    expect(text).not.toContain('tok-secret');
+    expect(text).toContain('"token":"[redacted]"');
+  });
+});
+
+describe('config: schema', () => {
+  it('gives every key a doc, and every key but the token an environment variable and a flag', () => {
+    for (const leaf of schemaLeaves()) {
+      expect(leaf.doc, leaf.key).not.toBe('');
+      expect(leaf.env, leaf.key).toMatch(/^NBWSS_/);
+      if (leaf.key !== 'cloud.token') expect(leaf.flag, leaf.key).toBeTruthy();
+    }
+  });
+});

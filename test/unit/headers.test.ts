@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { requestHeaders, responseHeaders } from '../../src/rest/headers.js';
+
+describe('requestHeaders', () => {
+  it('passes Authorization and Content-Type through unchanged, under lower-case names', () => {
+    expect(requestHeaders({ 'Content-Type': 'application/vnd.netbackup+json;version=1.0', Authorization: 'eyJ.x.y' })).toEqual({
+      'content-type': 'application/vnd.netbackup+json;version=1.0',
+      authorization: 'eyJ.x.y',
+    });
+  });
+
+  it('drops hop-by-hop and framing headers, proxy-* and names listed in Connection', () => {
+    const out = requestHeaders({
+      Host: 'evil.example',
+      Connection: 'keep-alive, X-Hop',
+      'Content-Length': '999',
+      'Transfer-Encoding': 'chunked',
+      'Keep-Alive': 'timeout=5',
+      Upgrade: 'websocket',
+      TE: 'trailers',
+      Trailer: 'x',
+      'Proxy-Authorization': 'Basic x',
+      'Proxy-Connection': 'keep-alive',
+      'X-Hop': 'gone',
+      'Accept-Encoding': 'gzip',
+      Expect: '100-continue',
+      Accept: 'application/json',
+    });
+    expect(out).toEqual({ accept: 'application/json' });
+  });
+
+  it('joins names that differ only in case', () => {
+    expect(requestHeaders({ 'X-A': '1', 'x-a': '2' })).toEqual({ 'x-a': '1, 2' });
+  });
+});
+
+describe('responseHeaders', () => {
+  it('keeps end-to-end headers, joins repeated values and drops hop-by-hop ones', () => {
+    expect(
+      responseHeaders({
+        'content-type': 'application/json',
+        'cache-control': 'private',
+        'set-cookie': ['a=1', 'b=2'],
+        connection: 'close, x-private',
+        'x-private': 'gone',
+        'content-length': '10',
+        'transfer-encoding': 'chunked',
+        'keep-alive': 'timeout=5',
+        'proxy-authenticate': 'Basic',
+        date: 'Thu, 14 Jan 2016 20:58:11 GMT',
+        missing: undefined,
+      }),
+    ).toEqual({
+      'content-type': 'application/json',
+      'cache-control': 'private',
+      'set-cookie': 'a=1, b=2',
+      date: 'Thu, 14 Jan 2016 20:58:11 GMT',
+    });
+  });
+});

@@ -1,0 +1,43 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Heartbeat } from '../../src/link/heartbeat.js';
+
+describe('Heartbeat', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('pings every interval while pongs come back', () => {
+    const target = { ping: vi.fn(), dead: vi.fn() };
+    const hb = new Heartbeat(1000, target);
+    hb.start();
+    for (let i = 0; i < 5; i++) {
+      vi.advanceTimersByTime(1000);
+      hb.seen();
+    }
+    expect(target.ping).toHaveBeenCalledTimes(5);
+    expect(target.dead).not.toHaveBeenCalled();
+    hb.stop();
+  });
+
+  it('declares the peer dead when no pong arrived before the next ping, once', () => {
+    const target = { ping: vi.fn(), dead: vi.fn() };
+    const hb = new Heartbeat(1000, target);
+    hb.start();
+    vi.advanceTimersByTime(1000);
+    expect(target.ping).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1000);
+    expect(target.dead).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(5000);
+    expect(target.dead).toHaveBeenCalledTimes(1);
+    expect(target.ping).toHaveBeenCalledTimes(1);
+  });
+
+  it('does nothing once stopped', () => {
+    const target = { ping: vi.fn(), dead: vi.fn() };
+    const hb = new Heartbeat(1000, target);
+    hb.start();
+    hb.stop();
+    vi.advanceTimersByTime(10_000);
+    expect(target.ping).not.toHaveBeenCalled();
+    expect(target.dead).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { captureLog } from '../support/log.js';
+
+describe('logger redaction', () => {
+  it('redacts secrets wherever the fixed paths put them', () => {
+    const { log, text } = captureLog('trace');
+    const secret = 'S3CR3T-value';
+    log.info({ token: secret, headers: { authorization: secret, Authorization: secret, cookie: secret } }, 'a');
+    log.info({ req: { headers: { authorization: secret, 'set-cookie': secret } } }, 'b');
+    log.info({ cloud: { token: secret }, parameters: secret, body: secret, x: { password: secret } }, 'c');
+    log.child({ mod: 'm' }).warn({ apiKey: secret, deep: { a: { password: secret } } }, 'd');
+    expect(text()).not.toContain(secret);
+    expect(text()).toContain('[redacted]');
+  });
+
+  it('writes JSON lines with a level label, time and message', () => {
+    const { log, lines } = captureLog('info');
+    log.child({ mod: 'link' }).info({ conn: 1 }, 'connected');
+    expect(lines()[0]).toMatchObject({ level: 'info', name: 'nbwss-bridge', mod: 'link', conn: 1, msg: 'connected' });
+    expect(typeof lines()[0]?.time).toBe('string');
+  });
+});
