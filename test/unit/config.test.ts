@@ -183,6 +183,24 @@ describe('config: redacted view', () => {
 });
 
 describe('config: schema', () => {
+  it('is documented in the README: every key, variable and flag', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const leaf of schemaLeaves()) {
+      expect(readme, leaf.key).toContain(`| \`${leaf.key}\` |`);
+      expect(readme, leaf.key).toContain(`\`${leaf.env}\``);
+      if (leaf.flag) expect(readme, leaf.key).toContain(`\`--${leaf.flag}\``);
+    }
+  });
+
+  it('has every key in the example config file', () => {
+    const example = JSON.parse(readFileSync(new URL('../../config/config.example.json', import.meta.url), 'utf8'));
+    for (const leaf of schemaLeaves()) {
+      if (leaf.key === 'cloud.token') continue;
+      const value = leaf.key.split('.').reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, example);
+      expect(value, leaf.key).not.toBeUndefined();
+    }
+  });
+
   it('gives every key a doc, and every key but the token an environment variable and a flag', () => {
     for (const leaf of schemaLeaves()) {
       expect(leaf.doc, leaf.key).not.toBe('');
