@@ -160,4 +160,39 @@ describe('nbwss-bridge CLI', () => {
     expect(r.stdout).toMatch(/Still running/);
     expect(r.stdout).toMatch(/→ 200 \{"data":\{"type":"job","id":"4711"/);
   });
+
+  describe('process edges (the built signals module in a child process)', () => {
+    const script = (body: string) => `
+      import { installSignalHandlers } from './dist/lifecycle/signals.js';
+      import { createLogger } from './dist/log/logger.js';
+      const log = createLogger({ level: 'info' });
+      ${body}
+      setInterval(() => {}, 1000);
+      process.stdout.write('READY\\n');`;
+    const node = (code: string, signals: NodeJS.Signals[] = []) =>
+      new Promise<Run>((resolve) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, stdio: 'pipe' });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString('utf8');
+          if (stdout.includes('READY')) for (const [i, sig] of signals.entries()) setTimeout(() => child.kill(sig), 50 * (i + 1));
+        });
+        child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr: '' }));
+      });
+    const exitVia = "exit: (c) => { log.flush(); process.exit(c); }";
+
+    it('logs an uncaught error at fatal and exits 1', async () => {
+      const r = await node(script(`installSignalHandlers(log, { stop: async () => {}, ${exitVia} }); setTimeout(() => { throw new Error('boom'); }, 20);`));
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/"level":"fatal".*uncaught error/);
+    });
+
+    it('exits 0 once a graceful stop settles, and 1 at once on a second signal', async () => {
+      const graceful = await node(script(`installSignalHandlers(log, { stop: async () => {}, ${exitVia} });`), ['SIGTERM']);
+      expect(graceful.code).toBe(0);
+      const forced = await node(script(`installSignalHandlers(log, { stop: () => new Promise(() => {}), ${exitVia} });`), ['SIGINT', 'SIGINT']);
+      expect(forced.code).toBe(1);
+      expect(forced.stdout).toMatch(/second signal during shutdown/);
+    });
+  });
 });

@@ -1,0 +1,114 @@
+// The command service without I/O: a RestCaller of our own in memory, answers collected.
+import { describe, expect, it } from 'vitest';
+import { CommandService } from '../../src/bridge/commands.js';
+import { AnsweredError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { Policy } from '../../src/policy/allow.js';
+import { decodeFrame } from '../../src/protocol/codec.js';
+import type { CommandRequest, CommandResponsePayload } from '../../src/protocol/envelope.js';
+import { CommandQueue } from '../../src/queue/queue.js';
+import type { RestCall, RestCaller } from '../../src/rest/client.js';
+
+class MemoryRest implements RestCaller {
+  calls: RestCall[] = [];
+  constructor(private readonly answer: (req: RestCall) => Promise<CommandResponsePayload>) {}
+  call(req: RestCall) {
+    this.calls.push(req);
+    return this.answer(req);
+  }
+}
+
+function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, queue = { concurrency: 2, maxPending: 1 }) {
+  const rest = new MemoryRest(answer);
+  const answers: { id: string; status: number; frame: Record<string, any> }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const svc = new CommandService({
+    policy: new Policy({ allowedPaths: ['/netbackup/'], allowedMethods: ['GET', 'POST'] }),
+    rest,
+    queue: new CommandQueue(queue),
+    log: silentLogger(),
+    deliver: (id, frame, status) => answers.push({ id, status, frame: JSON.parse(frame) }),
+  });
+  return { svc, rest, answers };
+}
+
+const cmd = (id: string, uri = '/netbackup/x', method = 'GET', extra: Record<string, unknown> = {}): CommandRequest => {
+  const m = decodeFrame(JSON.stringify({ version: '1.0', id, type: 'COMMAND', subType: 'REQUEST', timeStamp: 1, payload: { uri, method, headers: { Authorization: 'jwt', Connection: 'close' }, ...extra } }));
+  if (m.kind !== 'command') throw new Error('bad test command');
+  return m.command;
+};
+
+const OK: CommandResponsePayload = { headers: { 'content-type': 'application/json' }, responseCode: 200, body: '{}' };
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('CommandService', () => {
+  it('replays an allowed command with filtered headers and the decoded body, and answers under its id', async () => {
+    const { svc, rest, answers } = service(async () => OK);
+    svc.accept(cmd('A', '/netbackup/x?q=1 2', 'POST', { parameters: { a: 1 } }));
+    await tick();
+    expect(rest.calls).toEqual([{ method: 'POST', path: '/netbackup/x?q=1%202', headers: { authorization: 'jwt' }, body: '{"a":1}' }]);
+    expect(answers).toEqual([{ id: 'A', status: 200, frame: expect.objectContaining({ id: 'A', payload: OK }) }]);
+  });
+
+  it('answers policy refusals and invalid envelopes without calling the REST API', async () => {
+    const { svc, rest, answers } = service(async () => OK);
+    svc.accept(cmd('P', '/etc/passwd'));
+    svc.accept(cmd('M', '/netbackup/x', 'DELETE'));
+    svc.handle({ kind: 'invalid', id: 'I', error: new AnsweredError('NBW_ERR_ENVELOPE_INVALID', 'bad') });
+    expect(answers.map((a) => [a.id, a.status])).toEqual([['P', 403], ['M', 403], ['I', 400]]);
+    expect(rest.calls).toEqual([]);
+  });
+
+  it('answers 503 past the queue bounds and each id exactly once', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { svc, answers } = service(async () => {
+      await held;
+      return OK;
+    });
+    for (const id of ['1', '2', '3', '4', '5']) svc.accept(cmd(id));
+    expect(answers.map((a) => [a.id, a.status])).toEqual([['4', 503], ['5', 503]]);
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(answers.map((a) => a.id).sort()).toEqual(['1', '2', '3', '4', '5']);
+  });
+
+  it('maps REST failures to their answers, and unknown errors to 502', async () => {
+    const { svc, answers } = service(async (req) => {
+      if (req.path === '/netbackup/timeout') throw new AnsweredError('NBW_ERR_REST_TIMEOUT', 't');
+      throw new Error('surprise');
+    });
+    svc.accept(cmd('T', '/netbackup/timeout'));
+    svc.accept(cmd('U', '/netbackup/other'));
+    await tick();
+    expect(answers.map((a) => [a.id, a.status, JSON.parse(a.frame.payload.body).details.code])).toEqual([
+      ['T', 504, 'NBW_ERR_REST_TIMEOUT'],
+      ['U', 502, 'NBW_ERR_REST_FAILED'],
+    ]);
+  });
+
+  it('answers 503 to new and waiting requests once it stops accepting, while running ones finish', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { svc, answers } = service(async () => {
+      await held;
+      return OK;
+    }, { concurrency: 1, maxPending: 5 });
+    svc.accept(cmd('RUN'));
+    svc.accept(cmd('WAIT'));
+    await tick();
+    svc.stopAccepting();
+    svc.accept(cmd('NEW'));
+    expect(answers.map((a) => [a.id, a.status])).toEqual([['WAIT', 503], ['NEW', 503]]);
+    release();
+    await tick();
+    expect(answers.map((a) => [a.id, a.status])).toContainEqual(['RUN', 200]);
+  });
+
+  it('drops what is not a command without answering', () => {
+    const { svc, answers } = service(async () => OK);
+    svc.handle({ kind: 'drop', reason: 'x' });
+    svc.handle({ kind: 'notification-response', id: 'N' });
+    svc.handle({ kind: 'connect-response', id: 'C', valid: true });
+    expect(answers).toEqual([]);
+  });
+});
