@@ -1,14 +1,13 @@
 // `nbwss-bridge demo` (npm start): a simulated cloud endpoint and NetBackup REST API on
 // loopback, the real daemon between them, every fixture replayed through it.
-import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log/logger.js';
 import { Daemon } from '../lifecycle/daemon.js';
-import { FakeCloud, type CloudPeer } from './fake-cloud.js';
-import { netbackupHandler, RestServer } from './fake-rest.js';
+import type { CloudPeer } from './fake-cloud.js';
+import { netbackupHandler } from './fake-rest.js';
+import { startLoopback } from './loopback.js';
 
 export interface DemoOptions {
   keepRunning: boolean;
@@ -55,27 +54,15 @@ async function replayFixture(peer: CloudPeer, dir: string, file: string): Promis
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { out } = opts;
   const dir = opts.fixturesDir ?? FIXTURES_DIR;
-  const token = `demo-${randomUUID()}`;
-  const rest = await new RestServer(netbackupHandler()).start();
-  const cloud = await new FakeCloud({ token }).start();
-  const { config } = loadConfig({
-    env: {},
-    overrides: {
-      'cloud.url': cloud.url,
-      'cloud.token': token,
-      'rest.baseUrl': rest.url,
-      'reconnect.minMs': '200',
-      'reconnect.maxMs': '2000',
-      'log.level': 'error',
-      ...opts.overrides,
-    },
-    purpose: 'run',
+  const loop = await startLoopback({
+    rest: netbackupHandler(),
+    overrides: { 'reconnect.minMs': '200', 'reconnect.maxMs': '2000', 'log.level': 'error', ...opts.overrides },
   });
+  const { cloud, rest, config } = loop;
   const daemon = new Daemon(config, createLogger({ level: config.log.level, destination: process.stderr }));
   const shutdown = async () => {
     await daemon.stop('demo finished');
-    await cloud.stop();
-    await rest.stop();
+    await loop.stop();
   };
 
   out('nbwss-bridge demo: a simulated cloud application and NetBackup REST API on loopback, the real bridge between them.');

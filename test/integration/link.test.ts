@@ -15,19 +15,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function setup(cloudOpts: Partial<ConstructorParameters<typeof FakeCloud>[0]> = {}, linkOpts: Partial<LinkOptions> = {}) {
   const cloud = await new FakeCloud({ token: 'tok', ...cloudOpts }).start();
   const logs = captureLog();
-  const link = new Link({
-    url: cloud.url,
-    token: 'tok',
-    ca: null,
-    connectTimeoutMs: 2000,
-    heartbeatMs: 10_000,
-    reconnect: { minMs: 50, maxMs: 200 },
-    maxMessageBytes: 64 * 1024,
-    perMessageDeflate: false,
-    userAgent: 'nbwss-bridge/test',
-    log: logs.log,
-    ...linkOpts,
-  });
+  const link = new Link({ ...baseOpts(cloud.url, null), log: logs.log, ...linkOpts });
   const inbound: Inbound[] = [];
   const events: string[] = [];
   link.on('inbound', (m) => inbound.push(m));

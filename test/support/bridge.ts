@@ -1,10 +1,10 @@
 // An in-process bridge between a test cloud and a test REST API, all on 127.0.0.1 with
 // ephemeral ports; everything it starts is stopped by `close()`.
-import { randomUUID } from 'node:crypto';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import type { Config } from '../../src/config/load.js';
+import { startLoopback } from '../../src/demo/loopback.js';
 import { Daemon } from '../../src/lifecycle/daemon.js';
 import { captureLog, type CapturedLog } from './log.js';
-import { FakeCloud, RestServer, sendJson, type CloudPeer, type RestHandler } from './fakes.js';
+import { sendJson, type CloudPeer, type FakeCloud, type RestHandler, type RestServer } from './fakes.js';
 
 export interface TestBridge {
   cloud: FakeCloud;
@@ -28,22 +28,12 @@ export interface TestBridgeOptions {
 export const ok: RestHandler = (_req, res) => sendJson(res, 200, { ok: true });
 
 export async function startBridge(opts: TestBridgeOptions = {}): Promise<TestBridge> {
-  const token = `test-token-${randomUUID()}`;
-  const rest = await new RestServer(opts.rest ?? ok).start();
-  const cloud = await new FakeCloud({ token, answerConnect: opts.answerConnect ?? true }).start();
-  const { config } = loadConfig({
-    env: {},
-    overrides: {
-      'cloud.url': cloud.url,
-      'cloud.token': token,
-      'rest.baseUrl': rest.url,
-      'reconnect.minMs': '50',
-      'reconnect.maxMs': '200',
-      'shutdown.graceMs': '2000',
-      ...opts.config,
-    },
-    purpose: 'run',
+  const loop = await startLoopback({
+    rest: opts.rest ?? ok,
+    cloud: { answerConnect: opts.answerConnect ?? true },
+    overrides: { 'reconnect.minMs': '50', 'reconnect.maxMs': '200', 'shutdown.graceMs': '2000', ...opts.config },
   });
+  const { cloud, rest, config } = loop;
   const logs = captureLog(opts.logLevel ?? 'debug');
   const daemon = new Daemon(config, logs.log);
   daemon.start();
@@ -57,8 +47,7 @@ export async function startBridge(opts: TestBridgeOptions = {}): Promise<TestBri
     peer,
     async close() {
       await daemon.stop('test over');
-      await cloud.stop();
-      await rest.stop();
+      await loop.stop();
     },
   };
 }
