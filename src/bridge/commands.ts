@@ -1,7 +1,8 @@
-// Serves COMMAND REQUESTs: policy, queue, REST call, and exactly one answer per accepted id.
+// Serves COMMAND REQUESTs: policy, queue, REST call, and one answer per id; an id once
+// accepted never runs again (its repeats get the stored answer, or wait for the running call).
 //
-// This module does no I/O of its own: the REST caller, the queue and the delivery of answers
-// are handed in, so it runs the same under the daemon, `replay` and the tests.
+// This module does no I/O of its own: the REST caller, the queue, the id store and the
+// delivery of answers are handed in, so it runs the same under the daemon, `replay` and tests.
 import { AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Policy } from '../policy/allow.js';
@@ -9,16 +10,22 @@ import { encodeCommandResponse, encodeErrorResponse, type Inbound } from '../pro
 import type { CommandRequest } from '../protocol/envelope.js';
 import type { CommandQueue } from '../queue/queue.js';
 import { requestHeaders } from '../rest/headers.js';
-import type { RestCaller } from '../rest/client.js';
+import type { RestCall, RestCaller } from '../rest/client.js';
+import type { IdEntry, IdStore } from '../state/idstore.js';
 
-/** Where an answer goes: the daemon sends it on the link, `replay` prints it. */
-export type Deliver = (id: string, frame: string, status: number) => void;
+/** Where answers go: the daemon's courier sends them on the link, `replay` prints them. */
+export interface Answerer {
+  deliver(id: string, frame: string, entry?: IdEntry): void;
+  /** True when the id's answer already went out on the connection that is up now. */
+  deliveredHere(entry: IdEntry): boolean;
+}
 
 export interface CommandServiceOptions {
   policy: Policy;
   rest: RestCaller;
   queue: CommandQueue;
-  deliver: Deliver;
+  store: IdStore;
+  answers: Answerer;
   log: Logger;
 }
 
@@ -28,11 +35,15 @@ const pathOf = (uri: string) => {
   return (q === -1 ? uri : uri.slice(0, q)).slice(0, 512);
 };
 
+/** Methods that may run again after a restart interrupted them: they change nothing. */
+const SAFE = new Set(['GET', 'HEAD']);
+
 export class CommandService {
   readonly #policy: Policy;
   readonly #rest: RestCaller;
   readonly #queue: CommandQueue;
-  readonly #deliver: Deliver;
+  readonly #store: IdStore;
+  readonly #answers: Answerer;
   readonly #log: Logger;
   #accepting = true;
 
@@ -40,7 +51,8 @@ export class CommandService {
     this.#policy = opts.policy;
     this.#rest = opts.rest;
     this.#queue = opts.queue;
-    this.#deliver = opts.deliver;
+    this.#store = opts.store;
+    this.#answers = opts.answers;
     this.#log = opts.log;
   }
 
@@ -66,9 +78,11 @@ export class CommandService {
     }
   }
 
-  /** Serves one valid COMMAND REQUEST; its id gets exactly one answer. */
+  /** Serves one valid COMMAND REQUEST. */
   accept(cmd: CommandRequest): void {
     const { id, payload } = cmd;
+    const known = this.#store.get(id);
+    if (known && this.#repeat(known)) return;
     const { method, uri } = payload;
     if (!this.#accepting) {
       this.#answerError(id, new AnsweredError('NBW_ERR_SHUTTING_DOWN', 'the bridge is shutting down; send the request again later'));
@@ -80,32 +94,17 @@ export class CommandService {
       this.#answerError(id, checked.error);
       return;
     }
-    const call = {
-      method,
-      path: checked.path,
-      headers: requestHeaders(payload.headers),
-      body: payload.parameters,
-    };
-    const started = performance.now();
+    const call: RestCall = { method, path: checked.path, headers: requestHeaders(payload.headers), body: payload.parameters };
+    const entry = this.#store.queue(id, method);
     const accepted = this.#queue.submit({
-      run: async () => {
-        try {
-          const res = await this.#rest.call(call);
-          const ms = Math.round(performance.now() - started);
-          if (this.#log.isLevelEnabled('debug')) {
-            this.#log.debug({ id, method, path: pathOf(uri), status: res.responseCode, ms }, 'answered');
-          }
-          this.#deliver(id, encodeCommandResponse(id, res), res.responseCode);
-        } catch (err) {
-          const error = err instanceof AnsweredError ? err : new AnsweredError('NBW_ERR_REST_FAILED', 'REST call failed', { cause: err });
-          const ms = Math.round(performance.now() - started);
-          this.#log.warn({ id, method, path: pathOf(uri), status: error.status, code: error.code, reason: error.message, ms }, 'REST call failed');
-          this.#answerError(id, error);
-        }
+      run: () => this.#run(entry, call, pathOf(uri)),
+      cancel: (error) => {
+        this.#store.forget(id);
+        this.#answerError(id, error);
       },
-      cancel: (error) => this.#answerError(id, error),
     });
     if (!accepted) {
+      this.#store.forget(id);
       this.#log.warn({ id, method, path: pathOf(uri), running: this.#queue.running, waiting: this.#queue.waiting }, 'queue full; answered 503');
       this.#answerError(id, new AnsweredError('NBW_ERR_QUEUE_FULL', 'the bridge queue is full; send the request again later'));
     }
@@ -117,7 +116,69 @@ export class CommandService {
     this.#queue.cancelWaiting(new AnsweredError('NBW_ERR_SHUTTING_DOWN', 'the bridge is shutting down; the request did not run'));
   }
 
+  /**
+   * A request whose id is already known. Returns true when it is dealt with; false when it
+   * should run as new (a GET or HEAD interrupted by a restart).
+   */
+  #repeat(e: IdEntry): boolean {
+    switch (e.state) {
+      case 'queued':
+      case 'running':
+        this.#log.debug({ id: e.id, state: e.state }, 'repeat of an id in flight: it runs once, its answer goes out when it finishes');
+        return true;
+      case 'done':
+        if (this.#answers.deliveredHere(e)) {
+          this.#log.debug({ id: e.id }, 'repeat of an id already answered on this connection; not sent twice');
+        } else {
+          this.#log.debug({ id: e.id }, 'repeat of an answered id: stored answer sent again, nothing run');
+          this.#answers.deliver(e.id, e.frame as string, e);
+        }
+        return true;
+      case 'expired':
+        this.#answerError(e.id, new AnsweredError('NBW_ERR_RESPONSE_EXPIRED', 'response expired: this id was already executed and its answer is no longer held; it is not run again'));
+        return true;
+      case 'interrupted':
+        if (SAFE.has(e.method)) {
+          this.#store.forget(e.id);
+          this.#log.info({ id: e.id, method: e.method }, 'resend of a call interrupted by a restart: it changes nothing, so it runs again');
+          return false;
+        }
+        this.#log.warn({ id: e.id, method: e.method }, 'resend of a call interrupted by a restart: outcome unknown, not run again; answered 409');
+        void this.#finish(e, encodeErrorResponse(e.id, new AnsweredError(
+          'NBW_ERR_OUTCOME_UNKNOWN',
+          `outcome unknown: the bridge restarted while this ${e.method} was running, so it may or may not have taken effect; it is not run again`,
+        )));
+        return true;
+    }
+  }
+
+  async #run(entry: IdEntry, call: RestCall, path: string): Promise<void> {
+    const { id } = entry;
+    await this.#store.start(entry);
+    const started = performance.now();
+    let frame: string;
+    try {
+      const res = await this.#rest.call(call);
+      if (this.#log.isLevelEnabled('debug')) {
+        this.#log.debug({ id, method: call.method, path, status: res.responseCode, ms: Math.round(performance.now() - started) }, 'answered');
+      }
+      frame = encodeCommandResponse(id, res);
+    } catch (err) {
+      const error = err instanceof AnsweredError ? err : new AnsweredError('NBW_ERR_REST_FAILED', 'REST call failed', { cause: err });
+      const ms = Math.round(performance.now() - started);
+      this.#log.warn({ id, method: call.method, path, status: error.status, code: error.code, reason: error.message, ms }, 'REST call failed');
+      frame = encodeErrorResponse(id, error);
+    }
+    await this.#finish(entry, frame);
+  }
+
+  /** Stores the answer (durably, with a state dir), then sends it. */
+  async #finish(entry: IdEntry, frame: string): Promise<void> {
+    await this.#store.finish(entry, frame);
+    this.#answers.deliver(entry.id, frame, entry);
+  }
+
   #answerError(id: string, error: AnsweredError): void {
-    this.#deliver(id, encodeErrorResponse(id, error), error.status);
+    this.#answers.deliver(id, encodeErrorResponse(id, error));
   }
 }

@@ -23,11 +23,18 @@ function load(args: ParsedArgs, purpose: LoadOptions['purpose']): Loaded {
   }
 }
 
-function run(args: ParsedArgs): void {
+async function run(args: ParsedArgs): Promise<void> {
   const { config, warnings } = load(args, 'run');
   const log = createLogger({ level: config.log.level });
   for (const w of warnings) log.warn(w);
-  const daemon = new Daemon(config, log);
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.open(config, log);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) process.stderr.write(`nbwss-bridge: configuration error: ${p}\n`);
+    process.exit(EXIT.usage);
+  }
   installSignalHandlers(log, {
     stop: () => daemon.stop(),
     exit: (code) => {

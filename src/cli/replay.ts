@@ -9,6 +9,7 @@ import { Policy } from '../policy/allow.js';
 import { decodeFrame, type Inbound } from '../protocol/codec.js';
 import { CommandQueue } from '../queue/queue.js';
 import { RestClient } from '../rest/client.js';
+import { IdStore } from '../state/idstore.js';
 
 export interface ReplayIo {
   log: Logger;
@@ -56,13 +57,19 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
     policy: new Policy(config.rest),
     rest,
     queue: new CommandQueue({ concurrency: config.queue.concurrency, maxPending: Number.MAX_SAFE_INTEGER }),
+    store: new IdStore({ ...config.dedupe, journal: null, log: io.log }),
     log: io.log,
-    deliver: (id, frame) => {
-      const slot = slotsById.get(id)?.shift();
-      if (slot === undefined) return;
-      slots[slot] = frame;
-      flush();
-      if (--outstanding === 0) allAnswered();
+    answers: {
+      // An id given twice runs once, like a resend to the daemon; every input with it gets the answer.
+      deliver: (id, frame) => {
+        const waiting = slotsById.get(id) ?? [];
+        slotsById.delete(id);
+        for (const slot of waiting) slots[slot] = frame;
+        flush();
+        outstanding -= waiting.length;
+        if (waiting.length && outstanding === 0) allAnswered();
+      },
+      deliveredHere: () => false,
     },
   });
 

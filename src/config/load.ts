@@ -18,6 +18,7 @@ export interface Config {
     readonly allowInsecure: boolean;
     readonly connectTimeoutMs: number;
     readonly maxMessageBytes: number;
+    readonly maxBufferedBytes: number;
     readonly perMessageDeflate: boolean;
   };
   readonly rest: {
@@ -31,6 +32,10 @@ export interface Config {
     readonly maxResponseBytes: number;
   };
   readonly queue: { readonly concurrency: number; readonly maxPending: number };
+  readonly dedupe: { readonly ttlMs: number; readonly maxEntries: number; readonly maxBytes: number };
+  readonly outbox: { readonly maxBytes: number };
+  /** `dir` with ${STATE_DIRECTORY} expanded. */
+  readonly state: { readonly dir: string | null };
   readonly reconnect: { readonly minMs: number; readonly maxMs: number };
   readonly heartbeat: { readonly intervalMs: number };
   readonly shutdown: { readonly graceMs: number };
@@ -196,6 +201,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
     problems.push(`reconnect.minMs: ${raw.reconnect.minMs} is greater than reconnect.maxMs ${raw.reconnect.maxMs}`);
   }
 
+  const stateDir = raw.state.dir === null ? null : expandPath('state.dir', raw.state.dir, env, problems);
   const cloudCa = readCa('cloud.caFile', raw.cloud.caFile, env, problems);
   const restCa = readCa('rest.caFile', raw.rest.caFile, env, problems);
   if (problems.length) throw new ConfigError(problems);
@@ -208,6 +214,9 @@ export function loadConfig(opts: LoadOptions): Loaded {
       allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as ReplayableMethod))],
     },
     queue: raw.queue,
+    dedupe: raw.dedupe,
+    outbox: raw.outbox,
+    state: { dir: stateDir },
     reconnect: raw.reconnect,
     heartbeat: raw.heartbeat,
     shutdown: raw.shutdown,

@@ -20,6 +20,7 @@ export interface RawConfig {
     allowInsecure: boolean;
     connectTimeoutMs: number;
     maxMessageBytes: number;
+    maxBufferedBytes: number;
     perMessageDeflate: boolean;
   };
   rest: {
@@ -31,6 +32,9 @@ export interface RawConfig {
     maxResponseBytes: number;
   };
   queue: { concurrency: number; maxPending: number };
+  dedupe: { ttlMs: number; maxEntries: number; maxBytes: number };
+  outbox: { maxBytes: number };
+  state: { dir: string | null };
   reconnect: { minMs: number; maxMs: number };
   heartbeat: { intervalMs: number };
   shutdown: { graceMs: number };
@@ -180,6 +184,10 @@ export const schema: convict.Schema<RawConfig> = {
       doc: 'Largest COMMAND REQUEST frame served; larger ones are answered 413',
       format: 'nbw-uint', min: 1024, default: 16 * MiB, env: 'NBWSS_MAX_MESSAGE_BYTES', flag: 'cloud-max-message-bytes',
     },
+    maxBufferedBytes: {
+      doc: 'Bytes queued toward a slow cloud reader past which no new REST call starts until the socket drains',
+      format: 'nbw-uint', min: 1024, default: 8 * MiB, env: 'NBWSS_MAX_BUFFERED_BYTES', flag: 'cloud-max-buffered-bytes',
+    },
     perMessageDeflate: {
       doc: 'Offer permessage-deflate compression on the WebSocket',
       format: 'nbw-bool', default: false, env: 'NBWSS_CLOUD_PER_MESSAGE_DEFLATE', flag: 'cloud-per-message-deflate',
@@ -219,6 +227,32 @@ export const schema: convict.Schema<RawConfig> = {
     maxPending: {
       doc: 'Requests waiting at most beyond those in flight; past it requests are answered 503',
       format: 'nbw-uint', min: 0, default: 1000, env: 'NBWSS_MAX_PENDING', flag: 'max-pending',
+    },
+  },
+  dedupe: {
+    ttlMs: {
+      doc: 'How long an answered id is remembered: a resend within it gets the stored answer, never a second execution',
+      format: 'nbw-uint', min: 1000, default: 600000, env: 'NBWSS_DEDUPE_TTL_MS', flag: 'dedupe-ttl-ms',
+    },
+    maxEntries: {
+      doc: 'Ids remembered at most; the oldest answered ones are forgotten first, never one still running',
+      format: 'nbw-uint', min: 1, default: 100000, env: 'NBWSS_DEDUPE_MAX_ENTRIES', flag: 'dedupe-max-entries',
+    },
+    maxBytes: {
+      doc: 'Bytes of stored answers kept at most; past it the oldest are released and a resend of their id is answered 503 "response expired"',
+      format: 'nbw-uint', min: 1024, default: 64 * MiB, env: 'NBWSS_DEDUPE_MAX_BYTES', flag: 'dedupe-max-bytes',
+    },
+  },
+  outbox: {
+    maxBytes: {
+      doc: 'Bytes of answers held while no connection is up; past it the oldest are dropped (their ids answered 503 "response expired")',
+      format: 'nbw-uint', min: 1024, default: 64 * MiB, env: 'NBWSS_OUTBOX_MAX_BYTES', flag: 'outbox-max-bytes',
+    },
+  },
+  state: {
+    dir: {
+      doc: 'Directory for the id journal, so answers and unfinished calls survive a restart; memory only when unset. ${STATE_DIRECTORY} is expanded',
+      format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_STATE_DIR', flag: 'state-dir',
     },
   },
   reconnect: {

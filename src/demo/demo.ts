@@ -59,7 +59,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     overrides: { 'reconnect.minMs': '200', 'reconnect.maxMs': '2000', 'log.level': 'error', ...opts.overrides },
   });
   const { cloud, rest, config } = loop;
-  const daemon = new Daemon(config, createLogger({ level: config.log.level, destination: process.stderr }));
+  const daemon = await Daemon.open(config, createLogger({ level: config.log.level, destination: process.stderr }));
   const shutdown = async () => {
     await daemon.stop('demo finished');
     await loop.stop();

@@ -1,30 +1,63 @@
-// The daemon: builds the parts in order (rest → queue → commands → link), wires them, and
-// stops them in reverse with a grace period for calls in flight.
+// The daemon: opens the state, builds the parts in order (rest → queue → store → courier →
+// commands → link), wires them, and stops them in reverse with a grace period for calls in flight.
 import type { Config } from '../config/load.js';
 import { USER_AGENT } from '../constants.js';
-import { AnsweredError } from '../errors.js';
+import { AnsweredError, ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { CommandService } from '../bridge/commands.js';
+import { Courier } from '../bridge/courier.js';
 import { Link, safeUrl } from '../link/link.js';
 import { Policy } from '../policy/allow.js';
 import { CommandQueue } from '../queue/queue.js';
 import { RestClient } from '../rest/client.js';
+import { IdStore } from '../state/idstore.js';
+import { Journal, type JournalRecord } from '../state/journal.js';
+import { Outbox } from '../state/outbox.js';
 
 export class Daemon {
   readonly #config: Config;
   readonly #log: Logger;
+  readonly #journal: Journal | null;
   readonly rest: RestClient;
   readonly queue: CommandQueue;
+  readonly store: IdStore;
+  readonly outbox: Outbox;
+  readonly courier: Courier;
   readonly commands: CommandService;
   readonly link: Link;
+  #sweeper: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
 
-  constructor(config: Config, log: Logger) {
+  /**
+   * Opens the daemon's state (the journal in state.dir, if set) and builds it. A state dir that
+   * cannot be used is a ConfigError naming state.dir.
+   */
+  static async open(config: Config, log: Logger): Promise<Daemon> {
+    let journal: Journal | null = null;
+    let records: JournalRecord[] = [];
+    if (config.state.dir !== null) {
+      try {
+        ({ journal, records } = await Journal.open(config.state.dir, log.child({ mod: 'state' })));
+      } catch (err) {
+        throw new ConfigError([`state.dir: cannot use ${config.state.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+      }
+    }
+    const daemon = new Daemon(config, log, journal);
+    if (journal) {
+      const restored = daemon.store.restore(records);
+      await daemon.store.compact();
+      log.child({ mod: 'state' }).info({ dir: config.state.dir, ...restored }, 'state restored from the journal');
+    }
+    return daemon;
+  }
+
+  private constructor(config: Config, log: Logger, journal: Journal | null) {
     if (config.cloud.url === null || config.cloud.token === null) {
       throw new TypeError('the daemon needs cloud.url and a token; loadConfig({ purpose: "run" }) checks both');
     }
     this.#config = config;
     this.#log = log;
+    this.#journal = journal;
     this.rest = new RestClient({
       baseUrl: config.rest.baseUrl,
       ca: config.rest.ca,
@@ -33,6 +66,7 @@ export class Daemon {
       connections: config.queue.concurrency,
     });
     this.queue = new CommandQueue(config.queue);
+    this.store = new IdStore({ ...config.dedupe, journal, log: log.child({ mod: 'state' }) });
     this.link = new Link({
       url: config.cloud.url,
       token: config.cloud.token,
@@ -45,17 +79,26 @@ export class Daemon {
       userAgent: USER_AGENT,
       log: log.child({ mod: 'link' }),
     });
-    const cmdLog = log.child({ mod: 'commands' });
+    this.outbox = new Outbox(config.outbox.maxBytes);
+    this.courier = new Courier({
+      outlet: this.link,
+      outbox: this.outbox,
+      store: this.store,
+      throttle: this.queue,
+      maxBufferedBytes: config.cloud.maxBufferedBytes,
+      log: log.child({ mod: 'courier' }),
+    });
     this.commands = new CommandService({
       policy: new Policy(config.rest),
       rest: this.rest,
       queue: this.queue,
-      log: cmdLog,
-      deliver: (id, frame, status) => {
-        if (!this.link.send(frame)) cmdLog.warn({ id, status }, 'answer not delivered: no cloud connection is up');
-      },
+      store: this.store,
+      answers: this.courier,
+      log: log.child({ mod: 'commands' }),
     });
     this.link.on('inbound', (msg) => this.commands.handle(msg));
+    this.link.on('ready', () => this.courier.flush());
+    this.link.on('down', () => this.courier.down());
   }
 
   start(): void {
@@ -67,10 +110,13 @@ export class Daemon {
         allowedPaths: c.rest.allowedPaths,
         concurrency: c.queue.concurrency,
         maxPending: c.queue.maxPending,
+        stateDir: c.state.dir,
         configFile: c.configFile,
       },
       'nbwss-bridge starting',
     );
+    this.#sweeper = setInterval(() => this.store.sweep(), Math.min(c.dedupe.ttlMs / 2, 30_000));
+    this.#sweeper.unref();
     this.link.start();
   }
 
@@ -86,6 +132,7 @@ export class Daemon {
   async #stop(reason: string): Promise<void> {
     const graceMs = this.#config.shutdown.graceMs;
     this.#log.info({ reason, running: this.queue.running, waiting: this.queue.waiting, graceMs }, 'stopping: new requests are answered 503');
+    if (this.#sweeper) clearInterval(this.#sweeper);
     this.commands.stopAccepting();
     let timer: NodeJS.Timeout | undefined;
     const expired = await Promise.race([
@@ -102,8 +149,12 @@ export class Daemon {
       );
       await this.queue.onIdle();
     }
+    if (this.outbox.size > 0) {
+      this.#log.warn({ answers: this.outbox.size }, 'no connection to send held answers on; with state.dir they are kept for resends after the restart');
+    }
     await this.link.stop();
     await this.rest.close();
+    await this.#journal?.close();
     this.#log.info('stopped');
   }
 }

@@ -75,6 +75,11 @@ export class Link extends EventEmitter<LinkEvents> {
     return this.#state === 'ready';
   }
 
+  /** Number of the current (or last) connection, counting from 1. */
+  get connection(): number {
+    return this.#connection;
+  }
+
   /** Bytes queued on the socket but not yet written. */
   get bufferedAmount(): number {
     return this.#ws?.bufferedAmount ?? 0;
@@ -85,11 +90,14 @@ export class Link extends EventEmitter<LinkEvents> {
     this.#dial();
   }
 
-  /** Sends one frame on the ready connection; false when there is none. */
-  send(text: string): boolean {
+  /**
+   * Sends one frame on the ready connection; false when there is none. `done` runs once the
+   * frame is written to the socket, with an error when it could not be.
+   */
+  send(text: string, done?: (err?: Error) => void): boolean {
     const ws = this.#ws;
     if (this.#state !== 'ready' || ws === null || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(text);
+    ws.send(text, done);
     return true;
   }
 

@@ -85,15 +85,17 @@ describe('nbwss-bridge CLI', () => {
     expect((await cli(['check-config'], { NBWSS_LOG_LEVEL: 'x' })).code).toBe(2);
   });
 
-  it('the example config file in config/ passes check-config', async () => {
+  it('the example config file in config/ passes check-config under the directories systemd provides', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nbwss-cli-'));
     writeFileSync(join(dir, 'token'), 'tok\n');
     const r = await cli(['check-config', '--config', join(root, 'config', 'config.example.json')], {
-      NBWSS_CLOUD_TOKEN_FILE: join(dir, 'token'),
+      CREDENTIALS_DIRECTORY: dir,
+      STATE_DIRECTORY: join(dir, 'state'),
       NBWSS_REST_CA_FILE: join(root, 'test', 'support', 'tls', 'ca.pem'),
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).state.dir).toBe(join(dir, 'state'));
   });
 
   it('replay prints one COMMAND RESPONSE per request as NDJSON, in input order', async () => {

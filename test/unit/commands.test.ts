@@ -7,6 +7,7 @@ import { Policy } from '../../src/policy/allow.js';
 import { decodeFrame } from '../../src/protocol/codec.js';
 import type { CommandRequest, CommandResponsePayload } from '../../src/protocol/envelope.js';
 import { CommandQueue } from '../../src/queue/queue.js';
+import { IdStore } from '../../src/state/idstore.js';
 import type { RestCall, RestCaller } from '../../src/rest/client.js';
 
 class MemoryRest implements RestCaller {
@@ -25,8 +26,15 @@ function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, que
     policy: new Policy({ allowedPaths: ['/netbackup/'], allowedMethods: ['GET', 'POST'] }),
     rest,
     queue: new CommandQueue(queue),
+    store: new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal: null, log: silentLogger() }),
     log: silentLogger(),
-    deliver: (id, frame, status) => answers.push({ id, status, frame: JSON.parse(frame) }),
+    answers: {
+      deliver: (id, text) => {
+        const frame = JSON.parse(text);
+        answers.push({ id, status: frame.payload.responseCode, frame });
+      },
+      deliveredHere: () => false,
+    },
   });
   return { svc, rest, answers };
 }

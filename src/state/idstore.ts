@@ -1,0 +1,218 @@
+// The ids the bridge accepted, and what became of them: waiting, running, answered (with the
+// answer), answered but the answer released, or interrupted by a restart. Bounded by age,
+// count and bytes; journaled when a Journal is given.
+import type { Logger } from '../log/logger.js';
+import type { Journal, JournalRecord } from './journal.js';
+
+export type IdState = 'queued' | 'running' | 'done' | 'expired' | 'interrupted';
+
+export interface IdEntry {
+  readonly id: string;
+  readonly method: string;
+  state: IdState;
+  /** The COMMAND RESPONSE frame, while `done`. */
+  frame: string | null;
+  /** When it was accepted, or answered once `done`/`expired` (ms since the epoch). */
+  at: number;
+  /** The connection the answer last went out on, or null. */
+  deliveredOn: number | null;
+}
+
+export interface IdStoreOptions {
+  ttlMs: number;
+  maxEntries: number;
+  /** Bytes of stored answers at most. */
+  maxBytes: number;
+  journal: Journal | null;
+  log: Logger;
+  now?: () => number;
+}
+
+/** A journal is compacted when it is larger than twice its live records and at least this large. */
+const COMPACT_FLOOR = 1 << 20;
+
+const inFlight = (e: IdEntry) => e.state === 'queued' || e.state === 'running';
+
+export class IdStore {
+  readonly #entries = new Map<string, IdEntry>();
+  /** Answered ids in answer order, for releasing the oldest answers first (stale ids are skipped). */
+  #answered: string[] = [];
+  #answeredHead = 0;
+  #bytes = 0;
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  readonly #journal: Journal | null;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #compacting = false;
+  #journalFailed = false;
+
+  constructor(opts: IdStoreOptions) {
+    this.#ttlMs = opts.ttlMs;
+    this.#maxEntries = opts.maxEntries;
+    this.#maxBytes = opts.maxBytes;
+    this.#journal = opts.journal;
+    this.#log = opts.log;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Ids remembered. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Bytes of answers held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Rebuilds the store from journal records: a call started but never answered becomes
+   * `interrupted`. Returns how many ids of each state were restored.
+   */
+  restore(records: readonly JournalRecord[]): Record<IdState, number> {
+    for (const r of records) {
+      const e = this.#entries.get(r.id);
+      if (r.t === 's') {
+        if (!e) this.#entries.set(r.id, { id: r.id, method: r.m, state: 'interrupted', frame: null, at: r.at, deliveredOn: null });
+      } else if (r.t === 'd') {
+        if (e?.frame) this.#bytes -= e.frame.length;
+        this.#entries.delete(r.id);
+        this.#entries.set(r.id, { id: r.id, method: r.m, state: 'done', frame: r.f, at: r.at, deliveredOn: null });
+        this.#bytes += r.f.length;
+        this.#answered.push(r.id);
+      } else if (!e || e.state !== 'done') {
+        this.#entries.delete(r.id);
+        this.#entries.set(r.id, { id: r.id, method: r.m, state: 'expired', frame: null, at: r.at, deliveredOn: null });
+      }
+    }
+    this.sweep();
+    this.#bound();
+    const counts: Record<IdState, number> = { queued: 0, running: 0, done: 0, expired: 0, interrupted: 0 };
+    for (const e of this.#entries.values()) counts[e.state]++;
+    return counts;
+  }
+
+  /** The entry of an id, unless it aged out. */
+  get(id: string): IdEntry | undefined {
+    const e = this.#entries.get(id);
+    if (e && !inFlight(e) && e.at + this.#ttlMs < this.#now()) {
+      this.#remove(e);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Remembers a new id as waiting in the queue (memory only: it has not run). */
+  queue(id: string, method: string): IdEntry {
+    const e: IdEntry = { id, method, state: 'queued', frame: null, at: this.#now(), deliveredOn: null };
+    this.#entries.set(id, e);
+    this.#bound();
+    return e;
+  }
+
+  /** Forgets an id that never ran (cancelled while waiting): a resend runs it. */
+  forget(id: string): void {
+    const e = this.#entries.get(id);
+    if (e) this.#remove(e);
+  }
+
+  /** The call is starting; settles once that is on disk, so a restart knows it may have run. */
+  async start(e: IdEntry): Promise<void> {
+    e.state = 'running';
+    await this.#append({ t: 's', id: e.id, m: e.method, at: e.at });
+  }
+
+  /**
+   * The id is answered with `frame`; settles once the answer is on disk. Until then the id
+   * counts as running, so a repeat waits for this answer instead of getting a second one.
+   */
+  async finish(e: IdEntry, frame: string): Promise<void> {
+    e.state = 'running';
+    const at = this.#now();
+    await this.#append({ t: 'd', id: e.id, m: e.method, at, f: frame });
+    e.state = 'done';
+    e.frame = frame;
+    e.at = at;
+    this.#bytes += frame.length;
+    this.#answered.push(e.id);
+    this.#bound();
+  }
+
+  /** Releases an answer to free memory; the id stays known, its resends are refused. */
+  expire(id: string): void {
+    const e = this.#entries.get(id);
+    if (!e || e.state !== 'done') return;
+    this.#bytes -= e.frame?.length ?? 0;
+    e.frame = null;
+    e.state = 'expired';
+  }
+
+  /** Forgets answered ids older than ttlMs. */
+  sweep(): void {
+    const limit = this.#now() - this.#ttlMs;
+    for (const e of this.#entries.values()) if (!inFlight(e) && e.at < limit) this.#remove(e);
+  }
+
+  /** Every id as journal records, for compaction. */
+  *snapshot(): Iterable<JournalRecord> {
+    for (const e of this.#entries.values()) {
+      if (e.state === 'running' || e.state === 'interrupted') yield { t: 's', id: e.id, m: e.method, at: e.at };
+      else if (e.state === 'done') yield { t: 'd', id: e.id, m: e.method, at: e.at, f: e.frame ?? '' };
+      else if (e.state === 'expired') yield { t: 'e', id: e.id, m: e.method, at: e.at };
+    }
+  }
+
+  /** Rewrites the journal with the live ids (done at start, and when it has grown past twice their size). */
+  async compact(): Promise<void> {
+    if (!this.#journal || this.#compacting) return;
+    this.#compacting = true;
+    try {
+      await this.#journal.compact(() => this.snapshot());
+    } finally {
+      this.#compacting = false;
+    }
+  }
+
+  #remove(e: IdEntry): void {
+    this.#entries.delete(e.id);
+    if (e.frame) this.#bytes -= e.frame.length;
+    e.frame = null;
+  }
+
+  /** Keeps count and bytes within bounds: oldest answers released first, oldest ids forgotten first, never one in flight. */
+  #bound(): void {
+    while (this.#bytes > this.#maxBytes && this.#answeredHead < this.#answered.length) {
+      const id = this.#answered[this.#answeredHead++] as string;
+      this.expire(id);
+    }
+    if (this.#answeredHead > 1024 && this.#answeredHead * 2 > this.#answered.length) {
+      this.#answered = this.#answered.slice(this.#answeredHead);
+      this.#answeredHead = 0;
+    }
+    if (this.#entries.size <= this.#maxEntries) return;
+    for (const e of this.#entries.values()) {
+      if (this.#entries.size <= this.#maxEntries) break;
+      if (!inFlight(e)) this.#remove(e);
+    }
+  }
+
+  async #append(rec: JournalRecord): Promise<void> {
+    const journal = this.#journal;
+    if (!journal) return;
+    try {
+      await journal.append(rec);
+      if (this.#journalFailed) this.#log.info('state journal writable again');
+      this.#journalFailed = false;
+    } catch (err) {
+      if (!this.#journalFailed) {
+        this.#log.error({ err, code: 'NBW_ERR_JOURNAL_WRITE' }, 'cannot write the state journal; ids are kept in memory only until it works again');
+      }
+      this.#journalFailed = true;
+      return;
+    }
+    const live = this.#bytes + this.#entries.size * 128;
+    if (journal.bytes > Math.max(2 * live, COMPACT_FLOOR)) void this.compact().catch((err: unknown) => this.#log.error({ err }, 'journal compaction failed'));
+  }
+}

@@ -1,0 +1,53 @@
+// Answers finished while no connection could take them, held in completion order up to a
+// byte budget; past it the oldest are dropped.
+
+export interface Held {
+  /** Completion order: answers go out in ascending `seq`. */
+  readonly seq: number;
+  readonly id: string;
+  readonly frame: string;
+}
+
+export class Outbox {
+  readonly #maxBytes: number;
+  #held: Held[] = [];
+  #bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get size(): number {
+    return this.#held.length;
+  }
+
+  /**
+   * Holds an answer in `seq` order (a send that failed comes back with its original seq).
+   * Returns what had to be dropped, oldest first, to stay within the budget.
+   */
+  hold(item: Held): Held[] {
+    let i = this.#held.length;
+    while (i > 0 && (this.#held[i - 1] as Held).seq > item.seq) i--;
+    this.#held.splice(i, 0, item);
+    this.#bytes += item.frame.length;
+    const dropped: Held[] = [];
+    while (this.#bytes > this.#maxBytes && this.#held.length > 0) {
+      const old = this.#held.shift() as Held;
+      this.#bytes -= old.frame.length;
+      dropped.push(old);
+    }
+    return dropped;
+  }
+
+  /** Everything held, in order, and empties the outbox. */
+  takeAll(): Held[] {
+    const all = this.#held;
+    this.#held = [];
+    this.#bytes = 0;
+    return all;
+  }
+}
