@@ -16,8 +16,10 @@ import type { IdEntry, IdStore } from '../state/idstore.js';
 /** Where answers go: the daemon's courier sends them on the link, `replay` prints them. */
 export interface Answerer {
   deliver(id: string, frame: string, entry?: IdEntry): void;
-  /** True when the id's answer already went out on the connection that is up now. */
-  deliveredHere(entry: IdEntry): boolean;
+  /** The connection requests arrive on now (0 where there is none). */
+  readonly connection: number;
+  /** True when a repeat of this answered id needs no answer of its own (see Courier). */
+  crossedOnTheWay(entry: IdEntry): boolean;
 }
 
 export interface CommandServiceOptions {
@@ -95,7 +97,7 @@ export class CommandService {
       return;
     }
     const call: RestCall = { method, path: checked.path, headers: requestHeaders(payload.headers), body: payload.parameters };
-    const entry = this.#store.queue(id, method);
+    const entry = this.#store.queue(id, method, this.#answers.connection);
     const accepted = this.#queue.submit({
       run: () => this.#run(entry, call, pathOf(uri)),
       cancel: (error) => {
@@ -127,8 +129,8 @@ export class CommandService {
         this.#log.debug({ id: e.id, state: e.state }, 'repeat of an id in flight: it runs once, its answer goes out when it finishes');
         return true;
       case 'done':
-        if (this.#answers.deliveredHere(e)) {
-          this.#log.debug({ id: e.id }, 'repeat of an id already answered on this connection; not sent twice');
+        if (this.#answers.crossedOnTheWay(e)) {
+          this.#log.debug({ id: e.id }, 'resend of an id from an earlier connection whose answer already went out on this one; not sent twice');
         } else {
           this.#log.debug({ id: e.id }, 'repeat of an answered id: stored answer sent again, nothing run');
           this.#answers.deliver(e.id, e.frame as string, e);

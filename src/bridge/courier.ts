@@ -59,9 +59,19 @@ export class Courier {
     this.#send({ seq: ++this.#seq, id, frame }, entry);
   }
 
-  /** True when the id's answer already went out on the connection that is up now. */
-  deliveredHere(entry: IdEntry): boolean {
-    return this.#outlet.ready && entry.deliveredOn === this.#outlet.connection;
+  /** Number of the current connection. */
+  get connection(): number {
+    return this.#outlet.connection;
+  }
+
+  /**
+   * True when a repeat of this id needs no answer of its own: the request came over from an
+   * earlier connection and its answer already went out on this one. The cloud resends what it
+   * has not seen answered right after a reconnect, crossing answers that are on their way.
+   */
+  crossedOnTheWay(entry: IdEntry): boolean {
+    const conn = this.#outlet.connection;
+    return this.#outlet.ready && entry.deliveredOn === conn && entry.receivedOn < conn;
   }
 
   /** A connection became ready: everything held goes out, in completion order. */

@@ -69,7 +69,8 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
         outstanding -= waiting.length;
         if (waiting.length && outstanding === 0) allAnswered();
       },
-      deliveredHere: () => false,
+      connection: 0,
+      crossedOnTheWay: () => false,
     },
   });
 

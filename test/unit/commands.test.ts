@@ -33,7 +33,8 @@ function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, que
         const frame = JSON.parse(text);
         answers.push({ id, status: frame.payload.responseCode, frame });
       },
-      deliveredHere: () => false,
+      connection: 1,
+      crossedOnTheWay: () => false,
     },
   });
   return { svc, rest, answers };
