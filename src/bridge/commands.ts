@@ -123,13 +123,15 @@ export class CommandService {
    * should run as new (a GET or HEAD interrupted by a restart).
    */
   #repeat(e: IdEntry): boolean {
+    const crossed = e.state === 'done' && this.#answers.crossedOnTheWay(e);
+    e.askedOn = this.#answers.connection;
     switch (e.state) {
       case 'queued':
       case 'running':
         this.#log.debug({ id: e.id, state: e.state }, 'repeat of an id in flight: it runs once, its answer goes out when it finishes');
         return true;
       case 'done':
-        if (this.#answers.crossedOnTheWay(e)) {
+        if (crossed) {
           this.#log.debug({ id: e.id }, 'resend of an id from an earlier connection whose answer already went out on this one; not sent twice');
         } else {
           this.#log.debug({ id: e.id }, 'repeat of an answered id: stored answer sent again, nothing run');

@@ -65,13 +65,13 @@ export class Courier {
   }
 
   /**
-   * True when a repeat of this id needs no answer of its own: the request came over from an
-   * earlier connection and its answer already went out on this one. The cloud resends what it
-   * has not seen answered right after a reconnect, crossing answers that are on their way.
+   * True when a repeat of this id needs no answer of its own: the id was last asked for on an
+   * earlier connection and its answer already went out, unasked, on this one. Right after a
+   * reconnect the cloud resends what it has not seen answered, crossing answers on their way.
    */
   crossedOnTheWay(entry: IdEntry): boolean {
     const conn = this.#outlet.connection;
-    return this.#outlet.ready && entry.deliveredOn === conn && entry.receivedOn < conn;
+    return this.#outlet.ready && entry.deliveredOn === conn && entry.askedOn < conn;
   }
 
   /** A connection became ready: everything held goes out, in completion order. */

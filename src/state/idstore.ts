@@ -14,8 +14,8 @@ export interface IdEntry {
   frame: string | null;
   /** When it was accepted, or answered once `done`/`expired` (ms since the epoch). */
   at: number;
-  /** The connection the request first arrived on (0: before this process, or not from a connection). */
-  readonly receivedOn: number;
+  /** The connection the latest request for this id arrived on (0: before this process, or no connection). */
+  askedOn: number;
   /** The connection the answer last went out on, or null. */
   deliveredOn: number | null;
 }
@@ -77,16 +77,16 @@ export class IdStore {
     for (const r of records) {
       const e = this.#entries.get(r.id);
       if (r.t === 's') {
-        if (!e) this.#entries.set(r.id, { id: r.id, method: r.m, state: 'interrupted', frame: null, at: r.at, receivedOn: 0, deliveredOn: null });
+        if (!e) this.#entries.set(r.id, { id: r.id, method: r.m, state: 'interrupted', frame: null, at: r.at, askedOn: 0, deliveredOn: null });
       } else if (r.t === 'd') {
         if (e?.frame) this.#bytes -= e.frame.length;
         this.#entries.delete(r.id);
-        this.#entries.set(r.id, { id: r.id, method: r.m, state: 'done', frame: r.f, at: r.at, receivedOn: 0, deliveredOn: null });
+        this.#entries.set(r.id, { id: r.id, method: r.m, state: 'done', frame: r.f, at: r.at, askedOn: 0, deliveredOn: null });
         this.#bytes += r.f.length;
         this.#answered.push(r.id);
       } else if (!e || e.state !== 'done') {
         this.#entries.delete(r.id);
-        this.#entries.set(r.id, { id: r.id, method: r.m, state: 'expired', frame: null, at: r.at, receivedOn: 0, deliveredOn: null });
+        this.#entries.set(r.id, { id: r.id, method: r.m, state: 'expired', frame: null, at: r.at, askedOn: 0, deliveredOn: null });
       }
     }
     this.sweep();
@@ -106,9 +106,9 @@ export class IdStore {
     return e;
   }
 
-  /** Remembers a new id, arrived on connection `receivedOn`, as waiting in the queue (memory only: it has not run). */
-  queue(id: string, method: string, receivedOn: number): IdEntry {
-    const e: IdEntry = { id, method, state: 'queued', frame: null, at: this.#now(), receivedOn, deliveredOn: null };
+  /** Remembers a new id, arrived on connection `askedOn`, as waiting in the queue (memory only: it has not run). */
+  queue(id: string, method: string, askedOn: number): IdEntry {
+    const e: IdEntry = { id, method, state: 'queued', frame: null, at: this.#now(), askedOn, deliveredOn: null };
     this.#entries.set(id, e);
     this.#bound();
     return e;
