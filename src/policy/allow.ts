@@ -86,6 +86,8 @@ export class Policy {
     const rawPath = q === -1 ? encoded : encoded.slice(0, q);
     if (MALFORMED_ESCAPE.test(encoded)) return refuse('uri has a malformed percent-escape');
 
+    const decoded = decodeOnce(rawPath);
+    if (decoded === null) return refuse('uri path has percent-escapes that are not UTF-8');
     let form = rawPath;
     for (let round = 0; round <= DECODE_ROUNDS; round++) {
       const why = unsafePath(form);
@@ -94,7 +96,6 @@ export class Policy {
       if (next === null || next === form) break;
       form = next;
     }
-    const decoded = decodeOnce(rawPath) ?? rawPath;
     if (!underPrefix(rawPath, this.#paths) || !underPrefix(decoded, this.#paths)) {
       return refuse(`uri path is outside the allowed paths (${this.#paths.join(', ')})`);
     }

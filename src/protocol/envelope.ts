@@ -46,8 +46,10 @@ const HeaderValue = z
   .transform(String)
   .refine((v) => !BAD_HEADER_VALUE.test(v), 'header values must not contain CR, LF or NUL');
 
-export const RequestHeaders = z
-  .record(z.string().regex(TOKEN, 'header names must be HTTP tokens'), HeaderValue, { error: 'must be an object of header names to values' });
+/** Header names to values. (A name `__proto__` never reaches the output: zod leaves it out.) */
+export const RequestHeaders = z.record(z.string().regex(TOKEN, 'header names must be HTTP tokens'), HeaderValue, {
+  error: 'must be an object of header names to values',
+});
 
 const Method = z
   .string({ error: 'must be a string' })

@@ -36,7 +36,7 @@ export function requestHeaders(headers: Readonly<Record<string, string>>): Recor
   let connection: string | undefined;
   for (const name in headers) if (name.toLowerCase() === 'connection') connection = headers[name];
   const listed = connectionListed(connection);
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const name in headers) {
     const lower = name.toLowerCase();
     if (isHopByHop(lower, listed) || REQUEST_OWNED.has(lower)) continue;
@@ -50,7 +50,7 @@ export function requestHeaders(headers: Readonly<Record<string, string>>): Recor
 export function responseHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
   const c = headers.connection;
   const listed = connectionListed(Array.isArray(c) ? c.join(',') : c);
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const name in headers) {
     const value = headers[name];
     const lower = name.toLowerCase();

@@ -49,6 +49,12 @@ describe('decodeFrame: COMMAND REQUEST', () => {
     expect(msg.command.payload.headers).toEqual({ 'X-Count': '3', 'X-Flag': 'true' });
   });
 
+  it('leaves out a header named __proto__ instead of touching a prototype', () => {
+    const msg = decodeFrame('{"version":"1.0","id":"P","type":"COMMAND","subType":"REQUEST","timeStamp":1,"payload":{"uri":"/netbackup/x","method":"GET","headers":{"__proto__":{"polluted":"yes"},"A":"1"}}}');
+    expect(msg.kind === 'invalid' || (msg.kind === 'command' && JSON.stringify(msg.command.payload.headers) === '{"A":"1"}')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('defaults missing headers to none', () => {
     const msg = decodeFrame(env({ uri: '/netbackup/x', method: 'GET' }));
     expect(msg.kind === 'command' && msg.command.payload.headers).toEqual({});

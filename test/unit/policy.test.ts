@@ -46,6 +46,8 @@ describe('policy: uris', () => {
     ['/%6eetbackup/x', /outside the allowed paths/],
     ['/netbackup%2fadmin', /outside the allowed paths/],
     ['/netbackup/\ud800', /well-formed/],
+    ['/netbackup/%admin', /not UTF-8/],
+    ['/netbackup/%C3', /not UTF-8/],
   ];
   it.each(refused)('refuses %s with 403', (uri, why) => {
     const r = policy.check('GET', uri);

@@ -1,0 +1,174 @@
+// Properties over generated input: the decoder is total, the policy never lets a uri escape,
+// and encoding then decoding gives an envelope back.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Policy } from '../../src/policy/allow.js';
+import { decodeFrame, encodeCommandResponse, type Inbound } from '../../src/protocol/codec.js';
+import { CommandResponse, HTTP_METHODS } from '../../src/protocol/envelope.js';
+
+const KINDS = new Set<Inbound['kind']>(['command', 'invalid', 'connect-response', 'notification-response', 'drop']);
+const RUNS = { numRuns: 2000 };
+
+describe('decodeFrame is total', () => {
+  it('turns any string into one typed message and never throws', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => {
+        expect(KINDS.has(decodeFrame(text).kind)).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('turns any JSON value into one typed message and never throws', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(KINDS.has(decodeFrame(JSON.stringify(value)).kind)).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  const anyField = fc.oneof(fc.jsonValue(), fc.constant(undefined));
+  const envelopeLike = fc.record(
+    {
+      version: fc.oneof(fc.constant('1.0'), anyField),
+      id: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), anyField),
+      type: fc.oneof(fc.constantFrom('COMMAND', 'CONNECT', 'NOTIFICATION', 'OTHER'), anyField),
+      subType: fc.oneof(fc.constantFrom('REQUEST', 'RESPONSE'), anyField),
+      timeStamp: fc.oneof(fc.integer({ min: 0 }), anyField),
+      payload: fc.oneof(
+        fc.record(
+          {
+            uri: fc.oneof(fc.string(), anyField),
+            method: fc.oneof(fc.constantFrom(...HTTP_METHODS, 'get', 'FETCH'), anyField),
+            headers: fc.oneof(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.boolean())), anyField),
+            parameters: anyField,
+          },
+          { requiredKeys: [] },
+        ),
+        anyField,
+      ),
+    },
+    { requiredKeys: [] },
+  );
+
+  it('answers every COMMAND REQUEST with a usable id (a command or a 400), never drops it', () => {
+    fc.assert(
+      fc.property(envelopeLike, (env) => {
+        const msg = decodeFrame(JSON.stringify(env));
+        expect(KINDS.has(msg.kind)).toBe(true);
+        if (env.type === 'COMMAND' && env.subType !== 'RESPONSE' && typeof env.id === 'string' && env.id.length > 0) {
+          expect(['command', 'invalid']).toContain(msg.kind);
+          if (msg.kind === 'invalid') expect(msg.error.status).toBe(400);
+        }
+        if (msg.kind === 'command') {
+          const { payload } = msg.command;
+          expect(HTTP_METHODS).toContain(payload.method);
+          expect(typeof payload.uri).toBe('string');
+          for (const v of Object.values(payload.headers)) expect(typeof v).toBe('string');
+          expect(['string', 'undefined']).toContain(typeof payload.parameters);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('the policy keeps every accepted uri inside the allowed paths', () => {
+  const base = new URL('https://localhost:1556');
+  const allowed = ['/netbackup/', '/nbapi'];
+  const policy = new Policy({ allowedPaths: allowed, allowedMethods: ['GET'] });
+  const piece = fc.constantFrom(
+    '/', '//', '.', '..', '%2e', '%2E', '%2e%2e', '%252e%252e', '%2f', '%2F', '%5c', '%5C', '\\', '%25', '%', '%0', '%00',
+    'netbackup', 'nbapi', 'nbapix', 'admin', 'etc', 'passwd', '?', '#', ' ', 'a', 'ü', '😀', '\u0000', '\r\n', ':', '@',
+    'http:', 'localhost', ';', '&', '=', '\t', '%u002e', '．', '%ef%bc%8e',
+  );
+  const uri = fc.tuple(fc.constantFrom('', '/netbackup/', '/nbapi', '/'), fc.array(piece, { maxLength: 12 })).map(([head, parts]) => head + parts.join(''));
+
+  const segments = (path: string) => path.split('/');
+  const under = (path: string) => allowed.some((p) => (p.endsWith('/') ? path.startsWith(p) : path === p || path.startsWith(`${p}/`)));
+
+  it('resolved as an HTTP client resolves it, an accepted uri stays on the REST origin and under an allowed prefix', () => {
+    fc.assert(
+      fc.property(uri, (u) => {
+        const r = policy.check('GET', u);
+        if (!r.ok) {
+          expect(r.error.status).toBe(403);
+          return;
+        }
+        const url = new URL(r.path, base);
+        expect(url.origin).toBe(base.origin);
+        expect(under(url.pathname), `${u} → ${url.pathname}`).toBe(true);
+        const decoded = decodeURIComponent(url.pathname);
+        expect(under(decoded)).toBe(true);
+        expect(segments(decoded).some((s) => s === '.' || s === '..')).toBe(false);
+        expect(decoded.includes('\\')).toBe(false);
+        // eslint-disable-next-line no-control-regex
+        expect(/[\u0000-\u001f\u007f ]/.test(r.path)).toBe(false);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('accepts plain paths under a prefix (the policy is not a wall that refuses everything)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/), { minLength: 1, maxLength: 5 }), (segs) => {
+        expect(policy.check('GET', `/netbackup/${segs.join('/')}`).ok).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('encoding and decoding round-trip', () => {
+  const token = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,20}$/).filter((n) => n !== '__proto__');
+  const headerValue = fc.string({ maxLength: 40 }).filter((v) => !/[\r\n\0]/.test(v));
+  const command = fc.record({
+    version: fc.constant('1.0'),
+    id: fc.string({ minLength: 1, maxLength: 64 }),
+    type: fc.constant('COMMAND'),
+    subType: fc.constant('REQUEST'),
+    timeStamp: fc.integer({ min: 0, max: 4_000_000_000 }),
+    payload: fc.record(
+      {
+        uri: fc.string({ minLength: 1, maxLength: 200 }),
+        method: fc.constantFrom(...HTTP_METHODS),
+        headers: fc.dictionary(token, headerValue, { maxKeys: 6 }),
+        parameters: fc.string({ maxLength: 200 }),
+      },
+      { requiredKeys: ['uri', 'method', 'headers'] },
+    ),
+  });
+
+  it('gives back any valid COMMAND REQUEST', () => {
+    fc.assert(
+      fc.property(command, (env) => {
+        const msg = decodeFrame(JSON.stringify(env));
+        expect(msg.kind).toBe('command');
+        if (msg.kind === 'command') expect(msg.command).toEqual(env);
+      }),
+      RUNS,
+    );
+  });
+
+  it('gives back any COMMAND RESPONSE the bridge encodes', () => {
+    const payload = fc.record(
+      {
+        headers: fc.dictionary(fc.string({ maxLength: 20 }).filter((n) => n !== '__proto__'), fc.string({ maxLength: 40 }), { maxKeys: 6 }),
+        responseCode: fc.integer({ min: 100, max: 599 }),
+        body: fc.string({ maxLength: 300, unit: 'grapheme' }),
+        bodyEncoding: fc.constant('base64' as const),
+      },
+      { requiredKeys: ['headers', 'responseCode', 'body'] },
+    );
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 64 }), payload, fc.integer({ min: 0, max: 4_000_000_000 }), (id, p, ts) => {
+        const text = encodeCommandResponse(id, p, ts);
+        const parsed = CommandResponse.parse(JSON.parse(text));
+        expect(parsed).toEqual({ version: '1.0', id, type: 'COMMAND', subType: 'RESPONSE', timeStamp: ts, payload: p });
+        expect(text).toBe(JSON.stringify({ version: '1.0', id, type: 'COMMAND', subType: 'RESPONSE', timeStamp: ts, payload: p }));
+      }),
+      RUNS,
+    );
+  });
+});
