@@ -99,15 +99,15 @@ export function encodeConnectRequest(id: string, token: string, timeStamp = nowS
 }
 
 /**
- * A COMMAND RESPONSE. Built by concatenation so an already large body is serialized once;
- * the result is exactly JSON.stringify of the envelope.
+ * A COMMAND RESPONSE. One JSON.stringify of the whole envelope: the body is escaped once, and
+ * the result is one flat string (a long-lived answer in the id store costs its length, not a
+ * rope of pieces).
  */
 export function encodeCommandResponse(id: string, p: CommandResponsePayload, timeStamp = nowSeconds()): string {
-  return (
-    `{"version":"${PROTOCOL_VERSION}","id":${JSON.stringify(id)},"type":"COMMAND","subType":"RESPONSE","timeStamp":${timeStamp},` +
-    `"payload":{"headers":${JSON.stringify(p.headers)},"responseCode":${p.responseCode},"body":${JSON.stringify(p.body)}` +
-    `${p.bodyEncoding ? `,"bodyEncoding":"${p.bodyEncoding}"` : ''}}}`
-  );
+  const payload = p.bodyEncoding
+    ? { headers: p.headers, responseCode: p.responseCode, body: p.body, bodyEncoding: p.bodyEncoding }
+    : { headers: p.headers, responseCode: p.responseCode, body: p.body };
+  return JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'COMMAND', subType: 'RESPONSE', timeStamp, payload });
 }
 
 /** The payload of an answer the bridge gives itself, shaped like NetBackup's own errors. */

@@ -134,6 +134,9 @@ export class IdStore {
     e.state = 'running';
     const at = this.#now();
     await this.#append({ t: 'd', id: e.id, m: e.method, at, f: frame });
+    // Reading a character makes V8 flatten a string built from pieces, so a stored answer
+    // costs its own length rather than a tree of fragments (about a third less memory).
+    frame.charCodeAt(0);
     e.state = 'done';
     e.frame = frame;
     e.at = at;
