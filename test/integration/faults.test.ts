@@ -86,6 +86,21 @@ describe('a link that drops in the middle of a burst', () => {
   });
 });
 
+describe('a peer that stops answering pings', () => {
+  it('is dropped and redialled while a call runs, and the answer goes out on the new connection', async () => {
+    const g = gate();
+    const { cloud, peer, rest } = await start({ config: { 'heartbeat.intervalMs': '150' }, rest: g.handler });
+    send(peer, 'DURING');
+    await until(() => rest.requests.length === 1, 2000, 'the call');
+    (peer.ws as unknown as { _socket: Socket })._socket.pause();
+    const second = await cloud.readyPeer(1, 5000);
+    g.release();
+    expect((await second.responseFor('DURING', 5000)).payload.responseCode).toBe(200);
+    expect(peer.responsesFor('DURING')).toHaveLength(0);
+    expect(rest.requests).toHaveLength(1);
+  });
+});
+
 describe('repeats of an id', () => {
   it('attaches a repeat to the call in flight: one REST call, one answer', async () => {
     const g = gate();

@@ -101,3 +101,34 @@ describe('IdStore', () => {
     expect(s.get('NEW')?.frame).toBe('y');
   });
 });
+
+describe('IdStore with a journal', () => {
+  it('compacts the journal once it grows past twice the live ids', async () => {
+    const { mkdtempSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Journal, JOURNAL_FILE } = await import('../../src/state/journal.js');
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-compact-'));
+    const { journal } = await Journal.open(dir, silentLogger());
+    const s = new IdStore({ ttlMs: 600_000, maxEntries: 10, maxBytes: 1 << 20, journal, log: silentLogger() });
+    const frame = 'f'.repeat(1000);
+    let written = 0;
+    for (let i = 0; i < 3000; i++) {
+      const e = s.queue(`ID-${i}`, 'POST', 1);
+      await s.start(e);
+      await s.finish(e, frame);
+      written += 1100;
+    }
+    await s.compact();
+    const size = statSync(join(dir, JOURNAL_FILE)).size;
+    expect(written).toBeGreaterThan(3_000_000);
+    expect(size).toBeLessThan(2 * 1024 * 1024);
+    await journal.close();
+    const again = await Journal.open(dir, silentLogger());
+    const restored = new IdStore({ ttlMs: 600_000, maxEntries: 10, maxBytes: 1 << 20, journal: null, log: silentLogger() });
+    restored.restore(again.records);
+    expect(restored.get('ID-2999')?.frame).toBe(frame);
+    expect(restored.size).toBe(10);
+    await again.journal.close();
+  });
+});
