@@ -113,11 +113,11 @@ describe('IdStore with a journal', () => {
     const s = new IdStore({ ttlMs: 600_000, maxEntries: 10, maxBytes: 1 << 20, journal, log: silentLogger() });
     const frame = 'f'.repeat(1000);
     let written = 0;
-    for (let i = 0; i < 3000; i++) {
-      const e = s.queue(`ID-${i}`, 'POST', 1);
-      await s.start(e);
-      await s.finish(e, frame);
-      written += 1100;
+    for (let batch = 0; batch < 30; batch++) {
+      const entries = Array.from({ length: 100 }, (_, i) => s.queue(`ID-${batch * 100 + i}`, 'POST', 1));
+      await Promise.all(entries.map((e) => s.start(e)));
+      await Promise.all(entries.map((e) => s.finish(e, frame)));
+      written += 100 * 1100;
     }
     await s.compact();
     const size = statSync(join(dir, JOURNAL_FILE)).size;
@@ -130,5 +130,5 @@ describe('IdStore with a journal', () => {
     expect(restored.get('ID-2999')?.frame).toBe(frame);
     expect(restored.size).toBe(10);
     await again.journal.close();
-  });
+  }, 20_000);
 });
