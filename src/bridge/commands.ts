@@ -158,7 +158,8 @@ export class CommandService {
 
   async #run(entry: IdEntry, call: RestCall, path: string): Promise<void> {
     const { id } = entry;
-    await this.#store.start(entry);
+    const journaled = this.#store.start(entry);
+    if (journaled) await journaled;
     const started = performance.now();
     let frame: string;
     try {
@@ -173,13 +174,18 @@ export class CommandService {
       this.#log.warn({ id, method: call.method, path, status: error.status, code: error.code, reason: error.message, ms }, 'REST call failed');
       frame = encodeErrorResponse(id, error);
     }
-    await this.#finish(entry, frame);
+    const stored = this.#finish(entry, frame);
+    if (stored) await stored;
   }
 
   /** Stores the answer (durably, with a state dir), then sends it. */
-  async #finish(entry: IdEntry, frame: string): Promise<void> {
-    await this.#store.finish(entry, frame);
-    this.#answers.deliver(entry.id, frame, entry);
+  #finish(entry: IdEntry, frame: string): Promise<void> | undefined {
+    const durable = this.#store.finish(entry, frame);
+    if (!durable) {
+      this.#answers.deliver(entry.id, frame, entry);
+      return undefined;
+    }
+    return durable.then(() => this.#answers.deliver(entry.id, frame, entry));
   }
 
   #answerError(id: string, error: AnsweredError): void {

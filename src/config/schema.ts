@@ -240,7 +240,7 @@ export const schema: convict.Schema<RawConfig> = {
     },
     maxBytes: {
       doc: 'Bytes of stored answers kept at most; past it the oldest are released and a resend of their id is answered 503 "response expired"',
-      format: 'nbw-uint', min: 1024, default: 64 * MiB, env: 'NBWSS_DEDUPE_MAX_BYTES', flag: 'dedupe-max-bytes',
+      format: 'nbw-uint', min: 1024, default: 16 * MiB, env: 'NBWSS_DEDUPE_MAX_BYTES', flag: 'dedupe-max-bytes',
     },
   },
   outbox: {

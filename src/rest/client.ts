@@ -1,7 +1,7 @@
 // The REST side: one keep-alive undici Pool to rest.baseUrl, a time limit per call, a cap on
 // the response size, and every failure mapped to the status the bridge answers.
 import { rootCertificates } from 'node:tls';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { AnsweredError } from '../errors.js';
 import type { HttpMethod } from '../protocol/envelope.js';
 import type { CommandResponsePayload } from '../protocol/envelope.js';
@@ -59,21 +59,98 @@ export function mapRestError(err: unknown, origin: string, timeoutMs: number): A
   return new AnsweredError('NBW_ERR_REST_FAILED', `REST call failed: ${code}`, { cause: err });
 }
 
-/** The undici-backed RestCaller. */
+/** One call in flight: collects the response, enforces the size cap, settles once. */
+class Call implements Dispatcher.DispatchHandler {
+  readonly #resolve: (res: CommandResponsePayload) => void;
+  readonly #reject: (err: AnsweredError) => void;
+  readonly #client: RestClient;
+  #controller: Dispatcher.DispatchController | null = null;
+  #abortReason: AnsweredError | null = null;
+  #settled = false;
+  #status = 0;
+  #headers: Record<string, string | string[] | undefined> = {};
+  #chunks: Buffer[] = [];
+  #size = 0;
+  timer: NodeJS.Timeout | undefined;
+
+  constructor(client: RestClient, resolve: (res: CommandResponsePayload) => void, reject: (err: AnsweredError) => void) {
+    this.#client = client;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** Ends the call with `reason` as its answer, whatever stage it is in. */
+  abort(reason: AnsweredError): void {
+    if (this.#settled) return;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+    this.#fail(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortReason) controller.abort(this.#abortReason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[]>): void {
+    if (statusCode < 200) return; // 1xx: the real answer follows
+    this.#status = statusCode;
+    this.#headers = headers;
+    if (Number(headers['content-length']) > this.#client.maxBytes) this.abort(this.#client.tooLarge());
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#size += chunk.length;
+    if (this.#size > this.#client.maxBytes) {
+      this.abort(this.#client.tooLarge());
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#client.done(this);
+    const chunks = this.#chunks;
+    const buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size);
+    const h = this.#headers;
+    const ct = h['content-type'];
+    const ce = h['content-encoding'];
+    const body = encodeBody(buf, Array.isArray(ct) ? ct[0] : ct, Array.isArray(ce) ? ce.join(',') : ce);
+    this.#resolve({ headers: responseHeaders(h), responseCode: this.#status, ...body });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#fail(this.#abortReason ?? this.#client.mapError(err));
+  }
+
+  #fail(err: AnsweredError): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#client.done(this);
+    this.#reject(err);
+  }
+}
+
+/**
+ * The undici-backed RestCaller. Calls go through `Pool.dispatch` with a handler of our own:
+ * the response is collected straight into a list of chunks, with no stream or AbortSignal per call.
+ */
 export class RestClient implements RestCaller {
   readonly #pool: Pool;
   readonly #origin: string;
   readonly #basePath: string;
   readonly #timeoutMs: number;
-  readonly #maxBytes: number;
-  readonly #active = new Set<AbortController>();
+  readonly maxBytes: number;
+  readonly #active = new Set<Call>();
 
   constructor(opts: RestClientOptions) {
     const base = new URL(opts.baseUrl);
     this.#origin = base.origin;
     this.#basePath = base.pathname.replace(/\/+$/, '');
     this.#timeoutMs = opts.timeoutMs;
-    this.#maxBytes = opts.maxResponseBytes;
+    this.maxBytes = opts.maxResponseBytes;
     this.#pool = new Pool(this.#origin, {
       connections: opts.connections,
       pipelining: 1,
@@ -88,63 +165,45 @@ export class RestClient implements RestCaller {
     return this.#origin;
   }
 
-  async call(req: RestCall): Promise<CommandResponsePayload> {
-    const ac = new AbortController();
-    const timer = setTimeout(
-      () => ac.abort(new AnsweredError('NBW_ERR_REST_TIMEOUT', `REST call timed out after ${this.#timeoutMs} ms`)),
-      this.#timeoutMs,
-    );
-    this.#active.add(ac);
-    try {
+  call(req: RestCall): Promise<CommandResponsePayload> {
+    return new Promise((resolve, reject) => {
+      const call = new Call(this, resolve, reject);
+      this.#active.add(call);
+      call.timer = setTimeout(() => call.abort(this.#timeout()), this.#timeoutMs);
       const withBody = req.body !== undefined && req.method !== 'GET' && req.method !== 'HEAD';
-      const res = await this.#pool.request({
-        path: this.#basePath + req.path,
-        method: req.method,
-        headers: req.headers,
-        body: withBody ? req.body : null,
-        signal: ac.signal,
-      });
-      const declared = Number(res.headers['content-length']);
-      if (declared > this.#maxBytes) {
-        res.body.destroy();
-        throw this.#tooLarge();
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > this.#maxBytes) {
-          res.body.destroy();
-          throw this.#tooLarge();
-        }
-        chunks.push(chunk as Buffer);
-      }
-      const buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-      const ct = res.headers['content-type'];
-      const ce = res.headers['content-encoding'];
-      const encoded = encodeBody(buf, Array.isArray(ct) ? ct[0] : ct, Array.isArray(ce) ? ce.join(',') : ce);
-      return { headers: responseHeaders(res.headers), responseCode: res.statusCode, ...encoded };
-    } catch (err) {
-      throw mapRestError(ac.signal.aborted ? ac.signal.reason : err, this.#origin, this.#timeoutMs);
-    } finally {
-      clearTimeout(timer);
-      this.#active.delete(ac);
-    }
+      this.#pool.dispatch(
+        { path: this.#basePath + req.path, method: req.method, headers: req.headers, body: withBody ? (req.body as string) : null },
+        call,
+      );
+    });
   }
 
   /** Aborts every call still running; each is answered with `reason`. */
   abortAll(reason: AnsweredError): void {
-    for (const ac of this.#active) ac.abort(reason);
+    for (const call of [...this.#active]) call.abort(reason);
   }
 
   async close(): Promise<void> {
     await this.#pool.close();
   }
 
-  #tooLarge(): AnsweredError {
-    return new AnsweredError(
-      'NBW_ERR_REST_RESPONSE_TOO_LARGE',
-      `REST response is larger than rest.maxResponseBytes (${this.#maxBytes} bytes)`,
-    );
+  /** @internal A call settled. */
+  done(call: Call): void {
+    clearTimeout(call.timer);
+    this.#active.delete(call);
+  }
+
+  /** @internal */
+  mapError(err: unknown): AnsweredError {
+    return mapRestError(err, this.#origin, this.#timeoutMs);
+  }
+
+  /** @internal */
+  tooLarge(): AnsweredError {
+    return new AnsweredError('NBW_ERR_REST_RESPONSE_TOO_LARGE', `REST response is larger than rest.maxResponseBytes (${this.maxBytes} bytes)`);
+  }
+
+  #timeout(): AnsweredError {
+    return new AnsweredError('NBW_ERR_REST_TIMEOUT', `REST call timed out after ${this.#timeoutMs} ms`);
   }
 }

@@ -120,20 +120,31 @@ export class IdStore {
     if (e) this.#remove(e);
   }
 
-  /** The call is starting; settles once that is on disk, so a restart knows it may have run. */
-  async start(e: IdEntry): Promise<void> {
+  /**
+   * The call is starting. With a journal, the promise settles once that is on disk, so a
+   * restart knows it may have run; without one there is nothing to wait for (undefined).
+   */
+  start(e: IdEntry): Promise<void> | undefined {
     e.state = 'running';
-    await this.#append({ t: 's', id: e.id, m: e.method, at: e.at });
+    return this.#journal ? this.#append({ t: 's', id: e.id, m: e.method, at: e.at }) : undefined;
   }
 
   /**
-   * The id is answered with `frame`; settles once the answer is on disk. Until then the id
-   * counts as running, so a repeat waits for this answer instead of getting a second one.
+   * The id is answered with `frame`. With a journal, the promise settles once the answer is on
+   * disk, and until then the id counts as running, so a repeat waits for this answer instead of
+   * getting a second one; without a journal it is done at once (undefined).
    */
-  async finish(e: IdEntry, frame: string): Promise<void> {
-    e.state = 'running';
+  finish(e: IdEntry, frame: string): Promise<void> | undefined {
     const at = this.#now();
-    await this.#append({ t: 'd', id: e.id, m: e.method, at, f: frame });
+    if (!this.#journal) {
+      this.#done(e, frame, at);
+      return undefined;
+    }
+    e.state = 'running';
+    return this.#append({ t: 'd', id: e.id, m: e.method, at, f: frame }).then(() => this.#done(e, frame, at));
+  }
+
+  #done(e: IdEntry, frame: string, at: number): void {
     // Reading a character makes V8 flatten a string built from pieces, so a stored answer
     // costs its own length rather than a tree of fragments (about a third less memory).
     frame.charCodeAt(0);

@@ -15,9 +15,7 @@ describe('IdStore', () => {
     expect(s.get('A')?.state).toBe('queued');
     await s.start(e);
     expect(s.get('A')?.state).toBe('running');
-    const finishing = s.finish(e, 'frame-A');
-    expect(s.get('A')?.state).toBe('running');
-    await finishing;
+    expect(s.finish(e, 'frame-A')).toBeUndefined();
     expect(s.get('A')).toMatchObject({ state: 'done', frame: 'frame-A', method: 'POST' });
     expect(s.bytes).toBe('frame-A'.length);
   });
@@ -112,6 +110,12 @@ describe('IdStore with a journal', () => {
     const { journal } = await Journal.open(dir, silentLogger());
     const s = new IdStore({ ttlMs: 600_000, maxEntries: 10, maxBytes: 1 << 20, journal, log: silentLogger() });
     const frame = 'f'.repeat(1000);
+    const first = s.queue('FIRST', 'POST', 1);
+    await s.start(first);
+    const finishing = s.finish(first, frame);
+    expect(first.state).toBe('running');
+    await finishing;
+    expect(first.state).toBe('done');
     let written = 0;
     for (let batch = 0; batch < 30; batch++) {
       const entries = Array.from({ length: 100 }, (_, i) => s.queue(`ID-${batch * 100 + i}`, 'POST', 1));
