@@ -3,8 +3,10 @@
 //
 // This module does no I/O of its own: the REST caller, the queue, the id store and the
 // delivery of answers are handed in, so it runs the same under the daemon, `replay` and tests.
+import { DEFAULT_GROUP } from '../config/endpoints.js';
 import { AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import type { Policy } from '../policy/allow.js';
 import { encodeCommandResponse, encodeErrorResponse, type Inbound } from '../protocol/codec.js';
 import type { CommandRequest } from '../protocol/envelope.js';
@@ -13,13 +15,21 @@ import { requestHeaders } from '../rest/headers.js';
 import type { RestCall, RestCaller } from '../rest/client.js';
 import type { IdEntry, IdStore } from '../state/idstore.js';
 
-/** Where answers go: the daemon's courier sends them on the link, `replay` prints them. */
+/** Where answers go: a group's courier sends them on its link, `replay` prints them. */
 export interface Answerer {
-  deliver(id: string, frame: string, entry?: IdEntry): void;
-  /** The connection requests arrive on now (0 where there is none). */
-  readonly connection: number;
+  /** `key` is the id's key in the store (see keyOf); the frame carries the id itself. */
+  deliver(key: string, frame: string, entry?: IdEntry): void;
   /** True when a repeat of this answered id needs no answer of its own (see Courier). */
   crossedOnTheWay(entry: IdEntry): boolean;
+}
+
+/** Where a request came from, and where its answer goes. */
+export interface Channel {
+  /** The endpoint group it arrived from. */
+  readonly group: string;
+  /** The connection it arrived on (0: not from a connection, e.g. replay). */
+  readonly connection: number;
+  readonly answers: Answerer;
 }
 
 export interface CommandServiceOptions {
@@ -27,9 +37,14 @@ export interface CommandServiceOptions {
   rest: RestCaller;
   queue: CommandQueue;
   store: IdStore;
-  answers: Answerer;
   log: Logger;
+  telemetry?: Telemetry;
 }
+
+export { DEFAULT_GROUP };
+
+/** Ids are chosen by each cloud application: the store keeps them apart per group (the default group's ids stand for themselves). */
+export const keyOf = (group: string, id: string): string => (group === DEFAULT_GROUP ? id : `${id}@${group}`);
 
 /** The path of a uri without its query, the only part of a uri that is logged. */
 const pathOf = (uri: string) => {
@@ -41,12 +56,14 @@ const pathOf = (uri: string) => {
 const SAFE = new Set(['GET', 'HEAD']);
 
 export class CommandService {
-  readonly #policy: Policy;
-  readonly #rest: RestCaller;
+  #policy: Policy;
+  #rest: RestCaller;
   readonly #queue: CommandQueue;
   readonly #store: IdStore;
-  readonly #answers: Answerer;
   readonly #log: Logger;
+  readonly #telemetry: Telemetry;
+  /** Requests accepted per connection and not answered yet. */
+  readonly #pending = new Map<number, number>();
   #accepting = true;
 
   constructor(opts: CommandServiceOptions) {
@@ -54,19 +71,30 @@ export class CommandService {
     this.#rest = opts.rest;
     this.#queue = opts.queue;
     this.#store = opts.store;
-    this.#answers = opts.answers;
     this.#log = opts.log;
+    this.#telemetry = opts.telemetry ?? NO_TELEMETRY;
+  }
+
+  /** Requests that arrived on `connection` and are not answered yet. */
+  pendingOn(connection: number): number {
+    return this.#pending.get(connection) ?? 0;
+  }
+
+  /** Takes a new policy and REST caller (a reload); calls already queued keep theirs. */
+  reconfigure(policy: Policy, rest: RestCaller): void {
+    this.#policy = policy;
+    this.#rest = rest;
   }
 
   /** Handles one inbound message that concerns commands; everything else is logged and dropped. */
-  handle(msg: Inbound): void {
+  handle(msg: Inbound, ch: Channel): void {
     switch (msg.kind) {
       case 'command':
-        this.accept(msg.command);
+        this.accept(msg.command, ch);
         return;
       case 'invalid':
-        this.#log.warn({ id: msg.id, code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
-        this.#answerError(msg.id, msg.error);
+        this.#log.warn({ id: msg.id, group: ch.group, code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
+        this.#answerError(ch, msg.id, msg.error, '?');
         return;
       case 'notification-response':
         this.#log.warn({ id: msg.id, code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a NOTIFICATION RESPONSE for no notification sent');
@@ -81,34 +109,39 @@ export class CommandService {
   }
 
   /** Serves one valid COMMAND REQUEST. */
-  accept(cmd: CommandRequest): void {
+  accept(cmd: CommandRequest, ch: Channel): void {
     const { id, payload } = cmd;
-    const known = this.#store.get(id);
-    if (known && this.#repeat(known)) return;
     const { method, uri } = payload;
+    const key = keyOf(ch.group, id);
+    const known = this.#store.get(key);
+    if (known && this.#repeat(known, id, ch)) return;
     if (!this.#accepting) {
-      this.#answerError(id, new AnsweredError('NBW_ERR_SHUTTING_DOWN', 'the bridge is shutting down; send the request again later'));
+      this.#answerError(ch, id, new AnsweredError('NBW_ERR_SHUTTING_DOWN', 'the bridge is shutting down; send the request again later'), method);
       return;
     }
     const checked = this.#policy.check(method, uri);
     if (!checked.ok) {
       this.#log.warn({ id, method, path: pathOf(uri), code: checked.error.code, reason: checked.error.message }, 'refused by policy');
-      this.#answerError(id, checked.error);
+      this.#answerError(ch, id, checked.error, method);
       return;
     }
     const call: RestCall = { method, path: checked.path, headers: requestHeaders(payload.headers), body: payload.parameters };
-    const entry = this.#store.queue(id, method, this.#answers.connection);
+    const entry = this.#store.queue(key, method, ch.connection);
+    const origin = ch.connection;
+    this.#pending.set(origin, this.pendingOn(origin) + 1);
     const accepted = this.#queue.submit({
-      run: () => this.#run(entry, call, pathOf(uri)),
+      run: () => this.#run(entry, id, call, pathOf(uri), ch, origin),
       cancel: (error) => {
-        this.#store.forget(id);
-        this.#answerError(id, error);
+        this.#store.forget(key);
+        this.#settled(origin);
+        this.#answerError(ch, id, error, method);
       },
     });
     if (!accepted) {
-      this.#store.forget(id);
+      this.#store.forget(key);
+      this.#settled(ch.connection);
       this.#log.warn({ id, method, path: pathOf(uri), running: this.#queue.running, waiting: this.#queue.waiting }, 'queue full; answered 503');
-      this.#answerError(id, new AnsweredError('NBW_ERR_QUEUE_FULL', 'the bridge queue is full; send the request again later'));
+      this.#answerError(ch, id, new AnsweredError('NBW_ERR_QUEUE_FULL', 'the bridge queue is full; send the request again later'), method);
     }
   }
 
@@ -122,73 +155,100 @@ export class CommandService {
    * A request whose id is already known. Returns true when it is dealt with; false when it
    * should run as new (a GET or HEAD interrupted by a restart).
    */
-  #repeat(e: IdEntry): boolean {
-    const crossed = e.state === 'done' && this.#answers.crossedOnTheWay(e);
-    e.askedOn = this.#answers.connection;
+  #repeat(e: IdEntry, id: string, ch: Channel): boolean {
+    const crossed = e.state === 'done' && ch.answers.crossedOnTheWay(e);
+    e.askedOn = ch.connection;
     switch (e.state) {
       case 'queued':
       case 'running':
-        this.#log.debug({ id: e.id, state: e.state }, 'repeat of an id in flight: it runs once, its answer goes out when it finishes');
+        this.#telemetry.dedupeHit('attached');
+        this.#log.debug({ id, state: e.state }, 'repeat of an id in flight: it runs once, its answer goes out when it finishes');
         return true;
       case 'done':
         if (crossed) {
-          this.#log.debug({ id: e.id }, 'resend of an id from an earlier connection whose answer already went out on this one; not sent twice');
+          this.#telemetry.dedupeHit('crossed');
+          this.#log.debug({ id }, 'resend of an id from an earlier connection whose answer already went out on this one; not sent twice');
         } else {
-          this.#log.debug({ id: e.id }, 'repeat of an answered id: stored answer sent again, nothing run');
-          this.#answers.deliver(e.id, e.frame as string, e);
+          this.#telemetry.dedupeHit('replayed');
+          this.#log.debug({ id }, 'repeat of an answered id: stored answer sent again, nothing run');
+          ch.answers.deliver(e.id, e.frame as string, e);
         }
         return true;
       case 'expired':
-        this.#answerError(e.id, new AnsweredError('NBW_ERR_RESPONSE_EXPIRED', 'response expired: this id was already executed and its answer is no longer held; it is not run again'));
+        this.#telemetry.dedupeHit('expired');
+        this.#answerError(ch, id, new AnsweredError('NBW_ERR_RESPONSE_EXPIRED', 'response expired: this id was already executed and its answer is no longer held; it is not run again'), e.method);
         return true;
-      case 'interrupted':
+      case 'interrupted': {
         if (SAFE.has(e.method)) {
           this.#store.forget(e.id);
-          this.#log.info({ id: e.id, method: e.method }, 'resend of a call interrupted by a restart: it changes nothing, so it runs again');
+          this.#log.info({ id, method: e.method }, 'resend of a call interrupted by a restart: it changes nothing, so it runs again');
           return false;
         }
-        this.#log.warn({ id: e.id, method: e.method }, 'resend of a call interrupted by a restart: outcome unknown, not run again; answered 409');
-        void this.#finish(e, encodeErrorResponse(e.id, new AnsweredError(
+        this.#telemetry.dedupeHit('outcome_unknown');
+        this.#log.warn({ id, method: e.method }, 'resend of a call interrupted by a restart: outcome unknown, not run again; answered 409');
+        const error = new AnsweredError(
           'NBW_ERR_OUTCOME_UNKNOWN',
           `outcome unknown: the bridge restarted while this ${e.method} was running, so it may or may not have taken effect; it is not run again`,
-        )));
+        );
+        this.#telemetry.bridgeError(error.code);
+        this.#telemetry.answered(e.method, error.status);
+        void this.#finish(e, encodeErrorResponse(id, error), ch);
         return true;
+      }
     }
   }
 
-  async #run(entry: IdEntry, call: RestCall, path: string): Promise<void> {
-    const { id } = entry;
+  async #run(entry: IdEntry, id: string, call: RestCall, path: string, ch: Channel, origin: number): Promise<void> {
     const journaled = this.#store.start(entry);
     if (journaled) await journaled;
     const started = performance.now();
     let frame: string;
+    let status: number;
     try {
       const res = await this.#rest.call(call);
+      const ms = performance.now() - started;
+      this.#telemetry.restDuration(call.method, ms / 1000);
       if (this.#log.isLevelEnabled('debug')) {
-        this.#log.debug({ id, method: call.method, path, status: res.responseCode, ms: Math.round(performance.now() - started) }, 'answered');
+        this.#log.debug({ id, method: call.method, path, status: res.responseCode, ms: Math.round(ms) }, 'answered');
       }
       frame = encodeCommandResponse(id, res);
+      status = res.responseCode;
     } catch (err) {
       const error = err instanceof AnsweredError ? err : new AnsweredError('NBW_ERR_REST_FAILED', 'REST call failed', { cause: err });
       const ms = Math.round(performance.now() - started);
       this.#log.warn({ id, method: call.method, path, status: error.status, code: error.code, reason: error.message, ms }, 'REST call failed');
+      this.#telemetry.bridgeError(error.code);
       frame = encodeErrorResponse(id, error);
+      status = error.status;
     }
-    const stored = this.#finish(entry, frame);
+    this.#telemetry.answered(call.method, status);
+    const stored = this.#finish(entry, frame, ch, origin);
     if (stored) await stored;
   }
 
-  /** Stores the answer (durably, with a state dir), then sends it. */
-  #finish(entry: IdEntry, frame: string): Promise<void> | undefined {
+  /** Stores the answer (durably, with a state dir), then sends it; `origin` is the connection it was counted on. */
+  #finish(entry: IdEntry, frame: string, ch: Channel, origin?: number): Promise<void> | undefined {
+    const send = () => {
+      if (origin !== undefined) this.#settled(origin);
+      ch.answers.deliver(entry.id, frame, entry);
+    };
     const durable = this.#store.finish(entry, frame);
     if (!durable) {
-      this.#answers.deliver(entry.id, frame, entry);
+      send();
       return undefined;
     }
-    return durable.then(() => this.#answers.deliver(entry.id, frame, entry));
+    return durable.then(send);
   }
 
-  #answerError(id: string, error: AnsweredError): void {
-    this.#answers.deliver(id, encodeErrorResponse(id, error));
+  #settled(connection: number): void {
+    const n = this.pendingOn(connection) - 1;
+    if (n > 0) this.#pending.set(connection, n);
+    else this.#pending.delete(connection);
+  }
+
+  #answerError(ch: Channel, id: string, error: AnsweredError, method: string): void {
+    this.#telemetry.bridgeError(error.code);
+    this.#telemetry.answered(method, error.status);
+    ch.answers.deliver(keyOf(ch.group, id), encodeErrorResponse(id, error));
   }
 }

@@ -11,8 +11,11 @@ export interface Outlet {
   readonly connection: number;
   /** Bytes queued on the socket, not yet written. */
   readonly bufferedAmount: number;
-  /** Sends a frame; `done` runs once it is written, with an error when it could not be. */
-  send(text: string, done: (err?: Error) => void): boolean;
+  /**
+   * Sends a frame, on connection `prefer` while it is open, else on the current one; `done`
+   * runs once it is written, with an error when it could not be. Returns the connection used, 0 if none.
+   */
+  send(text: string, done: (err?: Error) => void, prefer?: number): number;
 }
 
 /** What backpressure holds back: the start of new REST calls. */
@@ -20,6 +23,25 @@ export interface Throttle {
   pause(): void;
   resume(): void;
 }
+
+/**
+ * Throttles for several couriers over one target: the target stays paused while any of them
+ * holds it paused. Each courier pauses at most once before it resumes.
+ */
+export function sharedThrottle(target: Throttle): () => Throttle {
+  let holders = 0;
+  return () => ({
+    pause() {
+      if (holders++ === 0) target.pause();
+    },
+    resume() {
+      if (--holders === 0) target.resume();
+    },
+  });
+}
+
+/** Backpressure can switch on and off many times a second; it is worth one warning a minute. */
+const THROTTLE_LOG_EVERY_MS = 60_000;
 
 export interface CourierOptions {
   outlet: Outlet;
@@ -39,6 +61,9 @@ export class Courier {
   readonly #log: Logger;
   #seq = 0;
   #paused = false;
+  /** Throttling episodes since the last warning, and when that was. */
+  #episodes = 0;
+  #loggedAt = -Infinity;
 
   constructor(opts: CourierOptions) {
     this.#outlet = opts.outlet;
@@ -88,23 +113,33 @@ export class Courier {
 
   #send(item: Held, entry: IdEntry | undefined): void {
     const outlet = this.#outlet;
-    if (!outlet.ready) {
+    const conn = outlet.ready
+      ? outlet.send(item.frame, (err) => {
+          if (err) {
+            if (entry?.deliveredOn === conn) entry.deliveredOn = null;
+            this.#send(item, entry);
+          }
+          if (this.#paused && outlet.bufferedAmount <= this.#maxBuffered) this.#release();
+        }, entry?.askedOn)
+      : 0;
+    if (conn === 0) {
       this.#hold(item);
       return;
     }
-    const conn = outlet.connection;
     if (entry) entry.deliveredOn = conn;
-    outlet.send(item.frame, (err) => {
-      if (err) {
-        if (entry?.deliveredOn === conn) entry.deliveredOn = null;
-        this.#send(item, entry);
-      }
-      if (this.#paused && outlet.bufferedAmount <= this.#maxBuffered) this.#release();
-    });
     if (!this.#paused && outlet.bufferedAmount > this.#maxBuffered) {
       this.#paused = true;
       this.#throttle.pause();
-      this.#log.warn({ buffered: outlet.bufferedAmount, limit: this.#maxBuffered }, 'the cloud reads slower than answers arrive; holding new REST calls until it catches up');
+      this.#episodes++;
+      const now = Date.now();
+      if (now - this.#loggedAt >= THROTTLE_LOG_EVERY_MS) {
+        this.#log.warn(
+          { buffered: outlet.bufferedAmount, limit: this.#maxBuffered, episodes: this.#episodes },
+          'the cloud reads slower than answers arrive; holding new REST calls until it catches up (logged at most once a minute)',
+        );
+        this.#loggedAt = now;
+        this.#episodes = 0;
+      }
     }
   }
 
@@ -112,7 +147,7 @@ export class Courier {
     if (!this.#paused) return;
     this.#paused = false;
     this.#throttle.resume();
-    this.#log.info('the cloud caught up; REST calls resume');
+    this.#log.debug('the cloud caught up; REST calls resume');
   }
 
   #hold(item: Held): void {

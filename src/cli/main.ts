@@ -1,8 +1,8 @@
 // The nbwss-bridge command: the only place that reads process.env and argv and calls process.exit.
-import { loadConfig, redactedConfig, type Loaded, type LoadOptions } from '../config/load.js';
+import { loadConfig, redactedConfig, secretFileWarnings, type Loaded, type LoadOptions } from '../config/load.js';
 import { EXIT, VERSION } from '../constants.js';
 import { ConfigError } from '../errors.js';
-import { createLogger } from '../log/logger.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import { installSignalHandlers } from '../lifecycle/signals.js';
 import { helpText, parseCli, UsageError, type ParsedArgs } from './args.js';
@@ -27,27 +27,44 @@ async function run(args: ParsedArgs): Promise<void> {
   const { config, warnings } = load(args, 'run');
   const log = createLogger({ level: config.log.level });
   for (const w of warnings) log.warn(w);
-  let daemon: Daemon;
+  let daemon: Daemon | null = null;
   try {
     daemon = await Daemon.open(config, log);
+    const d = daemon;
+    installSignalHandlers(log, {
+      stop: () => d.stop(),
+      reload: () => reload(args, d, log),
+      exit: (code) => {
+        log.flush();
+        process.exit(code);
+      },
+    });
+    await daemon.start();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const p of err.problems) process.stderr.write(`nbwss-bridge: configuration error: ${p}\n`);
+    await daemon?.stop('configuration error');
     process.exit(EXIT.usage);
   }
-  installSignalHandlers(log, {
-    stop: () => daemon.stop(),
-    exit: (code) => {
-      log.flush();
-      process.exit(code);
-    },
-  });
-  daemon.start();
+}
+
+/** SIGHUP: loads the configuration again; an invalid one is refused and the old one stays. */
+function reload(args: ParsedArgs, daemon: Daemon, log: Logger): void {
+  let loaded: Loaded;
+  try {
+    loaded = loadConfig({ env: process.env, configFile: args.configFile, overrides: args.overrides, purpose: 'run' });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    log.error({ code: err.code, problems: err.problems }, 'new configuration refused; the running one stays in force');
+    return;
+  }
+  for (const w of loaded.warnings) log.warn(w);
+  daemon.reload(loaded.config);
 }
 
 function checkConfig(args: ParsedArgs): void {
   const { config, warnings } = load(args, 'run');
-  for (const w of warnings) process.stderr.write(`nbwss-bridge: warning: ${w}\n`);
+  for (const w of [...warnings, ...secretFileWarnings(config, process.env)]) process.stderr.write(`nbwss-bridge: warning: ${w}\n`);
   process.stdout.write(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
 }
 

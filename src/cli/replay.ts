@@ -1,14 +1,14 @@
 // `nbwss-bridge replay FILE...`: COMMAND REQUEST files through the daemon's own validation,
 // policy, queue and REST code; the answers come out as NDJSON in input order.
 import { readFile } from 'node:fs/promises';
-import { CommandService } from '../bridge/commands.js';
+import { CommandService, DEFAULT_GROUP, type Channel } from '../bridge/commands.js';
 import type { Config } from '../config/load.js';
 import { EXIT } from '../constants.js';
 import type { Logger } from '../log/logger.js';
 import { Policy } from '../policy/allow.js';
 import { decodeFrame, type Inbound } from '../protocol/codec.js';
 import { CommandQueue } from '../queue/queue.js';
-import { RestClient } from '../rest/client.js';
+import { restClientFor } from '../rest/client.js';
 import { IdStore } from '../state/idstore.js';
 
 export interface ReplayIo {
@@ -31,13 +31,7 @@ export function framesOf(text: string): string[] {
 
 /** Replays the files; resolves to the exit code (1 when some input could not be replayed). */
 export async function replayFiles(config: Config, files: readonly string[], io: ReplayIo): Promise<number> {
-  const rest = new RestClient({
-    baseUrl: config.rest.baseUrl,
-    ca: config.rest.ca,
-    timeoutMs: config.rest.timeoutMs,
-    maxResponseBytes: config.rest.maxResponseBytes,
-    connections: config.queue.concurrency,
-  });
+  const rest = restClientFor(config);
   // Answers are printed in input order: slot i holds input i's answer until all before it are out.
   const slots: (string | null | undefined)[] = [];
   const slotsById = new Map<string, number[]>();
@@ -59,6 +53,10 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
     queue: new CommandQueue({ concurrency: config.queue.concurrency, maxPending: Number.MAX_SAFE_INTEGER }),
     store: new IdStore({ ...config.dedupe, journal: null, log: io.log }),
     log: io.log,
+  });
+  const channel: Channel = {
+    group: DEFAULT_GROUP,
+    connection: 0,
     answers: {
       // An id given twice runs once, like a resend to the daemon; every input with it gets the answer.
       deliver: (id, frame) => {
@@ -69,10 +67,9 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
         outstanding -= waiting.length;
         if (waiting.length && outstanding === 0) allAnswered();
       },
-      connection: 0,
       crossedOnTheWay: () => false,
     },
-  });
+  };
 
   let failed = false;
   const inputs: { where: string; msg: Inbound }[] = [];
@@ -99,7 +96,7 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
   }
   outstanding = slots.length;
   if (outstanding === 0) allAnswered();
-  for (const { msg } of inputs) if (msg.kind === 'command' || msg.kind === 'invalid') service.handle(msg);
+  for (const { msg } of inputs) if (msg.kind === 'command' || msg.kind === 'invalid') service.handle(msg, channel);
   await done;
   await rest.close();
   return failed ? EXIT.failure : EXIT.ok;

@@ -3,11 +3,21 @@
 import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import { ConfigError } from '../errors.js';
+import { resolveEndpoints, resolveProxy, redactUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
+import { expandPath, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
 import { schema, schemaLeaves, type LogLevel, type RawConfig, type ReplayableMethod } from './schema.js';
+
+export { isLoopbackHost } from './files.js';
+export type { Endpoint, ProxyConfig } from './endpoints.js';
 
 /** The validated configuration every module receives. Nothing else reads the environment. */
 export interface Config {
   readonly cloud: {
+    /** Every endpoint to dial, sorted by group then priority. */
+    readonly endpoints: readonly Endpoint[];
+    readonly endpointsFile: string | null;
+    /** The proxy for the cloud connection, if any. */
+    readonly proxy: ProxyConfig | null;
     readonly url: string | null;
     /** The endpoint token, from cloud.token or read from cloud.tokenFile. */
     readonly token: string | null;
@@ -37,6 +47,8 @@ export interface Config {
   /** `dir` with ${STATE_DIRECTORY} expanded. */
   readonly state: { readonly dir: string | null };
   readonly reconnect: { readonly minMs: number; readonly maxMs: number };
+  readonly connection: { readonly periodMs: number };
+  readonly metrics: { readonly listen: string | null };
   readonly heartbeat: { readonly intervalMs: number };
   readonly shutdown: { readonly graceMs: number };
   readonly log: { readonly level: LogLevel };
@@ -45,8 +57,8 @@ export interface Config {
 }
 
 export interface LoadOptions {
-  /** The process environment (only NBWSS_* and the systemd directory variables are read). */
-  env: Readonly<Record<string, string | undefined>>;
+  /** The process environment (only NBWSS_*, the proxy variables and the systemd directory variables are read). */
+  env: Env;
   /** `--config FILE`; falls back to NBWSS_CONFIG. */
   configFile?: string | undefined;
   /** Values from CLI flags, by config key. */
@@ -59,50 +71,6 @@ export interface Loaded {
   config: Config;
   /** Things worth a warning that do not stop start-up, e.g. an unknown NBWSS_ variable. */
   warnings: string[];
-}
-
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
-
-/** True for a host name that cannot leave the machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname) || hostname.endsWith('.localhost');
-}
-
-const EXPANDABLE = ['CREDENTIALS_DIRECTORY', 'STATE_DIRECTORY'];
-
-/** Expands ${CREDENTIALS_DIRECTORY} and ${STATE_DIRECTORY} in a path taken from the config. */
-function expandPath(key: string, path: string, env: LoadOptions['env'], problems: string[]): string | null {
-  let bad = false;
-  const out = path.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => {
-    const value = EXPANDABLE.includes(name) ? env[name] : undefined;
-    if (value === undefined || value === '') {
-      problems.push(`${key}: ${whole} is not set in the environment (only ${EXPANDABLE.join(', ')} are expanded)`);
-      bad = true;
-      return whole;
-    }
-    return value;
-  });
-  return bad ? null : out;
-}
-
-function readText(key: string, path: string, problems: string[]): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    problems.push(`${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    return null;
-  }
-}
-
-function readCa(key: string, path: string | null, env: LoadOptions['env'], problems: string[]): string | null {
-  if (path === null) return null;
-  const file = expandPath(key, path, env, problems);
-  const text = file === null ? null : readText(key, file, problems);
-  if (text !== null && !text.includes('-----BEGIN CERTIFICATE-----')) {
-    problems.push(`${key}: ${path} holds no PEM certificate`);
-    return null;
-  }
-  return text;
 }
 
 function readConfigFile(path: string, problems: string[]): Record<string, unknown> | null {
@@ -175,28 +143,16 @@ export function loadConfig(opts: LoadOptions): Loaded {
   if (raw.cloud.token !== null && raw.cloud.tokenFile !== null) {
     problems.push('cloud.token: set either cloud.token or cloud.tokenFile, not both');
   } else if (raw.cloud.tokenFile !== null) {
-    const file = expandPath('cloud.tokenFile', raw.cloud.tokenFile, env, problems);
-    const text = file === null ? null : readText('cloud.tokenFile', file, problems);
-    if (text !== null) {
-      token = text.replace(/\r?\n$/, '');
-      if (token.trim() === '') problems.push(`cloud.tokenFile: ${raw.cloud.tokenFile} is empty`);
-    }
+    token = readSecret('cloud.tokenFile', raw.cloud.tokenFile, env, problems);
   }
-
-  if (opts.purpose === 'run') {
-    if (raw.cloud.url === null) problems.push('cloud.url: required (set NBWSS_CLOUD_URL, --cloud-url or cloud.url in the config file)');
-    if (raw.cloud.token === null && raw.cloud.tokenFile === null) {
-      problems.push('cloud.token: required (set NBWSS_CLOUD_TOKEN_FILE, NBWSS_CLOUD_TOKEN or cloud.tokenFile in the config file)');
-    }
+  if (raw.cloud.url !== null && raw.cloud.token === null && raw.cloud.tokenFile === null) {
+    problems.push('cloud.token: required with cloud.url (set NBWSS_CLOUD_TOKEN_FILE, NBWSS_CLOUD_TOKEN or cloud.tokenFile in the config file)');
   }
-  if (raw.cloud.url !== null) {
-    const url = new URL(raw.cloud.url);
-    if (url.protocol === 'ws:' && !isLoopbackHost(url.hostname) && !raw.cloud.allowInsecure) {
-      problems.push(
-        `cloud.url: plain ws:// to ${url.hostname} would send tokens and JWTs in clear text; use wss:// or set cloud.allowInsecure`,
-      );
-    }
+  const endpoints = resolveEndpoints(raw, token, env, problems);
+  if (opts.purpose === 'run' && endpoints.length === 0 && problems.length === 0) {
+    problems.push('cloud.url: required (set NBWSS_CLOUD_URL, --cloud-url, cloud.url or cloud.endpoints in the config file, or NBWSS_ENDPOINTS_FILE)');
   }
+  const proxy = resolveProxy(raw, env, problems);
   if (raw.reconnect.minMs > raw.reconnect.maxMs) {
     problems.push(`reconnect.minMs: ${raw.reconnect.minMs} is greater than reconnect.maxMs ${raw.reconnect.maxMs}`);
   }
@@ -207,7 +163,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
   if (problems.length) throw new ConfigError(problems);
 
   const config: Config = {
-    cloud: { ...raw.cloud, token, ca: cloudCa },
+    cloud: { ...raw.cloud, endpoints, proxy, token, ca: cloudCa },
     rest: {
       ...raw.rest,
       ca: restCa,
@@ -218,6 +174,8 @@ export function loadConfig(opts: LoadOptions): Loaded {
     outbox: raw.outbox,
     state: { dir: stateDir },
     reconnect: raw.reconnect,
+    connection: raw.connection,
+    metrics: raw.metrics,
     heartbeat: raw.heartbeat,
     shutdown: raw.shutdown,
     log: { level: raw.log.level as LogLevel },
@@ -233,10 +191,24 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     ...rest,
     cloud: {
       ...config.cloud,
+      endpoints: config.cloud.endpoints.map((e) => ({ ...e, token: '[redacted]' })),
+      proxy: config.cloud.proxy && { ...config.cloud.proxy, url: redactUrl(config.cloud.proxy.url) },
       token: config.cloud.token === null ? null : '[redacted]',
       ca: config.cloud.ca === null ? null : '[PEM]',
     },
     rest: { ...config.rest, ca: config.rest.ca === null ? null : '[PEM]' },
     configFile,
   };
+}
+
+/** Warnings for secret files (tokens) that their group or others can read. */
+export function secretFileWarnings(config: Config, env: Env): string[] {
+  const files = new Set<string>();
+  for (const e of config.cloud.endpoints) if (e.tokenFile) files.add(e.tokenFile);
+  const out: string[] = [];
+  for (const f of files) {
+    const path = expandPath('tokenFile', f, env, []);
+    if (path !== null && readableByOthers(path)) out.push(`token file ${path} can be read by its group or others; chmod 600 it`);
+  }
+  return out;
 }

@@ -14,6 +14,9 @@ const MiB = 1024 * 1024;
 export interface RawConfig {
   cloud: {
     url: string | null;
+    endpoints: RawEndpoint[];
+    endpointsFile: string | null;
+    proxy: string | null;
     token: string | null;
     tokenFile: string | null;
     caFile: string | null;
@@ -36,9 +39,20 @@ export interface RawConfig {
   outbox: { maxBytes: number };
   state: { dir: string | null };
   reconnect: { minMs: number; maxMs: number };
+  connection: { periodMs: number };
+  metrics: { listen: string | null };
   heartbeat: { intervalMs: number };
   shutdown: { graceMs: number };
   log: { level: string };
+}
+
+/** One cloud endpoint as written in the config file or the endpoints file. */
+export interface RawEndpoint {
+  url: string;
+  token?: string;
+  tokenFile?: string;
+  group?: string;
+  priority?: number;
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -97,7 +111,7 @@ convict.addFormat({
   },
 });
 
-function checkUrl(v: unknown, protocols: readonly string[]): void {
+function checkUrl(v: unknown, protocols: readonly string[], credentialsAllowed = false): void {
   if (!isString(v)) throw new Error(`must be a ${protocols.join(' or ')} URL`);
   let url: URL;
   try {
@@ -106,7 +120,7 @@ function checkUrl(v: unknown, protocols: readonly string[]): void {
     throw new Error(`must be a ${protocols.join(' or ')} URL`);
   }
   if (!protocols.includes(url.protocol.slice(0, -1))) throw new Error(`must be a ${protocols.join(' or ')} URL`);
-  if (url.username || url.password) throw new Error('must not carry credentials; use the token settings');
+  if (!credentialsAllowed && (url.username || url.password)) throw new Error('must not carry credentials; use the token settings');
 }
 
 convict.addFormat({
@@ -122,6 +136,55 @@ convict.addFormat({
     checkUrl(v, ['http', 'https']);
     const url = new URL(v as string);
     if (url.search || url.hash) throw new Error('must not have a query or fragment');
+  },
+});
+
+convict.addFormat({
+  name: 'nbw-endpoints',
+  validate(v: unknown) {
+    if (!Array.isArray(v)) throw new Error('must be a list of {url, token | tokenFile, group, priority}');
+    v.forEach((e: unknown, i: number) => checkEndpoint(e, `[${i}]`));
+  },
+});
+
+/** Checks the shape of one endpoint; the URL itself is checked like cloud.url. */
+export function checkEndpoint(e: unknown, where: string): void {
+  const o = e as Record<string, unknown> | null;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${where} must be an object`);
+  for (const k of Object.keys(o)) {
+    if (!['url', 'token', 'tokenFile', 'group', 'priority'].includes(k)) throw new Error(`${where} has an unknown key ${JSON.stringify(k)}`);
+  }
+  try {
+    checkUrl(o.url, ['ws', 'wss']);
+  } catch (err) {
+    throw new Error(`${where}.url ${(err as Error).message}`);
+  }
+  if ((o.token === undefined) === (o.tokenFile === undefined)) throw new Error(`${where} needs exactly one of token and tokenFile`);
+  if (o.token !== undefined && (!isString(o.token) || o.token.trim() === '')) throw new Error(`${where}.token must be a non-empty string`);
+  if (o.tokenFile !== undefined && (!isString(o.tokenFile) || o.tokenFile === '')) throw new Error(`${where}.tokenFile must be a file path`);
+  if (o.group !== undefined && (!isString(o.group) || !/^[\w.-]{1,64}$/.test(o.group))) throw new Error(`${where}.group must be a name of letters, digits, _ . -`);
+  if (o.priority !== undefined && (typeof o.priority !== 'number' || !Number.isSafeInteger(o.priority) || o.priority < 0)) {
+    throw new Error(`${where}.priority must be a whole number of at least 0 (lower is preferred)`);
+  }
+}
+
+convict.addFormat({
+  name: 'nbw-proxy-url',
+  coerce: trimmed,
+  validate(v: unknown) {
+    checkUrl(v, ['http', 'https'], true);
+    const url = new URL(v as string);
+    if (url.pathname !== '/' || url.search || url.hash) throw new Error('must be a proxy URL such as http://proxy.corp:3128');
+  },
+});
+
+convict.addFormat({
+  name: 'nbw-listen',
+  coerce: trimmed,
+  validate(v: unknown) {
+    if (!isString(v) || !/^(?:\[[0-9a-fA-F:.]+\]|[\w.-]*):\d{1,5}$/.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) > 65535) {
+      throw new Error('must be host:port, e.g. 127.0.0.1:9464');
+    }
   },
 });
 
@@ -159,6 +222,18 @@ export const schema: convict.Schema<RawConfig> = {
     url: {
       doc: 'WebSocket URL of the cloud application endpoint to dial (ws:// only to loopback unless cloud.allowInsecure)',
       format: 'nbw-ws-url', default: null, nullable: true, env: 'NBWSS_CLOUD_URL', flag: 'cloud-url',
+    },
+    endpoints: {
+      doc: 'Cloud endpoints (config file only): a list of {url, token | tokenFile, group, priority}; one connection per group, to its reachable endpoint of lowest priority number',
+      format: 'nbw-endpoints', default: [],
+    },
+    endpointsFile: {
+      doc: 'The endpoint details JSON a cloud application generates (a list of endpoints, or {"endpoints": [...]}); ${CREDENTIALS_DIRECTORY} is expanded',
+      format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_ENDPOINTS_FILE', flag: 'endpoints-file',
+    },
+    proxy: {
+      doc: 'HTTP CONNECT proxy for the cloud connection (every endpoint); unset: HTTPS_PROXY / https_proxy, honouring NO_PROXY',
+      format: 'nbw-proxy-url', default: null, nullable: true, sensitive: true, env: 'NBWSS_CLOUD_PROXY', flag: 'cloud-proxy',
     },
     token: {
       doc: 'Endpoint token sent in the CONNECT REQUEST (prefer cloud.tokenFile)',
@@ -263,6 +338,18 @@ export const schema: convict.Schema<RawConfig> = {
     maxMs: {
       doc: 'Longest wait before a reconnect',
       format: 'nbw-uint', min: 1, default: 60000, env: 'NBWSS_RECONNECT_MAX_MS', flag: 'reconnect-max-ms',
+    },
+  },
+  connection: {
+    periodMs: {
+      doc: 'How often a group connected to a lower-priority endpoint tries its better ones',
+      format: 'nbw-uint', min: 100, default: 60000, env: 'NBWSS_CONNECT_PERIOD_MS', flag: 'connect-period-ms',
+    },
+  },
+  metrics: {
+    listen: {
+      doc: 'host:port for GET /healthz, /readyz and /metrics (Prometheus); off when unset',
+      format: 'nbw-listen', default: null, nullable: true, env: 'NBWSS_METRICS_LISTEN', flag: 'metrics-listen',
     },
   },
   heartbeat: {

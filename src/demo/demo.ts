@@ -68,7 +68,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   out('nbwss-bridge demo: a simulated cloud application and NetBackup REST API on loopback, the real bridge between them.');
   out(`  cloud endpoint  ${cloud.url}   (the bridge dials out to it)`);
   out(`  REST API        ${rest.url}   (the bridge replays COMMANDs against it)`);
-  daemon.start();
+  await daemon.start();
   const peer = await cloud.readyPeer(0, 10_000);
   out('  CONNECT answered valid:true; replaying fixtures/ through the bridge:');
   out('');

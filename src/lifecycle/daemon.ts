@@ -1,30 +1,44 @@
-// The daemon: opens the state, builds the parts in order (rest → queue → store → courier →
-// commands → link), wires them, and stops them in reverse with a grace period for calls in flight.
+// The daemon: opens the state, builds the parts in order (rest → queue → store → commands →
+// one link, courier and outbox per endpoint group → metrics), wires them, and stops them in
+// reverse with a grace period for calls in flight.
+import { groupEndpoints } from '../config/endpoints.js';
 import type { Config } from '../config/load.js';
 import { USER_AGENT } from '../constants.js';
 import { AnsweredError, ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { CommandService } from '../bridge/commands.js';
-import { Courier } from '../bridge/courier.js';
-import { Link, safeUrl } from '../link/link.js';
+import { Courier, sharedThrottle } from '../bridge/courier.js';
+import { Link } from '../link/link.js';
+import { PrometheusTelemetry } from '../metrics/prometheus.js';
+import { MetricsServer, type Readiness } from '../metrics/server.js';
+import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import { Policy } from '../policy/allow.js';
 import { CommandQueue } from '../queue/queue.js';
-import { RestClient } from '../rest/client.js';
+import { restClientFor, type RestClient } from '../rest/client.js';
 import { IdStore } from '../state/idstore.js';
 import { Journal, type JournalRecord } from '../state/journal.js';
 import { Outbox } from '../state/outbox.js';
+import { applyReload } from './reload.js';
 
-export class Daemon {
-  readonly #config: Config;
-  readonly #log: Logger;
-  readonly #journal: Journal | null;
-  readonly rest: RestClient;
-  readonly queue: CommandQueue;
-  readonly store: IdStore;
+/** One endpoint group: its link, and where its answers wait while it is down. */
+export interface Group {
+  readonly name: string;
+  readonly link: Link;
   readonly outbox: Outbox;
   readonly courier: Courier;
+}
+
+export class Daemon {
+  #config: Config;
+  readonly #log: Logger;
+  readonly #journal: Journal | null;
+  rest: RestClient;
+  readonly queue: CommandQueue;
+  readonly store: IdStore;
   readonly commands: CommandService;
-  readonly link: Link;
+  readonly groups: ReadonlyMap<string, Group>;
+  readonly telemetry: Telemetry;
+  readonly #metrics: MetricsServer | null;
   #sweeper: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -52,77 +66,161 @@ export class Daemon {
   }
 
   private constructor(config: Config, log: Logger, journal: Journal | null) {
-    if (config.cloud.url === null || config.cloud.token === null) {
-      throw new TypeError('the daemon needs cloud.url and a token; loadConfig({ purpose: "run" }) checks both');
+    if (config.cloud.endpoints.length === 0) {
+      throw new TypeError('the daemon needs at least one cloud endpoint; loadConfig({ purpose: "run" }) checks that');
     }
     this.#config = config;
     this.#log = log;
     this.#journal = journal;
-    this.rest = new RestClient({
-      baseUrl: config.rest.baseUrl,
-      ca: config.rest.ca,
-      timeoutMs: config.rest.timeoutMs,
-      maxResponseBytes: config.rest.maxResponseBytes,
-      connections: config.queue.concurrency,
-    });
+    this.rest = restClientFor(config);
     this.queue = new CommandQueue(config.queue);
     this.store = new IdStore({ ...config.dedupe, journal, log: log.child({ mod: 'state' }) });
-    this.link = new Link({
-      url: config.cloud.url,
-      token: config.cloud.token,
-      ca: config.cloud.ca,
-      connectTimeoutMs: config.cloud.connectTimeoutMs,
-      heartbeatMs: config.heartbeat.intervalMs,
-      reconnect: config.reconnect,
-      maxMessageBytes: config.cloud.maxMessageBytes,
-      perMessageDeflate: config.cloud.perMessageDeflate,
-      userAgent: USER_AGENT,
-      log: log.child({ mod: 'link' }),
-    });
-    this.outbox = new Outbox(config.outbox.maxBytes);
-    this.courier = new Courier({
-      outlet: this.link,
-      outbox: this.outbox,
-      store: this.store,
-      throttle: this.queue,
-      maxBufferedBytes: config.cloud.maxBufferedBytes,
-      log: log.child({ mod: 'courier' }),
-    });
+    const outboxes: Outbox[] = [];
+    let prometheus: PrometheusTelemetry | null = null;
+    if (config.metrics.listen !== null) {
+      prometheus = new PrometheusTelemetry({
+        queueWaiting: () => this.queue.waiting,
+        queueRunning: () => this.queue.running,
+        outboxBytes: () => outboxes.reduce((n, o) => n + o.bytes, 0),
+        storeIds: () => this.store.size,
+        storeBytes: () => this.store.bytes,
+      });
+    }
+    this.telemetry = prometheus ?? NO_TELEMETRY;
     this.commands = new CommandService({
       policy: new Policy(config.rest),
       rest: this.rest,
       queue: this.queue,
       store: this.store,
-      answers: this.courier,
       log: log.child({ mod: 'commands' }),
+      telemetry: this.telemetry,
     });
-    this.link.on('inbound', (msg) => this.commands.handle(msg));
-    this.link.on('ready', () => this.courier.flush());
-    this.link.on('down', () => this.courier.down());
+    const throttle = sharedThrottle(this.queue);
+    const groups = new Map<string, Group>();
+    for (const [name, endpoints] of groupEndpoints(config.cloud.endpoints)) {
+      const link = new Link({
+        group: name,
+        endpoints,
+        ca: config.cloud.ca,
+        connectTimeoutMs: config.cloud.connectTimeoutMs,
+        heartbeatMs: config.heartbeat.intervalMs,
+        reconnect: config.reconnect,
+        periodMs: config.connection.periodMs,
+        maxMessageBytes: config.cloud.maxMessageBytes,
+        perMessageDeflate: config.cloud.perMessageDeflate,
+        userAgent: USER_AGENT,
+        proxy: config.cloud.proxy,
+        log: log.child({ mod: 'link', group: name }),
+        telemetry: this.telemetry,
+        pendingOn: (n) => this.commands.pendingOn(n),
+        drainTimeoutMs: config.rest.timeoutMs + 10_000,
+      });
+      const outbox = new Outbox(config.outbox.maxBytes);
+      outboxes.push(outbox);
+      const courier = new Courier({
+        outlet: link,
+        outbox,
+        store: this.store,
+        throttle: throttle(),
+        maxBufferedBytes: config.cloud.maxBufferedBytes,
+        log: log.child({ mod: 'courier', group: name }),
+      });
+      link.on('inbound', (msg, connection) => this.commands.handle(msg, { group: name, connection, answers: courier }));
+      link.on('ready', () => courier.flush());
+      link.on('down', () => courier.down());
+      groups.set(name, { name, link, outbox, courier });
+    }
+    this.groups = groups;
+    this.#metrics = prometheus && config.metrics.listen !== null
+      ? new MetricsServer({
+          listen: config.metrics.listen,
+          readiness: () => this.readiness(),
+          metrics: () => prometheus.metrics(),
+          contentType: prometheus.contentType,
+          log: log.child({ mod: 'metrics' }),
+        })
+      : null;
   }
 
-  start(): void {
+  /** The configuration in force (the latest one a reload accepted). */
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** The first group's link (the only one in a single-endpoint setup). */
+  get link(): Link {
+    return (this.groups.values().next().value as Group).link;
+  }
+
+  /** The first group's courier. */
+  get courier(): Courier {
+    return (this.groups.values().next().value as Group).courier;
+  }
+
+  /** Ready while at least one group has a connection whose CONNECT was answered valid:true. */
+  readiness(): Readiness {
+    const states = [...this.groups.values()].map((g) => `group ${g.name}: ${g.link.ready ? `connected to ${g.link.endpoint}` : 'not connected'}`);
+    const ready = [...this.groups.values()].some((g) => g.link.ready);
+    if (this.#stopping) return { ready: false, reason: 'shutting down' };
+    return { ready, reason: ready ? states.join('; ') : `no cloud connection has its CONNECT answered valid:true (${states.join('; ')})` };
+  }
+
+  /** Starts the metrics listener (if configured) and dials every group. */
+  async start(): Promise<void> {
     const c = this.#config;
     this.#log.info(
       {
-        cloud: safeUrl(c.cloud.url as string),
+        endpoints: c.cloud.endpoints.map((e) => ({ group: e.group, priority: e.priority, url: new URL(e.url).origin + new URL(e.url).pathname })),
+        proxy: c.cloud.proxy ? (c.cloud.proxy.fromEnvironment ? 'from HTTPS_PROXY' : 'cloud.proxy') : null,
         rest: c.rest.baseUrl,
         allowedPaths: c.rest.allowedPaths,
         concurrency: c.queue.concurrency,
         maxPending: c.queue.maxPending,
         stateDir: c.state.dir,
+        metrics: c.metrics.listen,
         configFile: c.configFile,
       },
       'nbwss-bridge starting',
     );
+    if (this.#metrics) {
+      try {
+        await this.#metrics.start();
+      } catch (err) {
+        throw new ConfigError([`metrics.listen: cannot listen on ${c.metrics.listen}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+      }
+    }
     this.#sweeper = setInterval(() => this.store.sweep(), Math.min(c.dedupe.ttlMs / 2, 30_000));
     this.#sweeper.unref();
-    this.link.start();
+    for (const g of this.groups.values()) g.link.start();
+  }
+
+  /** Where the metrics listener listens ('' when off). */
+  get metricsAddress(): string {
+    return this.#metrics?.address ?? '';
+  }
+
+  /**
+   * Takes a new configuration without dropping calls in flight (SIGHUP): tokens and endpoints
+   * take effect on the next dial, policy, REST settings and the log level at once. Returns the
+   * keys that only a restart applies.
+   */
+  reload(next: Config): string[] {
+    const needsRestart = applyReload(this, this.#config, next, this.#log);
+    this.#config = next;
+    return needsRestart;
+  }
+
+  /** @internal used by reload: swaps the REST client; the old one closes once its calls finish. */
+  replaceRest(next: RestClient, policy: Policy): void {
+    const old = this.rest;
+    this.rest = next;
+    this.commands.reconfigure(policy, next);
+    if (old !== next) void old.close();
   }
 
   /**
    * Stops taking requests (503), lets calls in flight finish within shutdown.graceMs and
-   * sends their answers, aborts what is left, closes the socket with 1001. Idempotent.
+   * sends their answers, aborts what is left, closes every socket with 1001. Idempotent.
    */
   stop(reason = 'signal'): Promise<void> {
     this.#stopping ??= this.#stop(reason);
@@ -149,10 +247,12 @@ export class Daemon {
       );
       await this.queue.onIdle();
     }
-    if (this.outbox.size > 0) {
-      this.#log.warn({ answers: this.outbox.size }, 'no connection to send held answers on; with state.dir they are kept for resends after the restart');
+    const held = [...this.groups.values()].reduce((n, g) => n + g.outbox.size, 0);
+    if (held > 0) {
+      this.#log.warn({ answers: held }, 'no connection to send held answers on; with state.dir they are kept for resends after the restart');
     }
-    await this.link.stop();
+    await Promise.all([...this.groups.values()].map((g) => g.link.stop()));
+    await this.#metrics?.stop();
     await this.rest.close();
     await this.#journal?.close();
     this.#log.info('stopped');

@@ -5,6 +5,8 @@ import type { Logger } from '../log/logger.js';
 export interface SignalHandlers {
   /** Graceful stop; the process exits with `exitCode` once it settles. */
   stop(signal: NodeJS.Signals): Promise<void>;
+  /** SIGHUP: re-read the configuration. */
+  reload?(): void;
   exit(code: number): void;
 }
 
@@ -28,6 +30,14 @@ export function installSignalHandlers(log: Logger, handlers: SignalHandlers): vo
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  const reload = handlers.reload;
+  if (reload) {
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      log.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+      reload();
+    });
+  }
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught error; exiting so the service manager restarts the bridge');
     handlers.exit(1);

@@ -1,284 +1,266 @@
-// The one outbound WebSocket: dial, CONNECT handshake, heartbeat, reconnect with backoff.
-//
-// Only messages received after the CONNECT was answered `valid: true` on the current
-// connection leave this module, as `inbound` events.
-import { randomUUID } from 'node:crypto';
+// One endpoint group's link to the cloud: one connection at a time to the reachable endpoint
+// of highest priority, redialled with backoff, and moved back to a better endpoint once one
+// answers again. A connection that is replaced stays open until the requests that arrived on
+// it are answered on it.
 import { EventEmitter } from 'node:events';
-import { rootCertificates } from 'node:tls';
-import WebSocket from 'ws';
-import { isLoopbackHost } from '../config/load.js';
-import { LinkError } from '../errors.js';
+import type { ProxyConfig } from '../config/endpoints.js';
 import type { Logger } from '../log/logger.js';
-import { decodeFrame, decodeOversized, encodeConnectRequest, type Inbound } from '../protocol/codec.js';
+import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
+import type { Inbound } from '../protocol/codec.js';
 import { Backoff } from './backoff.js';
-import { Heartbeat } from './heartbeat.js';
+import { CLOSE, Connection, safeUrl, type ConnEvents, type ConnSettings } from './connection.js';
 
-export interface LinkOptions {
+export { CLOSE, safeUrl } from './connection.js';
+
+export interface LinkEndpoint {
   url: string;
   token: string;
+}
+
+export interface LinkOptions {
+  /** The group's name, for logs and metrics. */
+  group?: string;
+  /** The group's endpoints, best first. */
+  endpoints: readonly LinkEndpoint[];
   /** Extra trusted CA (PEM) for wss://, added to the system roots. */
   ca: string | null;
   /** Time allowed to open the socket, and again for the CONNECT RESPONSE. */
   connectTimeoutMs: number;
   heartbeatMs: number;
   reconnect: { minMs: number; maxMs: number };
+  /** How often a connection to a lower-priority endpoint tries the better ones. */
+  periodMs?: number;
   /** Frames above this many bytes are not served (answered 413 when their id can be read). */
   maxMessageBytes: number;
   perMessageDeflate: boolean;
   userAgent: string;
+  proxy?: ProxyConfig | null;
   log: Logger;
+  telemetry?: Telemetry;
+  /** Requests that arrived on a connection and are not answered yet. */
+  pendingOn?: (connection: number) => number;
+  /** Longest a replaced connection waits for its pending answers. */
+  drainTimeoutMs?: number;
 }
 
-export type LinkState = 'idle' | 'connecting' | 'handshaking' | 'ready' | 'stopped';
+export type LinkState = 'idle' | 'connecting' | 'ready' | 'stopped';
 
 export interface LinkEvents {
-  /** The CONNECT was answered `valid: true`; commands may flow. */
+  /** A connection's CONNECT was answered `valid: true`; it is now the one commands flow on. */
   ready: [info: { connection: number }];
-  /** The ready connection is gone. */
+  /** A ready connection is gone. */
   down: [info: { connection: number; reason: string }];
   /** A message from the cloud on a ready connection. */
-  inbound: [message: Inbound];
+  inbound: [message: Inbound, connection: number];
 }
 
-/** Normal closure codes the bridge sends. */
-export const CLOSE = { normal: 1000, goingAway: 1001 } as const;
-
-/**
- * Frames from a client are masked so that intermediaries reading clear text cannot be fooled
- * by attacker-chosen payloads. Over TLS, or on loopback, no intermediary reads the frames: an
- * all-zero mask (which ws recognizes and skips) saves a copy and an XOR pass of every answer.
- */
-const zeroMask = (mask: Buffer) => {
-  mask.fill(0);
-};
-
-function maskNeeded(url: string): boolean {
-  const u = new URL(url);
-  return u.protocol === 'ws:' && !isLoopbackHost(u.hostname);
-}
-
-/** The URL without query or credentials, for logs (a cloud may put a secret in the query). */
-export function safeUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname}`;
-}
+let connections = 0;
 
 export class Link extends EventEmitter<LinkEvents> {
   readonly #opts: LinkOptions;
   readonly #log: Logger;
   readonly #backoff: Backoff;
-  #state: LinkState = 'idle';
-  #ws: WebSocket | null = null;
-  #connection = 0;
-  #connectId: string | null = null;
+  readonly #settings: ConnSettings;
+  readonly #events: ConnEvents;
+  #endpoints: readonly LinkEndpoint[];
+  #current: Connection | null = null;
+  #probe: Connection | null = null;
+  readonly #retiring = new Map<Connection, number>();
   #timer: NodeJS.Timeout | null = null;
-  #heartbeat: Heartbeat | null = null;
-  #corked = false;
+  #periodic: NodeJS.Timeout | null = null;
+  #started = false;
+  #stopped = false;
+  /** When the better endpoints were last tried. */
+  #lastTry = 0;
 
   constructor(opts: LinkOptions) {
     super();
     this.#opts = opts;
     this.#log = opts.log;
+    this.#endpoints = opts.endpoints;
     this.#backoff = new Backoff(opts.reconnect);
+    const group = opts.group ?? 'default';
+    this.#settings = {
+      group,
+      ca: opts.ca,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      heartbeatMs: opts.heartbeatMs,
+      maxMessageBytes: opts.maxMessageBytes,
+      perMessageDeflate: opts.perMessageDeflate,
+      userAgent: opts.userAgent,
+      proxy: opts.proxy ?? null,
+      log: opts.log,
+      telemetry: opts.telemetry ?? NO_TELEMETRY,
+    };
+    this.#events = {
+      ready: (c) => this.#onReady(c),
+      inbound: (c, msg) => this.emit('inbound', msg, c.n),
+      closed: (c, wasReady, reason) => this.#onClosed(c, wasReady, reason),
+    };
   }
 
   get state(): LinkState {
-    return this.#state;
+    if (this.#stopped) return 'stopped';
+    if (!this.#started) return 'idle';
+    return this.#current?.ready ? 'ready' : 'connecting';
   }
 
   /** True while commands may be received and answers sent. */
   get ready(): boolean {
-    return this.#state === 'ready';
+    return this.#current?.ready ?? false;
   }
 
-  /** Number of the current (or last) connection, counting from 1. */
+  /** Number of the current connection (0 before the first). */
   get connection(): number {
-    return this.#connection;
+    return this.#current?.n ?? 0;
   }
 
-  /** Bytes queued on the socket but not yet written. */
+  /** The endpoint the current connection goes to. */
+  get endpoint(): string | null {
+    return this.#current?.label ?? null;
+  }
+
+  /** Bytes queued on the current connection's socket, not yet written. */
   get bufferedAmount(): number {
-    return this.#ws?.bufferedAmount ?? 0;
+    return this.#current?.bufferedAmount ?? 0;
   }
 
   start(): void {
-    if (this.#state !== 'idle') return;
-    this.#dial();
+    if (this.#started) return;
+    this.#started = true;
+    this.#dial(0);
+    const period = this.#opts.periodMs ?? 60_000;
+    this.#periodic = setInterval(() => {
+      this.#tryBetter();
+      this.#drainRetiring();
+    }, Math.min(period, 1000));
+    this.#lastTry = Date.now();
   }
 
   /**
-   * Sends one frame on the ready connection; false when there is none. `done` runs once the
-   * frame is written to the socket, with an error when it could not be.
-   *
-   * Frames sent in the same turn of the event loop leave in one write: the socket is corked
-   * at the first and uncorked once the turn's I/O callbacks are done (setImmediate).
+   * Sends a frame on connection `prefer` if it is still open (a replaced connection finishing
+   * its answers), else on the current one. Returns the number of the connection used, 0 if none.
    */
-  send(text: string, done?: (err?: Error) => void): boolean {
-    const ws = this.#ws;
-    if (this.#state !== 'ready' || ws === null || ws.readyState !== WebSocket.OPEN) return false;
-    if (!this.#corked) {
-      const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-      if (socket) {
-        socket.cork();
-        this.#corked = true;
-        setImmediate(() => {
-          this.#corked = false;
-          socket.uncork();
-        });
+  send(text: string, done?: (err?: Error) => void, prefer?: number): number {
+    if (prefer !== undefined && prefer !== this.#current?.n) {
+      for (const c of this.#retiring.keys()) {
+        if (c.n === prefer && c.send(text, done)) {
+          setImmediate(() => this.#drainRetiring());
+          return c.n;
+        }
       }
     }
-    ws.send(text, done);
-    return true;
+    const c = this.#current;
+    return c?.send(text, done) ? c.n : 0;
   }
 
   /**
-   * Closes the connection (after every frame already sent) and stops reconnecting.
-   * Settles once the socket is closed, or after `timeoutMs` by terminating it.
+   * Takes a new endpoint list (a reload). If it differs, the next dial uses it; a ready
+   * connection is replaced gracefully once a connection with the new details is ready.
    */
-  async stop(code: number = CLOSE.goingAway, reason = 'bridge shutting down', timeoutMs = 3000): Promise<void> {
-    if (this.#state === 'stopped') return;
-    const wasReady = this.#state === 'ready';
-    this.#state = 'stopped';
-    this.#clearTimer();
-    this.#heartbeat?.stop();
-    const ws = this.#ws;
-    if (wasReady) this.emit('down', { connection: this.#connection, reason: 'stopped' });
-    if (ws === null || ws.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => {
-        ws.terminate();
-        resolve();
-      }, timeoutMs);
-      ws.once('close', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(code, reason);
-    });
-  }
-
-  #dial(): void {
-    const opts = this.#opts;
-    const n = ++this.#connection;
-    this.#state = 'connecting';
-    this.#log.debug({ conn: n, url: safeUrl(opts.url) }, 'dialling the cloud endpoint');
-    const ws = new WebSocket(opts.url, {
-      handshakeTimeout: opts.connectTimeoutMs,
-      perMessageDeflate: opts.perMessageDeflate,
-      // Frames a little over the limit are still read so they can be answered 413; beyond this the socket closes (1009).
-      maxPayload: opts.maxMessageBytes + Math.max(opts.maxMessageBytes, 1024 * 1024),
-      followRedirects: false,
-      headers: { 'user-agent': opts.userAgent },
-      ...(maskNeeded(opts.url) ? {} : { generateMask: zeroMask }),
-      ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
-    });
-    this.#ws = ws;
-    let lastError = '';
-    /** Ends this connection on the bridge's own decision; the close handler reports `err` as the reason. */
-    const fail = (err: LinkError, terminate: boolean) => {
-      lastError = err.code;
-      this.#log.warn({ conn: n, code: err.code }, `${err.message}; reconnecting`);
-      if (terminate) ws.terminate();
-      else ws.close(err.closeCode, err.message.slice(0, 120));
-    };
-    const heartbeat = new Heartbeat(opts.heartbeatMs, {
-      ping: () => ws.ping(),
-      dead: () =>
-        fail(new LinkError('NBW_ERR_HEARTBEAT_TIMEOUT', `no pong from the cloud within ${opts.heartbeatMs} ms`, CLOSE.normal), true),
-    });
-    this.#heartbeat = heartbeat;
-
-    ws.on('open', () => {
-      if (this.#state === 'stopped') return;
-      this.#state = 'handshaking';
-      this.#connectId = randomUUID().toUpperCase();
-      heartbeat.start();
-      ws.send(encodeConnectRequest(this.#connectId, opts.token));
-      this.#setTimer(opts.connectTimeoutMs, () =>
-        fail(new LinkError('NBW_ERR_CONNECT_TIMEOUT', `no CONNECT RESPONSE within ${opts.connectTimeoutMs} ms`, CLOSE.normal), true),
-      );
-    });
-    ws.on('pong', () => heartbeat.seen());
-    ws.on('message', (data, isBinary) => {
-      heartbeat.seen();
-      this.#onMessage(n, data as Buffer, isBinary, fail);
-    });
-    ws.on('error', (err) => {
-      lastError ||= (err as NodeJS.ErrnoException).code ?? err.message;
-    });
-    ws.on('close', (code, reasonBuf) => {
-      heartbeat.stop();
-      this.#clearTimer();
-      const wasReady = this.#state === 'ready';
-      const reason = lastError || `closed ${code}${reasonBuf.length ? ` ${reasonBuf.toString('utf8')}` : ''}`;
-      if (this.#ws === ws) this.#ws = null;
-      if (wasReady) this.emit('down', { connection: n, reason });
-      if (this.#state === 'stopped') return;
-      const delay = this.#backoff.next();
-      const log = wasReady ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
-      log({ conn: n, reason, retryInMs: delay, attempt: this.#backoff.attempt }, wasReady ? 'cloud connection lost; reconnecting' : 'cloud connection failed; retrying');
-      this.#state = 'idle';
-      this.#setTimer(delay, () => this.#dial());
-    });
-  }
-
-  #onMessage(n: number, data: Buffer, isBinary: boolean, fail: (err: LinkError, terminate: boolean) => void): void {
-    if (isBinary) {
-      this.#log.warn({ conn: n, code: 'NBW_ERR_FRAME_DROPPED', bytes: data.length }, 'dropped a binary frame: NBWSS messages are text');
-      return;
+  updateEndpoints(endpoints: readonly LinkEndpoint[]): void {
+    const same = endpoints.length === this.#endpoints.length && endpoints.every((e, i) => e.url === this.#endpoints[i]?.url && e.token === this.#endpoints[i]?.token);
+    if (same) return;
+    this.#endpoints = endpoints;
+    if (this.#stopped || !this.#started) return;
+    this.#log.info({ group: this.#settings.group, endpoints: endpoints.length }, 'endpoint details changed; dialling with the new ones');
+    if (this.#current?.ready) {
+      this.#probe?.close(CLOSE.goingAway, 'endpoint details changed', 'replaced');
+      this.#probe = this.#connect(0);
     }
-    const text = data.toString('utf8');
-    const msg = data.length > this.#opts.maxMessageBytes
-      ? decodeOversized(text, data.length, this.#opts.maxMessageBytes)
-      : decodeFrame(text);
+  }
 
-    if (this.#state === 'handshaking') {
-      if (msg.kind === 'connect-response' && msg.id === this.#connectId) {
-        this.#onConnectResponse(n, msg.valid, msg.problem, fail);
-        return;
+  /** Takes a new CA and proxy (a reload); they apply from the next dial. */
+  updateDialSettings(ca: string | null, proxy: ProxyConfig | null): void {
+    this.#settings.ca = ca;
+    this.#settings.proxy = proxy;
+  }
+
+  /** Closes every connection with 1001 (after frames already sent) and stops dialling. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#periodic) clearInterval(this.#periodic);
+    const all = [this.#current, this.#probe, ...this.#retiring.keys()].filter((c): c is Connection => c !== null);
+    await Promise.all(all.map((c) => c.close(CLOSE.goingAway, 'bridge shutting down', 'stopped')));
+  }
+
+  #connect(index: number): Connection {
+    const ep = this.#endpoints[index] as LinkEndpoint;
+    return new Connection(++connections, index, ep.url, ep.token, this.#settings, this.#events);
+  }
+
+  #dial(index: number): void {
+    if (this.#stopped) return;
+    this.#current = this.#connect(index);
+  }
+
+  #onReady(c: Connection): void {
+    if (c === this.#probe) {
+      this.#probe = null;
+      const old = this.#current;
+      this.#current = c;
+      this.#backoff.reset();
+      if (old) {
+        this.#retiring.set(old, Date.now());
+        this.#log.info({ group: this.#settings.group, from: old.label, to: c.label }, 'moved to a preferred endpoint; the old connection closes once its answers are out');
+        this.emit('down', { connection: old.n, reason: 'replaced' });
       }
-      this.#log.warn(
-        { conn: n, code: 'NBW_ERR_FRAME_DROPPED', kind: msg.kind, id: idOf(msg) },
-        'dropped a message that arrived before the CONNECT was answered',
-      );
+      this.emit('ready', { connection: c.n });
+      this.#drainRetiring();
       return;
     }
-    if (this.#state !== 'ready') return;
-    if (msg.kind === 'connect-response') {
-      this.#log.warn({ conn: n, code: 'NBW_ERR_FRAME_DROPPED', id: msg.id }, 'dropped a stray CONNECT RESPONSE');
-      return;
-    }
-    this.emit('inbound', msg);
-  }
-
-  #onConnectResponse(n: number, valid: boolean, problem: string | undefined, fail: (err: LinkError, terminate: boolean) => void): void {
-    this.#clearTimer();
-    if (!valid) {
-      const why = problem ? `malformed CONNECT RESPONSE (${problem})` : 'the cloud refused the CONNECT (token not valid)';
-      fail(new LinkError('NBW_ERR_CONNECT_REFUSED', why, CLOSE.normal), false);
-      return;
-    }
-    this.#state = 'ready';
+    if (c !== this.#current) return;
     this.#backoff.reset();
-    this.#log.info({ conn: n, url: safeUrl(this.#opts.url) }, 'connected to the cloud; serving commands');
-    this.emit('ready', { connection: n });
+    this.#lastTry = Date.now();
+    this.emit('ready', { connection: c.n });
   }
 
-  #setTimer(ms: number, fn: () => void): void {
-    this.#clearTimer();
+  #onClosed(c: Connection, wasReady: boolean, reason: string): void {
+    if (this.#retiring.delete(c)) return;
+    if (c === this.#probe) {
+      this.#probe = null;
+      const next = c.endpoint + 1;
+      if (!this.#stopped && this.#current?.ready && next < this.#current.endpoint) this.#probe = this.#connect(next);
+      return;
+    }
+    if (c !== this.#current) return;
+    this.#current = null;
+    if (wasReady) this.emit('down', { connection: c.n, reason });
+    if (this.#stopped) return;
+    // After losing a ready connection start again from the best endpoint; after a failed dial, try the next one.
+    const next = wasReady ? 0 : (c.endpoint + 1) % this.#endpoints.length;
+    const delay = this.#backoff.next();
+    const log = wasReady ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
+    log(
+      { conn: c.n, group: this.#settings.group, url: c.label, reason, retryInMs: delay, attempt: this.#backoff.attempt, next: safeUrl((this.#endpoints[next] as LinkEndpoint).url) },
+      wasReady ? 'cloud connection lost; reconnecting' : 'cloud connection failed; retrying',
+    );
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      fn();
-    }, ms);
+      this.#dial(next);
+    }, delay);
   }
 
-  #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+  /** Every connection.periodMs, a group on a lower-priority endpoint tries its best one. */
+  #tryBetter(): void {
+    const c = this.#current;
+    if (this.#stopped || this.#probe || !c?.ready || c.endpoint === 0) return;
+    if (Date.now() - this.#lastTry < (this.#opts.periodMs ?? 60_000)) return;
+    this.#lastTry = Date.now();
+    this.#probe = this.#connect(0);
+  }
+
+  /** Closes replaced connections once nothing is pending on them (or they waited long enough). */
+  #drainRetiring(): void {
+    const pendingOn = this.#opts.pendingOn ?? (() => 0);
+    const limit = this.#opts.drainTimeoutMs ?? 130_000;
+    for (const [c, since] of this.#retiring) {
+      if (pendingOn(c.n) > 0 && Date.now() - since < limit) continue;
+      if (c.bufferedAmount > 0 && Date.now() - since < limit) continue;
+      void c.close(CLOSE.goingAway, 'replaced by a preferred endpoint', 'replaced');
+    }
   }
 }
 
-function idOf(msg: Inbound): string | undefined {
-  return msg.kind === 'command' ? msg.command.id : msg.id;
-}

@@ -87,7 +87,7 @@ describe('nbwss-bridge CLI', () => {
 
   it('the example config file in config/ passes check-config under the directories systemd provides', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nbwss-cli-'));
-    writeFileSync(join(dir, 'token'), 'tok\n');
+    writeFileSync(join(dir, 'token'), 'tok\n', { mode: 0o600 });
     const r = await cli(['check-config', '--config', join(root, 'config', 'config.example.json')], {
       CREDENTIALS_DIRECTORY: dir,
       STATE_DIRECTORY: join(dir, 'state'),
@@ -96,6 +96,14 @@ describe('nbwss-bridge CLI', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).state.dir).toBe(join(dir, 'state'));
+  });
+
+  it('check-config warns when a token file can be read by its group or others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-cli-'));
+    writeFileSync(join(dir, 'token'), 'tok\n', { mode: 0o644 });
+    const r = await cli(['check-config'], { NBWSS_CLOUD_URL: 'wss://c.example/x', NBWSS_CLOUD_TOKEN_FILE: join(dir, 'token') });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`nbwss-bridge: warning: token file ${join(dir, 'token')} can be read by its group or others; chmod 600 it`);
   });
 
   it('replay prints one COMMAND RESPONSE per request as NDJSON, in input order', async () => {

@@ -44,11 +44,11 @@ describe('Link', () => {
     expect(connect).toMatchObject({ version: '1.0', type: 'CONNECT', subType: 'REQUEST', payload: { token: 'tok' } });
     expect(connect?.id).toMatch(/^[0-9A-F-]{36}$/);
     await until(() => link.ready, 2000, 'ready');
-    expect(events).toEqual(['ready 1']);
+    expect(events).toEqual([`ready ${link.connection}`]);
     peer.send(command());
     await until(() => inbound.length === 1);
     expect(inbound[0]).toMatchObject({ kind: 'command', command: { id: 'C-1' } });
-    expect(link.send('{"x":1}')).toBe(true);
+    expect(link.send('{"x":1}')).toBe(link.connection);
   });
 
   it('says who it is in the upgrade request', async () => {
@@ -67,7 +67,7 @@ describe('Link', () => {
     await sleep(100);
     expect(inbound).toEqual([]);
     expect(link.ready).toBe(false);
-    expect(link.send('{}')).toBe(false);
+    expect(link.send('{}')).toBe(0);
     expect(logs.text()).toMatch(/before the CONNECT was answered/);
     peer.send(makeEnvelope('CONNECT', 'RESPONSE', { valid: true }, req.id as string));
     peer.send(command('LATE'));
@@ -125,7 +125,8 @@ describe('Link', () => {
     first.ws.terminate();
     const second = await cloud.readyPeer(1);
     await until(() => events.length === 3, 3000, 'ready again');
-    expect(events).toEqual(['ready 1', 'down 1', 'ready 2']);
+    const n = link.connection;
+    expect(events).toEqual([`ready ${n - 1}`, `down ${n - 1}`, `ready ${n}`]);
     second.send(command('AFTER'));
     await until(() => inbound.length === 1);
   });
@@ -147,9 +148,11 @@ describe('Link', () => {
     const { cloud, link, events, logs } = await setup({ autoPong: false }, { heartbeatMs: 150 });
     link.start();
     const first = await cloud.readyPeer(0);
+    await until(() => events.length > 0, 2000, 'ready');
+    const n = Number(events[0]?.split(' ')[1]);
     await first.closed;
     await cloud.readyPeer(1, 3000);
-    expect(events.slice(0, 2)).toEqual(['ready 1', 'down 1']);
+    expect(events.slice(0, 2)).toEqual([`ready ${n}`, `down ${n}`]);
     expect(logs.text()).toMatch(/NBW_ERR_HEARTBEAT_TIMEOUT/);
   });
 
@@ -231,8 +234,7 @@ describe('Link', () => {
 
 function baseOpts(url: string, ca: string | null): LinkOptions {
   return {
-    url,
-    token: 'tok',
+    endpoints: [{ url, token: 'tok' }],
     ca,
     connectTimeoutMs: 2000,
     heartbeatMs: 10_000,

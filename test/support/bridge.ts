@@ -36,7 +36,7 @@ export async function startBridge(opts: TestBridgeOptions = {}): Promise<TestBri
   const { cloud, rest, config } = loop;
   const logs = captureLog(opts.logLevel ?? 'debug');
   const daemon = await Daemon.open(config, logs.log);
-  daemon.start();
+  await daemon.start();
   const peer = opts.answerConnect === false ? await cloud.peer(0) : await cloud.readyPeer(0);
   return {
     cloud,

@@ -1,10 +1,10 @@
 // The command service without I/O: a RestCaller of our own in memory, answers collected.
 import { describe, expect, it } from 'vitest';
-import { CommandService } from '../../src/bridge/commands.js';
+import { CommandService, type Channel } from '../../src/bridge/commands.js';
 import { AnsweredError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { Policy } from '../../src/policy/allow.js';
-import { decodeFrame } from '../../src/protocol/codec.js';
+import { decodeFrame, type Inbound } from '../../src/protocol/codec.js';
 import type { CommandRequest, CommandResponsePayload } from '../../src/protocol/envelope.js';
 import { CommandQueue } from '../../src/queue/queue.js';
 import { IdStore } from '../../src/state/idstore.js';
@@ -28,16 +28,19 @@ function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, que
     queue: new CommandQueue(queue),
     store: new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal: null, log: silentLogger() }),
     log: silentLogger(),
+  });
+  const channel: Channel = {
+    group: 'default',
+    connection: 1,
     answers: {
       deliver: (id, text) => {
         const frame = JSON.parse(text);
         answers.push({ id, status: frame.payload.responseCode, frame });
       },
-      connection: 1,
       crossedOnTheWay: () => false,
     },
-  });
-  return { svc, rest, answers };
+  };
+  return { svc: { accept: (c: CommandRequest) => svc.accept(c, channel), handle: (m: Inbound) => svc.handle(m, channel), stopAccepting: () => svc.stopAccepting(), pendingOn: (n: number) => svc.pendingOn(n) }, rest, answers };
 }
 
 const cmd = (id: string, uri = '/netbackup/x', method = 'GET', extra: Record<string, unknown> = {}): CommandRequest => {
@@ -76,9 +79,11 @@ describe('CommandService', () => {
     });
     for (const id of ['1', '2', '3', '4', '5']) svc.accept(cmd(id));
     expect(answers.map((a) => [a.id, a.status])).toEqual([['4', 503], ['5', 503]]);
+    expect(svc.pendingOn(1)).toBe(3);
     release();
     await new Promise((r) => setTimeout(r, 10));
     expect(answers.map((a) => a.id).sort()).toEqual(['1', '2', '3', '4', '5']);
+    expect(svc.pendingOn(1)).toBe(0);
   });
 
   it('maps REST failures to their answers, and unknown errors to 502', async () => {

@@ -12,7 +12,7 @@ class TestOutlet implements Outlet {
   sent: { conn: number; text: string; done: (err?: Error) => void }[] = [];
   send(text: string, done: (err?: Error) => void) {
     this.sent.push({ conn: this.connection, text, done });
-    return true;
+    return this.connection;
   }
 }
 

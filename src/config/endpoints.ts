@@ -1,0 +1,121 @@
+// The cloud endpoints to dial, from cloud.url, cloud.endpoints and the endpoints file, and
+// the proxy to dial them through.
+import { checkEndpoint, type RawConfig, type RawEndpoint } from './schema.js';
+import { expandPath, isLoopbackHost, readSecret, readText, type Env } from './files.js';
+
+export interface Endpoint {
+  readonly url: string;
+  readonly token: string;
+  /** Where the token came from, for reload and permission checks. */
+  readonly tokenFile: string | null;
+  readonly group: string;
+  /** Lower is preferred. */
+  readonly priority: number;
+}
+
+export interface ProxyConfig {
+  /** The proxy URL; may carry credentials (never logged, see redactUrl). */
+  readonly url: string;
+  /** True when it came from HTTPS_PROXY / https_proxy, where NO_PROXY applies. */
+  readonly fromEnvironment: boolean;
+  readonly noProxy: readonly string[];
+}
+
+export const DEFAULT_GROUP = 'default';
+
+/** A URL with any user:password replaced, for logs and check-config. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '***';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '[unparsable URL]';
+  }
+}
+
+function fromFile(path: string, env: Env, problems: string[]): RawEndpoint[] {
+  const file = expandPath('cloud.endpointsFile', path, env, problems);
+  const text = file === null ? null : readText('cloud.endpointsFile', file, problems);
+  if (text === null) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    problems.push(`cloud.endpointsFile: ${path} is not valid JSON: ${(err as Error).message}`);
+    return [];
+  }
+  const list = Array.isArray(parsed) ? parsed : (parsed as { endpoints?: unknown } | null)?.endpoints;
+  if (!Array.isArray(list)) {
+    problems.push(`cloud.endpointsFile: ${path} must hold a list of endpoints, or {"endpoints": [...]}`);
+    return [];
+  }
+  const ok: RawEndpoint[] = [];
+  list.forEach((e, i) => {
+    try {
+      checkEndpoint(e, `[${i}]`);
+      ok.push(e as RawEndpoint);
+    } catch (err) {
+      problems.push(`cloud.endpointsFile: ${(err as Error).message}`);
+    }
+  });
+  return ok;
+}
+
+/**
+ * Every endpoint from every source, with tokens read. `cloud.url` (with cloud.token or
+ * cloud.tokenFile) is one endpoint in group "default" with priority 0.
+ */
+export function resolveEndpoints(raw: RawConfig, cloudToken: string | null, env: Env, problems: string[]): Endpoint[] {
+  const out: Endpoint[] = [];
+  if (raw.cloud.url !== null && cloudToken !== null) {
+    out.push({ url: raw.cloud.url, token: cloudToken, tokenFile: raw.cloud.tokenFile, group: DEFAULT_GROUP, priority: 0 });
+  }
+  const listed: [string, RawEndpoint][] = raw.cloud.endpoints.map((e, i) => [`cloud.endpoints[${i}]`, e]);
+  if (raw.cloud.endpointsFile !== null) {
+    for (const [i, e] of fromFile(raw.cloud.endpointsFile, env, problems).entries()) listed.push([`cloud.endpointsFile[${i}]`, e]);
+  }
+  for (const [key, e] of listed) {
+    const token = e.token ?? (e.tokenFile ? readSecret(`${key}.tokenFile`, e.tokenFile, env, problems) : null);
+    if (token === null) continue;
+    out.push({ url: e.url, token, tokenFile: e.tokenFile ?? null, group: e.group ?? DEFAULT_GROUP, priority: e.priority ?? 0 });
+  }
+  const seen = new Set<string>();
+  for (const e of out) {
+    const u = new URL(e.url);
+    if (u.protocol === 'ws:' && !isLoopbackHost(u.hostname) && !raw.cloud.allowInsecure) {
+      problems.push(`cloud.url: plain ws:// to ${u.hostname} would send tokens and JWTs in clear text; use wss:// or set cloud.allowInsecure`);
+    }
+    const k = `${e.group}\n${e.url}`;
+    if (seen.has(k)) problems.push(`cloud.endpoints: ${u.host}${u.pathname} is listed twice in group ${e.group}`);
+    seen.add(k);
+  }
+  return out.sort((a, b) => a.group.localeCompare(b.group) || a.priority - b.priority);
+}
+
+/** The proxy for the cloud connection: cloud.proxy, else HTTPS_PROXY / https_proxy with NO_PROXY. */
+export function resolveProxy(raw: RawConfig, env: Env, problems: string[]): ProxyConfig | null {
+  if (raw.cloud.proxy !== null) return { url: raw.cloud.proxy, fromEnvironment: false, noProxy: [] };
+  const url = env.HTTPS_PROXY || env.https_proxy;
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http or https');
+  } catch {
+    problems.push(`HTTPS_PROXY: not a proxy URL: ${redactUrl(url)}`);
+    return null;
+  }
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  return { url, fromEnvironment: true, noProxy };
+}
+
+/** The endpoints of each group, best first. */
+export function groupEndpoints(endpoints: readonly Endpoint[]): Map<string, { url: string; token: string }[]> {
+  const groups = new Map<string, { url: string; token: string }[]>();
+  for (const e of [...endpoints].sort((a, b) => a.priority - b.priority)) {
+    groups.set(e.group, [...(groups.get(e.group) ?? []), { url: e.url, token: e.token }]);
+  }
+  return groups;
+}

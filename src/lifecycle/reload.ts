@@ -1,0 +1,60 @@
+// What a reload (SIGHUP) changes in a running daemon, and what only a restart can change.
+import { isDeepStrictEqual } from 'node:util';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../log/logger.js';
+import { groupEndpoints } from '../config/endpoints.js';
+import { Policy } from '../policy/allow.js';
+import { restClientFor } from '../rest/client.js';
+import type { Daemon } from './daemon.js';
+
+/** Keys whose new value is only read at start. */
+const RESTART_ONLY = [
+  'queue.concurrency',
+  'queue.maxPending',
+  'dedupe.ttlMs',
+  'dedupe.maxEntries',
+  'dedupe.maxBytes',
+  'outbox.maxBytes',
+  'state.dir',
+  'metrics.listen',
+  'cloud.connectTimeoutMs',
+  'cloud.maxMessageBytes',
+  'cloud.maxBufferedBytes',
+  'cloud.perMessageDeflate',
+  'reconnect.minMs',
+  'reconnect.maxMs',
+  'connection.periodMs',
+  'heartbeat.intervalMs',
+] as const;
+
+const get = (c: Config, key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c);
+
+/**
+ * Applies `next` over `prev`: endpoints and tokens (next dial, current connections replaced
+ * gracefully), the cloud CA and proxy (next dial), policy and REST settings (new calls), the
+ * log level (at once). Returns the keys that changed but need a restart.
+ */
+export function applyReload(d: Daemon, prev: Config, next: Config, log: Logger): string[] {
+  const needsRestart: string[] = RESTART_ONLY.filter((k) => !isDeepStrictEqual(get(prev, k), get(next, k)));
+
+  const groups = groupEndpoints(next.cloud.endpoints);
+  for (const name of groups.keys()) if (!d.groups.has(name)) needsRestart.push(`cloud.endpoints (new group ${name})`);
+  for (const name of d.groups.keys()) if (!groups.has(name)) needsRestart.push(`cloud.endpoints (group ${name} removed)`);
+  for (const [name, g] of d.groups) {
+    g.link.updateDialSettings(next.cloud.ca, next.cloud.proxy);
+    const endpoints = groups.get(name);
+    if (endpoints) g.link.updateEndpoints(endpoints);
+  }
+
+  const restKeys = ['baseUrl', 'ca', 'timeoutMs', 'maxResponseBytes'] as const;
+  const restChanged = restKeys.some((k) => prev.rest[k] !== next.rest[k]);
+  const policyChanged = !isDeepStrictEqual(prev.rest.allowedPaths, next.rest.allowedPaths) || !isDeepStrictEqual(prev.rest.allowedMethods, next.rest.allowedMethods);
+  if (restChanged || policyChanged) d.replaceRest(restChanged ? restClientFor(next) : d.rest, new Policy(next.rest));
+  if (prev.log.level !== next.log.level) log.level = next.log.level;
+
+  log.info(
+    { restChanged, policyChanged, logLevel: next.log.level, ...(needsRestart.length ? { needsRestart } : {}) },
+    needsRestart.length ? 'configuration reloaded; some changes need a restart to apply' : 'configuration reloaded',
+  );
+  return needsRestart;
+}

@@ -1,0 +1,254 @@
+// One WebSocket connection to one cloud endpoint: dial (directly or through the proxy), the
+// CONNECT handshake, heartbeat, frames in and out. The Link decides which to dial and when.
+import { randomUUID } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import WebSocket from 'ws';
+import type { ProxyConfig } from '../config/endpoints.js';
+import { isLoopbackHost } from '../config/files.js';
+import { LinkError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { DisconnectReason, Telemetry } from '../metrics/telemetry.js';
+import { decodeFrame, decodeOversized, encodeConnectRequest, type Inbound } from '../protocol/codec.js';
+import { Heartbeat } from './heartbeat.js';
+import { proxyAgent } from './proxy.js';
+
+/** Normal closure codes the bridge sends. */
+export const CLOSE = { normal: 1000, goingAway: 1001 } as const;
+
+export type ConnState = 'connecting' | 'handshaking' | 'ready' | 'closed';
+
+/** What every connection of a link shares. */
+export interface ConnSettings {
+  group: string;
+  ca: string | null;
+  connectTimeoutMs: number;
+  heartbeatMs: number;
+  maxMessageBytes: number;
+  perMessageDeflate: boolean;
+  userAgent: string;
+  proxy: ProxyConfig | null;
+  log: Logger;
+  telemetry: Telemetry;
+}
+
+export interface ConnEvents {
+  ready(conn: Connection): void;
+  inbound(conn: Connection, msg: Inbound): void;
+  /** The socket is gone; `wasReady` tells whether commands had been flowing on it. */
+  closed(conn: Connection, wasReady: boolean, reason: string): void;
+}
+
+/** The URL without query or credentials, for logs and labels (a cloud may put a secret in the query). */
+export function safeUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+/**
+ * Frames from a client are masked so that intermediaries reading clear text cannot be fooled
+ * by attacker-chosen payloads. Over TLS, or on loopback, no intermediary reads the frames: an
+ * all-zero mask (which ws recognizes and skips) saves a copy and an XOR pass of every answer.
+ */
+const zeroMask = (mask: Buffer) => {
+  mask.fill(0);
+};
+
+function maskNeeded(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'ws:' && !isLoopbackHost(u.hostname);
+}
+
+const REASONS: Record<string, DisconnectReason> = {
+  NBW_ERR_HEARTBEAT_TIMEOUT: 'heartbeat',
+  NBW_ERR_CONNECT_TIMEOUT: 'connect_timeout',
+  NBW_ERR_CONNECT_REFUSED: 'refused',
+};
+
+export class Connection {
+  /** Unique among all connections of the process, counting from 1. */
+  readonly n: number;
+  /** Index of the endpoint in its link's list (0: the preferred one). */
+  readonly endpoint: number;
+  readonly url: string;
+  readonly label: string;
+  #state: ConnState = 'connecting';
+  readonly #ws: WebSocket;
+  readonly #settings: ConnSettings;
+  readonly #events: ConnEvents;
+  readonly #heartbeat: Heartbeat;
+  readonly #connectId = randomUUID().toUpperCase();
+  #timer: NodeJS.Timeout | null = null;
+  #lastError = '';
+  #reason: DisconnectReason = 'closed';
+  #corked = false;
+
+  constructor(n: number, endpoint: number, url: string, token: string, settings: ConnSettings, events: ConnEvents) {
+    this.n = n;
+    this.endpoint = endpoint;
+    this.url = url;
+    this.label = safeUrl(url);
+    this.#settings = settings;
+    this.#events = events;
+    const log = settings.log;
+    log.debug({ conn: n, url: this.label }, 'dialling the cloud endpoint');
+    this.#report();
+    const agent = proxyAgent(url, settings.proxy);
+    const ws = new WebSocket(url, {
+      handshakeTimeout: settings.connectTimeoutMs,
+      perMessageDeflate: settings.perMessageDeflate,
+      // Frames a little over the limit are still read so they can be answered 413; beyond this the socket closes (1009).
+      maxPayload: settings.maxMessageBytes + Math.max(settings.maxMessageBytes, 1024 * 1024),
+      followRedirects: false,
+      headers: { 'user-agent': settings.userAgent },
+      ...(maskNeeded(url) ? {} : { generateMask: zeroMask }),
+      ...(settings.ca ? { ca: [...rootCertificates, settings.ca] } : {}),
+      ...(agent ? { agent } : {}),
+    });
+    this.#ws = ws;
+    this.#heartbeat = new Heartbeat(settings.heartbeatMs, {
+      ping: () => ws.ping(),
+      dead: () => this.fail(new LinkError('NBW_ERR_HEARTBEAT_TIMEOUT', `no pong from the cloud within ${settings.heartbeatMs} ms`, CLOSE.normal), true),
+    });
+
+    ws.on('open', () => {
+      this.#state = 'handshaking';
+      this.#report();
+      this.#heartbeat.start();
+      ws.send(encodeConnectRequest(this.#connectId, token));
+      this.#timer = setTimeout(
+        () => this.fail(new LinkError('NBW_ERR_CONNECT_TIMEOUT', `no CONNECT RESPONSE within ${settings.connectTimeoutMs} ms`, CLOSE.normal), true),
+        settings.connectTimeoutMs,
+      );
+    });
+    ws.on('pong', () => this.#heartbeat.seen());
+    ws.on('message', (data, isBinary) => {
+      this.#heartbeat.seen();
+      this.#onMessage(data as Buffer, isBinary);
+    });
+    ws.on('error', (err) => {
+      this.#lastError ||= (err as NodeJS.ErrnoException).code ?? err.message;
+      if (this.#reason === 'closed') this.#reason = 'error';
+    });
+    ws.on('close', (code, reasonBuf) => {
+      this.#heartbeat.stop();
+      if (this.#timer) clearTimeout(this.#timer);
+      const wasReady = this.#state === 'ready';
+      this.#state = 'closed';
+      this.#report();
+      const reason = this.#lastError || `closed ${code}${reasonBuf.length ? ` ${reasonBuf.toString('utf8')}` : ''}`;
+      if (wasReady) settings.telemetry.disconnected(settings.group, this.label, this.#reason);
+      this.#events.closed(this, wasReady, reason);
+    });
+  }
+
+  get state(): ConnState {
+    return this.#state;
+  }
+
+  get ready(): boolean {
+    return this.#state === 'ready' && this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  /**
+   * Sends a frame; false when the connection is not ready. Frames sent in the same turn of
+   * the event loop leave in one write: the socket is corked at the first and uncorked once
+   * the turn's I/O callbacks are done (setImmediate).
+   */
+  send(text: string, done?: (err?: Error) => void): boolean {
+    if (!this.ready) return false;
+    if (!this.#corked) {
+      const socket = (this.#ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      if (socket) {
+        socket.cork();
+        this.#corked = true;
+        setImmediate(() => {
+          this.#corked = false;
+          socket.uncork();
+        });
+      }
+    }
+    this.#ws.send(text, done);
+    return true;
+  }
+
+  /** Ends this connection on the bridge's own decision; the close is reported with `err`. */
+  fail(err: LinkError, terminate: boolean): void {
+    this.#lastError = err.code;
+    this.#reason = REASONS[err.code] ?? 'closed';
+    this.#settings.log.warn({ conn: this.n, url: this.label, code: err.code }, `${err.message}; reconnecting`);
+    if (terminate) this.#ws.terminate();
+    else this.#ws.close(err.closeCode, err.message.slice(0, 120));
+  }
+
+  /** Closes after every frame already sent; terminates if the peer does not answer the close in time. */
+  close(code: number, reason: string, why: DisconnectReason, timeoutMs = 3000): Promise<void> {
+    this.#reason = why;
+    if (this.#state === 'closed') return Promise.resolve();
+    const ws = this.#ws;
+    return new Promise<void>((resolve) => {
+      const kill = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, timeoutMs);
+      ws.once('close', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(code, reason);
+    });
+  }
+
+  #report(): void {
+    const s = this.#state;
+    this.#settings.telemetry.linkState(this.#settings.group, this.label, s === 'closed' ? 'idle' : s);
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    const log = this.#settings.log;
+    if (isBinary) {
+      log.warn({ conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', bytes: data.length }, 'dropped a binary frame: NBWSS messages are text');
+      return;
+    }
+    const max = this.#settings.maxMessageBytes;
+    const text = data.toString('utf8');
+    const msg = data.length > max ? decodeOversized(text, data.length, max) : decodeFrame(text);
+    if (this.#state === 'handshaking') {
+      if (msg.kind === 'connect-response' && msg.id === this.#connectId) {
+        this.#onConnectResponse(msg.valid, msg.problem);
+        return;
+      }
+      log.warn(
+        { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', kind: msg.kind, id: msg.kind === 'command' ? msg.command.id : msg.id },
+        'dropped a message that arrived before the CONNECT was answered',
+      );
+      return;
+    }
+    if (this.#state !== 'ready') return;
+    if (msg.kind === 'connect-response') {
+      log.warn({ conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', id: msg.id }, 'dropped a stray CONNECT RESPONSE');
+      return;
+    }
+    this.#events.inbound(this, msg);
+  }
+
+  #onConnectResponse(valid: boolean, problem: string | undefined): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    const s = this.#settings;
+    if (!valid) {
+      s.telemetry.refused(s.group, this.label);
+      const why = problem ? `malformed CONNECT RESPONSE (${problem})` : 'the cloud refused the CONNECT (token not valid)';
+      this.fail(new LinkError('NBW_ERR_CONNECT_REFUSED', why, CLOSE.normal), false);
+      return;
+    }
+    this.#state = 'ready';
+    this.#report();
+    s.telemetry.connected(s.group, this.label);
+    s.log.info({ conn: this.n, group: s.group, url: this.label }, 'connected to the cloud; serving commands');
+    this.#events.ready(this);
+  }
+}

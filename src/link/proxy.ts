@@ -1,0 +1,24 @@
+// Dialling the cloud through an HTTP CONNECT proxy: which endpoints use it, and the agent.
+import type { Agent } from 'node:http';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import type { ProxyConfig } from '../config/endpoints.js';
+
+/** True when NO_PROXY lists the host: an exact name, a domain suffix (".corp" or "corp"), "*", or host:port. */
+export function bypassesProxy(target: URL, noProxy: readonly string[]): boolean {
+  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const port = target.port || (target.protocol === 'wss:' || target.protocol === 'https:' ? '443' : '80');
+  return noProxy.some((entry) => {
+    if (entry === '*') return true;
+    const m = /^(.*?)(?::(\d+))?$/.exec(entry);
+    const name = (m?.[1] ?? '').replace(/^\*?\./, '').replace(/^\[|\]$/g, '');
+    if (m?.[2] && m[2] !== port) return false;
+    return name !== '' && (host === name || host.endsWith(`.${name}`));
+  });
+}
+
+/** The agent to dial `url` with, or undefined to dial directly. */
+export function proxyAgent(url: string, proxy: ProxyConfig | null): Agent | undefined {
+  if (proxy === null) return undefined;
+  if (proxy.fromEnvironment && bypassesProxy(new URL(url), proxy.noProxy)) return undefined;
+  return new HttpsProxyAgent(proxy.url) as unknown as Agent;
+}

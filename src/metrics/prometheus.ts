@@ -1,0 +1,86 @@
+// The Prometheus exporter: every series under the nbwss_ prefix plus the default Node.js
+// process metrics, in a registry of its own. No label carries an id, a uri or a secret.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LINK_STATE_VALUE, type DedupeKind, type DisconnectReason, type LinkStateName, type Telemetry } from './telemetry.js';
+
+/** Live values read when /metrics is scraped. */
+export interface MetricSources {
+  queueWaiting(): number;
+  queueRunning(): number;
+  outboxBytes(): number;
+  storeIds(): number;
+  storeBytes(): number;
+}
+
+const statusClass = (status: number) => `${Math.floor(status / 100)}xx`;
+
+export class PrometheusTelemetry implements Telemetry {
+  readonly registry = new Registry();
+  readonly #linkState: Gauge<'group' | 'endpoint'>;
+  readonly #connects: Counter<'group' | 'endpoint'>;
+  readonly #disconnects: Counter<'group' | 'endpoint' | 'reason'>;
+  readonly #refusals: Counter<'group' | 'endpoint'>;
+  readonly #commands: Counter<'method' | 'status_class'>;
+  readonly #errors: Counter<'code'>;
+  readonly #rest: Histogram<'method'>;
+  readonly #dedupe: Counter<'kind'>;
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.#linkState = new Gauge({ name: 'nbwss_connection_state', help: 'State of the cloud connection per endpoint: 0 down, 1 connecting, 2 handshaking, 3 ready', labelNames: ['group', 'endpoint'], registers });
+    this.#connects = new Counter({ name: 'nbwss_connects_total', help: 'Connections whose CONNECT was answered valid:true', labelNames: ['group', 'endpoint'], registers });
+    this.#disconnects = new Counter({ name: 'nbwss_disconnects_total', help: 'Connections that ended, by reason', labelNames: ['group', 'endpoint', 'reason'], registers });
+    this.#refusals = new Counter({ name: 'nbwss_connect_refusals_total', help: 'CONNECTs answered valid:false', labelNames: ['group', 'endpoint'], registers });
+    this.#commands = new Counter({ name: 'nbwss_commands_total', help: 'COMMAND REQUESTs answered, by method and status class', labelNames: ['method', 'status_class'], registers });
+    this.#errors = new Counter({ name: 'nbwss_bridge_errors_total', help: 'Errors the bridge answered itself, by code', labelNames: ['code'], registers });
+    this.#rest = new Histogram({
+      name: 'nbwss_rest_duration_seconds',
+      help: 'Duration of REST calls',
+      labelNames: ['method'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.#dedupe = new Counter({ name: 'nbwss_dedupe_hits_total', help: 'Requests with a known id served without running again, by how', labelNames: ['kind'], registers });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers, collect() { this.set(read()); } });
+    gauge('nbwss_queue_depth', 'Requests waiting in the queue', sources.queueWaiting);
+    gauge('nbwss_queue_in_flight', 'REST calls running', sources.queueRunning);
+    gauge('nbwss_outbox_bytes', 'Bytes of answers held while no connection is up', sources.outboxBytes);
+    gauge('nbwss_dedupe_ids', 'Ids remembered', sources.storeIds);
+    gauge('nbwss_dedupe_bytes', 'Bytes of stored answers', sources.storeBytes);
+  }
+
+  linkState(group: string, endpoint: string, state: LinkStateName): void {
+    this.#linkState.set({ group, endpoint }, LINK_STATE_VALUE[state]);
+  }
+  connected(group: string, endpoint: string): void {
+    this.#connects.inc({ group, endpoint });
+  }
+  disconnected(group: string, endpoint: string, reason: DisconnectReason): void {
+    this.#disconnects.inc({ group, endpoint, reason });
+  }
+  refused(group: string, endpoint: string): void {
+    this.#refusals.inc({ group, endpoint });
+  }
+  answered(method: string, status: number): void {
+    this.#commands.inc({ method, status_class: statusClass(status) });
+  }
+  bridgeError(code: string): void {
+    this.#errors.inc({ code });
+  }
+  restDuration(method: string, seconds: number): void {
+    this.#rest.observe({ method }, seconds);
+  }
+  dedupeHit(kind: DedupeKind): void {
+    this.#dedupe.inc({ kind });
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,39 @@
+// What the bridge reports about itself. Modules call these hooks; the Prometheus exporter
+// implements them, and without metrics.listen they cost nothing.
+
+/** Link states as numbers for a gauge: 0 idle/down, 1 connecting, 2 handshaking, 3 ready. */
+export const LINK_STATE_VALUE = { idle: 0, stopped: 0, connecting: 1, handshaking: 2, ready: 3 } as const;
+export type LinkStateName = keyof typeof LINK_STATE_VALUE;
+
+/** Why a connection ended; a small fixed set, so it can be a label. */
+export type DisconnectReason = 'closed' | 'error' | 'heartbeat' | 'connect_timeout' | 'refused' | 'replaced' | 'stopped';
+
+/** How a request with a known id was served without running again. */
+export type DedupeKind = 'attached' | 'replayed' | 'crossed' | 'expired' | 'outcome_unknown';
+
+export interface Telemetry {
+  linkState(group: string, endpoint: string, state: LinkStateName): void;
+  connected(group: string, endpoint: string): void;
+  disconnected(group: string, endpoint: string, reason: DisconnectReason): void;
+  refused(group: string, endpoint: string): void;
+  /** A COMMAND was answered (by the REST API or by the bridge). */
+  answered(method: string, status: number): void;
+  /** The bridge answered an error itself. */
+  bridgeError(code: string): void;
+  restDuration(method: string, seconds: number): void;
+  dedupeHit(kind: DedupeKind): void;
+}
+
+const noop = () => {};
+
+/** Telemetry that records nothing. */
+export const NO_TELEMETRY: Telemetry = {
+  linkState: noop,
+  connected: noop,
+  disconnected: noop,
+  refused: noop,
+  answered: noop,
+  bridgeError: noop,
+  restDuration: noop,
+  dedupeHit: noop,
+};
