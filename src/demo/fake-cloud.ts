@@ -149,7 +149,8 @@ export interface FakeCloudOptions {
 
 /** The cloud application's WebSocket endpoint. */
 export class FakeCloud {
-  readonly token: string;
+  /** The token a CONNECT must carry to be answered valid (a test may rotate it). */
+  token: string;
   answerConnect: boolean;
   readonly peers: CloudPeer[] = [];
   readonly #opts: FakeCloudOptions;

@@ -18,6 +18,8 @@ export interface LoopbackOptions {
   cloud?: Omit<FakeCloudOptions, 'token'>;
   /** Config values by key, as CLI flags give them; they win over the loopback addresses. */
   overrides?: Record<string, string>;
+  /** Environment the configuration is loaded from (nothing by default). */
+  env?: Record<string, string>;
 }
 
 export async function startLoopback(opts: LoopbackOptions): Promise<Loopback> {
@@ -25,7 +27,7 @@ export async function startLoopback(opts: LoopbackOptions): Promise<Loopback> {
   const rest = await new RestServer(opts.rest).start();
   const cloud = await new FakeCloud({ ...opts.cloud, token }).start();
   const { config } = loadConfig({
-    env: {},
+    env: opts.env ?? {},
     overrides: { 'cloud.url': cloud.url, 'cloud.token': token, 'rest.baseUrl': rest.url, ...opts.overrides },
     purpose: 'run',
   });

@@ -50,11 +50,11 @@ export function applyReload(d: Daemon, prev: Config, next: Config, log: Logger):
   const restChanged = restKeys.some((k) => prev.rest[k] !== next.rest[k]);
   const policyChanged = !isDeepStrictEqual(prev.rest.allowedPaths, next.rest.allowedPaths) || !isDeepStrictEqual(prev.rest.allowedMethods, next.rest.allowedMethods);
   if (restChanged || policyChanged) d.replaceRest(restChanged ? restClientFor(next) : d.rest, new Policy(next.rest));
-  if (prev.log.level !== next.log.level) log.level = next.log.level;
-
   log.info(
     { restChanged, policyChanged, logLevel: next.log.level, ...(needsRestart.length ? { needsRestart } : {}) },
     needsRestart.length ? 'configuration reloaded; some changes need a restart to apply' : 'configuration reloaded',
   );
+  // Children follow their root's level in pino, so this reaches every module's logger.
+  if (prev.log.level !== next.log.level) log.level = next.log.level;
   return needsRestart;
 }

@@ -9,7 +9,8 @@ export function bypassesProxy(target: URL, noProxy: readonly string[]): boolean 
   const port = target.port || (target.protocol === 'wss:' || target.protocol === 'https:' ? '443' : '80');
   return noProxy.some((entry) => {
     if (entry === '*') return true;
-    const m = /^(.*?)(?::(\d+))?$/.exec(entry);
+    // host, host:port, [v6], [v6]:port; a bare IPv6 address has several colons and no port.
+    const m = entry.split(':').length > 2 && !entry.startsWith('[') ? [entry, entry, undefined] : /^(.*?)(?::(\d+))?$/.exec(entry);
     const name = (m?.[1] ?? '').replace(/^\*?\./, '').replace(/^\[|\]$/g, '');
     if (m?.[2] && m[2] !== port) return false;
     return name !== '' && (host === name || host.endsWith(`.${name}`));

@@ -23,6 +23,8 @@ export interface TestBridgeOptions {
   config?: Record<string, string>;
   answerConnect?: boolean;
   logLevel?: string;
+  /** Environment the configuration is loaded from (e.g. HTTPS_PROXY). */
+  env?: Record<string, string>;
 }
 
 export const ok: RestHandler = (_req, res) => sendJson(res, 200, { ok: true });
@@ -32,6 +34,7 @@ export async function startBridge(opts: TestBridgeOptions = {}): Promise<TestBri
     rest: opts.rest ?? ok,
     cloud: { answerConnect: opts.answerConnect ?? true },
     overrides: { 'reconnect.minMs': '50', 'reconnect.maxMs': '200', 'shutdown.graceMs': '2000', ...opts.config },
+    ...(opts.env ? { env: opts.env } : {}),
   });
   const { cloud, rest, config } = loop;
   const logs = captureLog(opts.logLevel ?? 'debug');
