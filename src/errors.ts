@@ -30,6 +30,7 @@ export const INTERNAL = [
   'NBW_ERR_JOURNAL_CORRUPT',
   'NBW_ERR_JOURNAL_WRITE',
   'NBW_ERR_ANSWER_DROPPED',
+  'NBW_ERR_POLL_FAILED',
 ] as const;
 
 export type AnsweredCode = keyof typeof ANSWERED;

@@ -49,6 +49,18 @@ export interface Config {
   readonly reconnect: { readonly minMs: number; readonly maxMs: number };
   readonly connection: { readonly periodMs: number };
   readonly metrics: { readonly listen: string | null };
+  readonly notifications: {
+    readonly jobs: boolean;
+    readonly images: boolean;
+    readonly pollMs: number;
+    readonly apiKeyFile: string | null;
+    /** The API key read from apiKeyFile (null when notifications are off). */
+    readonly apiKey: string | null;
+    readonly batchMax: number;
+    readonly ackTimeoutMs: number;
+    readonly maxPending: number;
+    readonly imagesWindowMs: number;
+  };
   readonly heartbeat: { readonly intervalMs: number };
   readonly shutdown: { readonly graceMs: number };
   readonly log: { readonly level: LogLevel };
@@ -158,6 +170,13 @@ export function loadConfig(opts: LoadOptions): Loaded {
   }
 
   const stateDir = raw.state.dir === null ? null : expandPath('state.dir', raw.state.dir, env, problems);
+  const n = raw.notifications;
+  let apiKey: string | null = null;
+  if (n.jobs || n.images) {
+    if (raw.state.dir === null) problems.push('notifications.jobs: notifications need state.dir (set NBWSS_STATE_DIR), so none is lost or sent twice across restarts');
+    if (n.apiKeyFile === null) problems.push('notifications.apiKeyFile: required when notifications are on (set NBWSS_NOTIFY_API_KEY_FILE to a file holding a NetBackup API key)');
+    else apiKey = readSecret('notifications.apiKeyFile', n.apiKeyFile, env, problems);
+  }
   const cloudCa = readCa('cloud.caFile', raw.cloud.caFile, env, problems);
   const restCa = readCa('rest.caFile', raw.rest.caFile, env, problems);
   if (problems.length) throw new ConfigError(problems);
@@ -176,6 +195,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
     reconnect: raw.reconnect,
     connection: raw.connection,
     metrics: raw.metrics,
+    notifications: { ...raw.notifications, apiKey },
     heartbeat: raw.heartbeat,
     shutdown: raw.shutdown,
     log: { level: raw.log.level as LogLevel },
@@ -197,18 +217,20 @@ export function redactedConfig(config: Config): Record<string, unknown> {
       ca: config.cloud.ca === null ? null : '[PEM]',
     },
     rest: { ...config.rest, ca: config.rest.ca === null ? null : '[PEM]' },
+    notifications: { ...config.notifications, apiKey: config.notifications.apiKey === null ? null : '[redacted]' },
     configFile,
   };
 }
 
-/** Warnings for secret files (tokens) that their group or others can read. */
+/** Warnings for secret files (tokens, the API key) that their group or others can read. */
 export function secretFileWarnings(config: Config, env: Env): string[] {
-  const files = new Set<string>();
-  for (const e of config.cloud.endpoints) if (e.tokenFile) files.add(e.tokenFile);
+  const files = new Map<string, string>();
+  for (const e of config.cloud.endpoints) if (e.tokenFile) files.set(e.tokenFile, 'token file');
+  if (config.notifications.apiKeyFile && config.notifications.apiKey !== null) files.set(config.notifications.apiKeyFile, 'API key file');
   const out: string[] = [];
-  for (const f of files) {
-    const path = expandPath('tokenFile', f, env, []);
-    if (path !== null && readableByOthers(path)) out.push(`token file ${path} can be read by its group or others; chmod 600 it`);
+  for (const [f, what] of files) {
+    const path = expandPath(what, f, env, []);
+    if (path !== null && readableByOthers(path)) out.push(`${what} ${path} can be read by its group or others; chmod 600 it`);
   }
   return out;
 }

@@ -41,6 +41,16 @@ export interface RawConfig {
   reconnect: { minMs: number; maxMs: number };
   connection: { periodMs: number };
   metrics: { listen: string | null };
+  notifications: {
+    jobs: boolean;
+    images: boolean;
+    pollMs: number;
+    apiKeyFile: string | null;
+    batchMax: number;
+    ackTimeoutMs: number;
+    maxPending: number;
+    imagesWindowMs: number;
+  };
   heartbeat: { intervalMs: number };
   shutdown: { graceMs: number };
   log: { level: string };
@@ -350,6 +360,40 @@ export const schema: convict.Schema<RawConfig> = {
     listen: {
       doc: 'host:port for GET /healthz, /readyz and /metrics (Prometheus); off when unset',
       format: 'nbw-listen', default: null, nullable: true, env: 'NBWSS_METRICS_LISTEN', flag: 'metrics-listen',
+    },
+  },
+  notifications: {
+    jobs: {
+      doc: 'Poll the jobs API and push JOB NOTIFICATIONs (needs state.dir and notifications.apiKeyFile)',
+      format: 'nbw-bool', default: false, env: 'NBWSS_NOTIFY_JOBS', flag: 'notify-jobs',
+    },
+    images: {
+      doc: 'Poll the catalog images API and push IMAGE NOTIFICATIONs (needs state.dir and notifications.apiKeyFile)',
+      format: 'nbw-bool', default: false, env: 'NBWSS_NOTIFY_IMAGES', flag: 'notify-images',
+    },
+    pollMs: {
+      doc: 'Time between polls of the jobs and images APIs',
+      format: 'nbw-uint', min: 100, default: 30000, env: 'NBWSS_NOTIFY_POLL_MS', flag: 'notify-poll-ms',
+    },
+    apiKeyFile: {
+      doc: 'File holding a NetBackup API key used only for these polls (sent raw in Authorization, never logged, never sent to the cloud)',
+      format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_NOTIFY_API_KEY_FILE', flag: 'notify-api-key-file',
+    },
+    batchMax: {
+      doc: 'Records per NOTIFICATION REQUEST at most',
+      format: 'nbw-uint', min: 1, default: 100, env: 'NBWSS_NOTIFY_BATCH_MAX', flag: 'notify-batch-max',
+    },
+    ackTimeoutMs: {
+      doc: 'Time a NOTIFICATION REQUEST waits for its RESPONSE before it is sent again with the same id',
+      format: 'nbw-uint', min: 100, default: 30000, env: 'NBWSS_NOTIFY_ACK_TIMEOUT_MS', flag: 'notify-ack-timeout-ms',
+    },
+    maxPending: {
+      doc: 'Records waiting for acknowledgement at most; past it the oldest are dropped with one summary warning',
+      format: 'nbw-uint', min: 1, default: 100000, env: 'NBWSS_NOTIFY_MAX_PENDING', flag: 'notify-max-pending',
+    },
+    imagesWindowMs: {
+      doc: 'How far back images are watched for changes (the images API lists the last 24 hours by default)',
+      format: 'nbw-uint', min: 60000, default: 86400000, env: 'NBWSS_NOTIFY_IMAGES_WINDOW_MS', flag: 'notify-images-window-ms',
     },
   },
   heartbeat: {

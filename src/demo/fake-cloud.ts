@@ -87,6 +87,14 @@ export class CloudPeer {
       this.connectValid = msg.payload?.token === this.cloud.token;
       this.send(makeEnvelope('CONNECT', 'RESPONSE', { valid: this.connectValid }, msg.id as string));
     }
+    if (msg.type === 'NOTIFICATION' && msg.subType === 'REQUEST' && this.cloud.ackNotifications) {
+      this.send(makeEnvelope('NOTIFICATION', 'RESPONSE', {}, msg.id as string));
+    }
+  }
+
+  /** The NOTIFICATION REQUESTs received, in order. */
+  notifications(): CloudMessage[] {
+    return this.messages.filter((m) => m.type === 'NOTIFICATION' && m.subType === 'REQUEST');
   }
 
   send(msg: unknown): void {
@@ -143,6 +151,8 @@ export interface FakeCloudOptions {
   answerConnect?: boolean;
   /** Answer pings (the default); false plays a peer that stopped responding. */
   autoPong?: boolean;
+  /** Acknowledge every NOTIFICATION REQUEST (the default). */
+  ackNotifications?: boolean;
   /** Serve wss:// on this HTTPS server instead of ws:// on a port of its own. */
   server?: HttpsServer;
 }
@@ -152,6 +162,7 @@ export class FakeCloud {
   /** The token a CONNECT must carry to be answered valid (a test may rotate it). */
   token: string;
   answerConnect: boolean;
+  ackNotifications: boolean;
   readonly peers: CloudPeer[] = [];
   readonly #opts: FakeCloudOptions;
   #wss: WebSocketServer | null = null;
@@ -161,6 +172,7 @@ export class FakeCloud {
   constructor(opts: FakeCloudOptions) {
     this.token = opts.token;
     this.answerConnect = opts.answerConnect ?? true;
+    this.ackNotifications = opts.ackNotifications ?? true;
     this.#opts = opts;
   }
 

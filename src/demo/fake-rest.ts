@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { NbSim } from './nb-sim.js';
 
 /** One request as the REST server received it. */
 export interface RecordedRequest {
@@ -88,45 +89,15 @@ interface VmServer {
 const nbError = (res: ServerResponse, status: number, errorCode: number, errorMessage: string) =>
   sendJson(res, status, { errorCode, errorMessage, details: {} });
 
-const ISO = (epoch: number) => new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
-
-function demoJobs(count: number): unknown[] {
-  const base = 1_764_000_000;
-  const states = ['DONE', 'ACTIVE', 'QUEUED'];
-  return Array.from({ length: count }, (_, i) => {
-    const jobId = 4711 + i;
-    const state = states[i % 3] as string;
-    return {
-      type: 'job',
-      id: String(jobId),
-      attributes: {
-        jobId,
-        parentJobId: jobId,
-        jobType: 'BACKUP',
-        policyType: 'VMWARE',
-        policyName: 'vm-daily',
-        scheduleType: i % 2 ? 'DIFFERENTIAL_INCREMENTAL_BACKUP' : 'FULL_BACKUP',
-        clientName: `vm${String(i + 1).padStart(2, '0')}.domain.com`,
-        state,
-        status: state === 'DONE' ? 0 : null,
-        startTime: ISO(base + i * 60),
-        lastUpdateTime: ISO(base + i * 60 + 30),
-        kilobytesTransferred: 1024 * (i + 1),
-      },
-    };
-  });
-}
-
 /**
  * A small simulation of the NetBackup REST API: `GET /netbackup/ping` without login; every
  * other route needs an Authorization header. vmservers can be listed, read, added, changed and
- * removed; jobs can be listed (page[limit]) and read.
+ * removed; jobs and images come from `sim` (see NbSim), with their query syntax and paging.
  */
-export function netbackupHandler(): RestHandler {
+export function netbackupHandler(sim: NbSim = seededSim()): RestHandler {
   const vmservers = new Map<string, VmServer>([
     ['vCenter2.domain.com', { serverName: 'vCenter2.domain.com', vmType: 'VMWARE_VIRTUAL_CENTER_SERVER', userId: 'root', password: '', port: 0 }],
   ]);
-  const jobs = demoJobs(25);
   const VM = '/netbackup/config/servers/vmservers';
 
   return (req, res) => {
@@ -181,16 +152,28 @@ export function netbackupHandler(): RestHandler {
         return;
       }
     }
-    if (path === '/netbackup/admin/jobs' && req.method === 'GET') {
-      const limit = Math.min(Number(url.searchParams.get('page[limit]') ?? 10) || 10, 100);
-      const page = jobs.slice(0, limit);
-      return sendJson(res, 200, { data: page, meta: { pagination: { limit, count: jobs.length } } });
-    }
+    if (req.method === 'GET' && sim.handle(req, res)) return;
     const job = /^\/netbackup\/admin\/jobs\/(\d+)$/.exec(path);
     if (job && req.method === 'GET') {
-      const found = jobs.find((j) => (j as { id: string }).id === job[1]);
-      return found ? sendJson(res, 200, { data: found }) : nbError(res, 404, 7708, `Job ${job[1]} not found`);
+      const found = sim.jobs.get(Number(job[1]));
+      return found ? sendJson(res, 200, { data: { type: 'job', id: job[1], attributes: found } }) : nbError(res, 404, 7708, `Job ${job[1]} not found`);
     }
     return nbError(res, 404, 404, `No resource at ${req.method} ${path}`);
   };
+}
+
+/** A jobs simulator with 25 jobs in mixed states, ids from 4711. */
+export function seededSim(): NbSim {
+  const sim = new NbSim();
+  const states = ['DONE', 'ACTIVE', 'QUEUED'];
+  for (let i = 0; i < 25; i++) {
+    const job = sim.addJob({
+      jobId: 4711 + i,
+      clientName: `vm${String(i + 1).padStart(2, '0')}.domain.com`,
+      scheduleType: i % 2 ? 'DIFFERENTIAL_INCREMENTAL_BACKUP' : 'FULL_BACKUP',
+    });
+    const state = states[i % 3] as string;
+    if (state !== 'QUEUED') sim.setJobState(job.jobId, state);
+  }
+  return sim;
 }

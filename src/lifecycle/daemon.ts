@@ -18,6 +18,8 @@ import { restClientFor, type RestClient } from '../rest/client.js';
 import { IdStore } from '../state/idstore.js';
 import { Journal, type JournalRecord } from '../state/journal.js';
 import { Outbox } from '../state/outbox.js';
+import { NbApi } from '../notifications/nbapi.js';
+import { Notifier } from '../notifications/notifier.js';
 import { applyReload } from './reload.js';
 
 /** One endpoint group: its link, and where its answers wait while it is down. */
@@ -39,6 +41,8 @@ export class Daemon {
   readonly groups: ReadonlyMap<string, Group>;
   readonly telemetry: Telemetry;
   readonly #metrics: MetricsServer | null;
+  /** Pushes job and image notifications, when they are on. */
+  notifier: Notifier | null = null;
   #sweeper: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -62,6 +66,18 @@ export class Daemon {
       await daemon.store.compact();
       log.child({ mod: 'state' }).info({ dir: config.state.dir, ...restored }, 'state restored from the journal');
     }
+    const n = config.notifications;
+    if ((n.jobs || n.images) && config.state.dir !== null && n.apiKey !== null) {
+      const nlog = log.child({ mod: 'notifications' });
+      daemon.notifier = await Notifier.open({
+        config: n,
+        api: new NbApi({ baseUrl: config.rest.baseUrl, ca: config.rest.ca, apiKey: n.apiKey, timeoutMs: config.rest.timeoutMs, log: nlog }),
+        stateDir: config.state.dir,
+        groups: new Map([...daemon.groups].map(([name, g]) => [name, g.link])),
+        log: nlog,
+        telemetry: daemon.telemetry,
+      });
+    }
     return daemon;
   }
 
@@ -84,6 +100,7 @@ export class Daemon {
         outboxBytes: () => outboxes.reduce((n, o) => n + o.bytes, 0),
         storeIds: () => this.store.size,
         storeBytes: () => this.store.bytes,
+        notificationsPending: () => this.notifier?.pendingRecords ?? 0,
       });
     }
     this.telemetry = prometheus ?? NO_TELEMETRY;
@@ -125,8 +142,14 @@ export class Daemon {
         maxBufferedBytes: config.cloud.maxBufferedBytes,
         log: log.child({ mod: 'courier', group: name }),
       });
-      link.on('inbound', (msg, connection) => this.commands.handle(msg, { group: name, connection, answers: courier }));
-      link.on('ready', () => courier.flush());
+      link.on('inbound', (msg, connection) => {
+        if (msg.kind === 'notification-response' && this.notifier) this.notifier.ack(name, msg.id);
+        else this.commands.handle(msg, { group: name, connection, answers: courier });
+      });
+      link.on('ready', () => {
+        courier.flush();
+        this.notifier?.connected(name);
+      });
       link.on('down', () => courier.down());
       groups.set(name, { name, link, outbox, courier });
     }
@@ -192,6 +215,7 @@ export class Daemon {
     this.#sweeper = setInterval(() => this.store.sweep(), Math.min(c.dedupe.ttlMs / 2, 30_000));
     this.#sweeper.unref();
     for (const g of this.groups.values()) g.link.start();
+    this.notifier?.start();
   }
 
   /** Where the metrics listener listens ('' when off). */
@@ -251,6 +275,7 @@ export class Daemon {
     if (held > 0) {
       this.#log.warn({ answers: held }, 'no connection to send held answers on; with state.dir they are kept for resends after the restart');
     }
+    await this.notifier?.stop();
     await Promise.all([...this.groups.values()].map((g) => g.link.stop()));
     await this.#metrics?.stop();
     await this.rest.close();

@@ -10,6 +10,7 @@ export interface MetricSources {
   outboxBytes(): number;
   storeIds(): number;
   storeBytes(): number;
+  notificationsPending(): number;
 }
 
 const statusClass = (status: number) => `${Math.floor(status / 100)}xx`;
@@ -24,6 +25,9 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #errors: Counter<'code'>;
   readonly #rest: Histogram<'method'>;
   readonly #dedupe: Counter<'kind'>;
+  readonly #notifSent: Counter<'group' | 'object'>;
+  readonly #notifAcked: Counter<'group'>;
+  readonly #pollFailures: Counter<'kind'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -49,6 +53,10 @@ export class PrometheusTelemetry implements Telemetry {
     gauge('nbwss_outbox_bytes', 'Bytes of answers held while no connection is up', sources.outboxBytes);
     gauge('nbwss_dedupe_ids', 'Ids remembered', sources.storeIds);
     gauge('nbwss_dedupe_bytes', 'Bytes of stored answers', sources.storeBytes);
+    gauge('nbwss_notification_records_pending', 'Notification records not yet acknowledged by every group', sources.notificationsPending);
+    this.#notifSent = new Counter({ name: 'nbwss_notification_batches_sent_total', help: 'NOTIFICATION REQUESTs sent, resends included', labelNames: ['group', 'object'], registers });
+    this.#notifAcked = new Counter({ name: 'nbwss_notification_batches_acked_total', help: 'NOTIFICATION REQUESTs acknowledged', labelNames: ['group'], registers });
+    this.#pollFailures = new Counter({ name: 'nbwss_poll_failures_total', help: 'Polls of the jobs or images API that failed', labelNames: ['kind'], registers });
   }
 
   linkState(group: string, endpoint: string, state: LinkStateName): void {
@@ -74,6 +82,16 @@ export class PrometheusTelemetry implements Telemetry {
   }
   dedupeHit(kind: DedupeKind): void {
     this.#dedupe.inc({ kind });
+  }
+
+  notificationSent(group: string, object: string): void {
+    this.#notifSent.inc({ group, object });
+  }
+  notificationAcked(group: string): void {
+    this.#notifAcked.inc({ group });
+  }
+  pollFailed(kind: 'jobs' | 'images'): void {
+    this.#pollFailures.inc({ kind });
   }
 
   metrics(): Promise<string> {

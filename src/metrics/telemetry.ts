@@ -22,6 +22,10 @@ export interface Telemetry {
   bridgeError(code: string): void;
   restDuration(method: string, seconds: number): void;
   dedupeHit(kind: DedupeKind): void;
+  /** A NOTIFICATION REQUEST went out (first time or again). */
+  notificationSent(group: string, object: string): void;
+  notificationAcked(group: string): void;
+  pollFailed(kind: 'jobs' | 'images'): void;
 }
 
 const noop = () => {};
@@ -36,4 +40,7 @@ export const NO_TELEMETRY: Telemetry = {
   bridgeError: noop,
   restDuration: noop,
   dedupeHit: noop,
+  notificationSent: noop,
+  notificationAcked: noop,
+  pollFailed: noop,
 };

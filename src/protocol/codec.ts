@@ -9,6 +9,7 @@ import {
   ConnectResponse,
   PROTOCOL_VERSION,
   type CommandResponsePayload,
+  type NotificationRequest,
 } from './envelope.js';
 
 /** What one inbound frame means to the bridge. */
@@ -108,6 +109,11 @@ export function encodeCommandResponse(id: string, p: CommandResponsePayload, tim
     ? { headers: p.headers, responseCode: p.responseCode, body: p.body, bodyEncoding: p.bodyEncoding }
     : { headers: p.headers, responseCode: p.responseCode, body: p.body };
   return JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'COMMAND', subType: 'RESPONSE', timeStamp, payload });
+}
+
+/** A NOTIFICATION REQUEST carrying `notifications` (each an object type with its records). */
+export function encodeNotificationRequest(id: string, notifications: NotificationRequest['payload'], timeStamp = nowSeconds()): string {
+  return JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'NOTIFICATION', subType: 'REQUEST', timeStamp, payload: notifications });
 }
 
 /** The payload of an answer the bridge gives itself, shaped like NetBackup's own errors. */

@@ -1,0 +1,110 @@
+// The polling client: its own small undici Pool to the REST API (never a slot of the command
+// queue), the API key in Authorization, the API version found once by stepping down on 406,
+// and the server's pace respected (503: back off; 429: Retry-After).
+import { rootCertificates } from 'node:tls';
+import { Pool } from 'undici';
+import { BridgeError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+
+/** API versions asked for, newest first. */
+export const API_VERSIONS = ['14.0', '13.0', '12.0', '11.0', '10.0', '9.0', '8.0', '7.0', '6.0', '5.0', '4.0', '3.0', '2.0', '1.0'];
+
+export const mediaType = (version: string) => `application/vnd.netbackup+json;version=${version}`;
+
+/** A poll that did not work; `retryAfterMs` says when to try again, if the server said. */
+export class PollError extends BridgeError {
+  readonly status: number;
+  readonly retryAfterMs: number | null;
+  constructor(message: string, status: number, retryAfterMs: number | null = null) {
+    super('NBW_ERR_POLL_FAILED', message);
+    this.name = 'PollError';
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export interface NbApiOptions {
+  baseUrl: string;
+  ca: string | null;
+  apiKey: string;
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** Seconds or an HTTP date, as milliseconds from now. */
+export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | null {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return null;
+  if (/^\d+$/.test(v.trim())) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+export class NbApi {
+  readonly #pool: Pool;
+  readonly #basePath: string;
+  readonly #apiKey: string;
+  readonly #timeoutMs: number;
+  readonly #log: Logger;
+  #version: string | null = null;
+
+  constructor(opts: NbApiOptions) {
+    const base = new URL(opts.baseUrl);
+    this.#basePath = base.pathname.replace(/\/+$/, '');
+    this.#pool = new Pool(base.origin, {
+      connections: 2,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      connect: opts.ca ? { ca: [...rootCertificates, opts.ca] } : {},
+    });
+    this.#apiKey = opts.apiKey;
+    this.#timeoutMs = opts.timeoutMs;
+    this.#log = opts.log;
+  }
+
+  /** The API version in use, once found. */
+  get version(): string | null {
+    return this.#version;
+  }
+
+  /** GETs `path` with `query` (names and values percent-encoded) and parses the JSON answer. */
+  async get(path: string, query: Record<string, string | number>): Promise<unknown> {
+    const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
+    const target = `${this.#basePath}${path}${qs ? `?${qs}` : ''}`;
+    const versions = this.#version ? [this.#version] : API_VERSIONS;
+    for (const version of versions) {
+      const res = await this.#pool.request({
+        path: target,
+        method: 'GET',
+        headers: { accept: mediaType(version), authorization: this.#apiKey },
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      }).catch((err: unknown) => {
+        throw new PollError(`${path}: ${(err as { code?: string }).code ?? (err as Error).message}`, 0);
+      });
+      const text = await res.body.text();
+      if (res.statusCode === 406 && !this.#version) {
+        this.#log.debug({ version }, 'API version not offered; stepping down');
+        continue;
+      }
+      if (res.statusCode === 429 || res.statusCode === 503) {
+        throw new PollError(`${path}: ${res.statusCode}`, res.statusCode, retryAfterMs(res.headers['retry-after']));
+      }
+      if (res.statusCode !== 200) throw new PollError(`${path}: ${res.statusCode} ${text.slice(0, 200)}`, res.statusCode);
+      if (!this.#version) {
+        this.#version = version;
+        this.#log.info({ version }, 'NetBackup API version found');
+      }
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new PollError(`${path}: the answer is not JSON`, res.statusCode);
+      }
+    }
+    throw new PollError(`${path}: no API version offered (asked ${API_VERSIONS.join(', ')})`, 406);
+  }
+
+  /** Closes the connections, aborting a poll in flight (it fails, and is done again after a restart). */
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}

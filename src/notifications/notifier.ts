@@ -1,0 +1,214 @@
+// Pushes NetBackup job and image events to the cloud: polls on a timer, turns changes into
+// NOTIFICATION REQUESTs, persists them before sending, sends each to every endpoint group,
+// resends unacknowledged ones (same id, in order) after ackTimeoutMs and after reconnects.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../log/logger.js';
+import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
+import { encodeNotificationRequest } from '../protocol/codec.js';
+import { pollImages } from './images.js';
+import { pollJobs, type Get } from './jobs.js';
+import { PollError } from './nbapi.js';
+import { loadNotifyState, StateFile, type NotifyState, type PendingNotification } from './store.js';
+import { UnknownValues } from './vocabulary.js';
+
+/** A group's link as the notifier sees it. */
+export interface NotifyOutlet {
+  readonly ready: boolean;
+  send(text: string): number;
+}
+
+export interface NotifierOptions {
+  config: Config['notifications'];
+  api: { get: Get; close(): Promise<void> };
+  stateDir: string;
+  /** Every endpoint group by name; every one gets every notification. */
+  groups: ReadonlyMap<string, NotifyOutlet>;
+  log: Logger;
+  telemetry?: Telemetry;
+  now?: () => number;
+}
+
+type Kind = 'jobs' | 'images';
+
+export class Notifier {
+  readonly #opts: NotifierOptions;
+  readonly #cfg: Config['notifications'];
+  readonly #log: Logger;
+  readonly #telemetry: Telemetry;
+  readonly #file: StateFile;
+  readonly #unknown: UnknownValues;
+  readonly #now: () => number;
+  #state: NotifyState;
+  /** When each (notification, group) was last sent. */
+  readonly #sentAt = new Map<string, number>();
+  readonly #timers = new Map<Kind, NodeJS.Timeout>();
+  readonly #failures: Record<Kind, number> = { jobs: 0, images: 0 };
+  #ackTimer: NodeJS.Timeout | null = null;
+  #polling = new Set<Promise<void>>();
+  #stopped = false;
+
+  private constructor(opts: NotifierOptions, state: NotifyState) {
+    this.#opts = opts;
+    this.#cfg = opts.config;
+    this.#log = opts.log;
+    this.#telemetry = opts.telemetry ?? NO_TELEMETRY;
+    this.#file = new StateFile(opts.stateDir);
+    this.#now = opts.now ?? Date.now;
+    this.#state = state;
+    this.#unknown = new UnknownValues((field, value) => opts.log.warn({ field, value }, 'unknown value in the REST answer; passed through unchanged'));
+  }
+
+  /** Loads the durable state; pending notifications are resent as groups connect. */
+  static async open(opts: NotifierOptions): Promise<Notifier> {
+    const state = await loadNotifyState(opts.stateDir, opts.log);
+    const n = new Notifier(opts, state);
+    // A group added since the last run gets what is still pending too; a removed one is forgotten.
+    for (const p of state.pending) p.groups = [...opts.groups.keys()];
+    if (state.pending.length) opts.log.info({ notifications: state.pending.length }, 'unacknowledged notifications restored; they go out as groups connect');
+    return n;
+  }
+
+  /** Records waiting for acknowledgement by every group. */
+  get pendingRecords(): number {
+    return this.#state.pending.reduce((n, p) => n + p.records.length, 0);
+  }
+
+  /** Notifications waiting for acknowledgement, oldest first. */
+  get pending(): readonly PendingNotification[] {
+    return this.#state.pending;
+  }
+
+  start(): void {
+    if (this.#cfg.jobs) this.#schedule('jobs', 0);
+    if (this.#cfg.images) this.#schedule('images', 0);
+    this.#ackTimer = setInterval(() => this.#resendOverdue(), Math.max(50, Math.floor(this.#cfg.ackTimeoutMs / 4)));
+  }
+
+  /** A group's connection is ready: everything it has not acknowledged goes out again, in order. */
+  connected(group: string): void {
+    for (const p of this.#state.pending) if (p.groups.includes(group)) this.#send(p, group);
+  }
+
+  /** A NOTIFICATION RESPONSE from `group`. */
+  ack(group: string, id: string): void {
+    const p = this.#state.pending.find((x) => x.id === id);
+    if (!p || !p.groups.includes(group)) {
+      this.#log.debug({ id, group }, 'acknowledgement for no pending notification (already acknowledged?)');
+      return;
+    }
+    p.groups = p.groups.filter((g) => g !== group);
+    this.#sentAt.delete(`${id}|${group}`);
+    this.#telemetry.notificationAcked(group);
+    if (p.groups.length === 0) this.#state.pending = this.#state.pending.filter((x) => x !== p);
+    void this.#save();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    if (this.#ackTimer) clearInterval(this.#ackTimer);
+    await this.#opts.api.close();
+    await Promise.all([...this.#polling]);
+    await this.#save();
+  }
+
+  #schedule(kind: Kind, delay: number): void {
+    if (this.#stopped) return;
+    this.#timers.set(
+      kind,
+      setTimeout(() => {
+        const run = this.#poll(kind).finally(() => this.#polling.delete(run));
+        this.#polling.add(run);
+      }, delay),
+    );
+  }
+
+  async #poll(kind: Kind): Promise<void> {
+    const get = this.#opts.api.get.bind(this.#opts.api);
+    let next = this.#cfg.pollMs;
+    try {
+      const now = this.#now();
+      if (kind === 'jobs') {
+        const r = await pollJobs(get, this.#state.jobs, now, this.#unknown);
+        this.#state.jobs = r.state;
+        this.#enqueue('JOB', r.records);
+      } else {
+        const r = await pollImages(get, this.#state.images, now, this.#cfg.imagesWindowMs, this.#unknown);
+        this.#state.images = r.state;
+        this.#enqueue('IMAGE', r.records);
+      }
+      await this.#save();
+      this.#failures[kind] = 0;
+      this.#sendNew();
+    } catch (err) {
+      this.#failures[kind]++;
+      this.#telemetry.pollFailed(kind);
+      const e = err instanceof PollError ? err : null;
+      if (e?.retryAfterMs !== null && e?.retryAfterMs !== undefined) next = Math.max(e.retryAfterMs, 100);
+      else if (e?.status === 503) next = Math.min(this.#cfg.pollMs * 2 ** this.#failures[kind], this.#cfg.pollMs * 10);
+      this.#log.warn(
+        { code: 'NBW_ERR_POLL_FAILED', kind, status: e?.status, reason: (err as Error).message, failures: this.#failures[kind], retryInMs: next },
+        `polling ${kind} failed; the command path is not affected`,
+      );
+    }
+    this.#schedule(kind, next);
+  }
+
+  /** Adds records as notifications of at most batchMax records each, then keeps within maxPending. */
+  #enqueue(object: 'JOB' | 'IMAGE', records: Record<string, unknown>[]): void {
+    const groups = [...this.#opts.groups.keys()];
+    for (let i = 0; i < records.length; i += this.#cfg.batchMax) {
+      this.#state.pending.push({ id: randomUUID().toUpperCase(), object, records: records.slice(i, i + this.#cfg.batchMax), groups: [...groups] });
+    }
+    let total = this.pendingRecords;
+    let droppedRecords = 0;
+    let droppedNotifications = 0;
+    while (total > this.#cfg.maxPending && this.#state.pending.length > 1) {
+      const old = this.#state.pending.shift() as PendingNotification;
+      total -= old.records.length;
+      droppedRecords += old.records.length;
+      droppedNotifications++;
+      for (const g of old.groups) this.#sentAt.delete(`${old.id}|${g}`);
+    }
+    if (droppedRecords) {
+      this.#log.warn(
+        { dropped: droppedRecords, notifications: droppedNotifications, limit: this.#cfg.maxPending },
+        'notifications.maxPending reached: dropped the oldest unacknowledged notifications',
+      );
+    }
+  }
+
+  /** Sends what has not been sent yet to every ready group. */
+  #sendNew(): void {
+    for (const p of this.#state.pending) for (const g of p.groups) if (!this.#sentAt.has(`${p.id}|${g}`)) this.#send(p, g);
+  }
+
+  #resendOverdue(): void {
+    const limit = this.#now() - this.#cfg.ackTimeoutMs;
+    for (const p of this.#state.pending) {
+      for (const g of p.groups) {
+        const at = this.#sentAt.get(`${p.id}|${g}`);
+        if (at !== undefined && at <= limit) {
+          this.#log.debug({ id: p.id, group: g }, 'no acknowledgement in time; sending again with the same id');
+          this.#send(p, g);
+        }
+      }
+    }
+  }
+
+  #send(p: PendingNotification, group: string): void {
+    const outlet = this.#opts.groups.get(group);
+    if (!outlet?.ready) return;
+    const frame = encodeNotificationRequest(p.id, [{ notificationType: 'INFO', object: p.object, data: p.records }]);
+    if (outlet.send(frame) === 0) return;
+    this.#sentAt.set(`${p.id}|${group}`, this.#now());
+    this.#telemetry.notificationSent(group, p.object);
+  }
+
+  #save(): Promise<void> {
+    return this.#file.save(() => this.#state).catch((err: unknown) => {
+      this.#log.error({ err, code: 'NBW_ERR_JOURNAL_WRITE' }, 'cannot write the notification state');
+    });
+  }
+}

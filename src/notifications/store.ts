@@ -1,0 +1,101 @@
+// The notifications' durable state in state.dir: poll cursors, the last known state of recent
+// jobs and images, and every notification not yet acknowledged. Written whole and atomically
+// (temporary file, fsync, rename, fsync of the directory), one write at a time.
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import type { ImagesState } from './images.js';
+import type { JobsState } from './jobs.js';
+
+export interface PendingNotification {
+  /** The NOTIFICATION REQUEST's id, kept across resends and restarts. */
+  readonly id: string;
+  readonly object: 'JOB' | 'IMAGE';
+  readonly records: Record<string, unknown>[];
+  /** Groups that have not acknowledged it yet. */
+  groups: string[];
+}
+
+export interface NotifyState {
+  version: 1;
+  jobs: JobsState;
+  images: ImagesState;
+  pending: PendingNotification[];
+}
+
+export const STATE_FILE = 'notifications.json';
+
+export const freshState = (): NotifyState => ({ version: 1, jobs: { cursor: null, known: {} }, images: { primed: false, known: {} }, pending: [] });
+
+/** Reads the state; a missing file is a fresh start, an unreadable one is set aside and logged. */
+export async function loadNotifyState(dir: string, log: Logger): Promise<NotifyState> {
+  const path = join(dir, STATE_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return freshState();
+    throw err;
+  }
+  try {
+    const state = JSON.parse(text) as NotifyState;
+    if (state.version !== 1 || !Array.isArray(state.pending)) throw new Error('unknown layout');
+    return state;
+  } catch (err) {
+    const aside = `${path}.unreadable-${Date.now()}`;
+    await rename(path, aside);
+    log.error({ path, aside, err: (err as Error).message }, 'notification state unreadable; set aside, starting fresh (jobs are reported from now on)');
+    return freshState();
+  }
+}
+
+export class StateFile {
+  readonly #dir: string;
+  readonly #path: string;
+  #chain: Promise<void> = Promise.resolve();
+  /** A write that has not started yet: later saves share it. */
+  #queued: Promise<void> | null = null;
+  #latest: () => NotifyState = freshState;
+
+  constructor(dir: string) {
+    this.#dir = dir;
+    this.#path = join(dir, STATE_FILE);
+  }
+
+  /**
+   * Writes the state atomically; settles once a write that took its snapshot after this call
+   * is on disk. Saves made while a write waits share it (the snapshot is taken when it starts).
+   */
+  save(snapshot: () => NotifyState): Promise<void> {
+    this.#latest = snapshot;
+    if (this.#queued) return this.#queued;
+    const write = this.#chain.then(() => {
+      this.#queued = null;
+      return this.#write(this.#latest());
+    });
+    this.#queued = write;
+    this.#chain = write.catch(() => {});
+    return write;
+  }
+
+  async #write(state: NotifyState): Promise<void> {
+    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.#path}.tmp`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(state));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.#path);
+    const dir = await open(this.#dir, 'r');
+    try {
+      await dir.sync();
+    } catch {
+      // Some file systems refuse fsync on a directory.
+    } finally {
+      await dir.close();
+    }
+  }
+}
