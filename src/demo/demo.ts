@@ -1,12 +1,15 @@
 // `nbwss-bridge demo` (npm start): a simulated cloud endpoint and NetBackup REST API on
 // loopback, the real daemon between them, every fixture replayed through it.
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../log/logger.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import type { CloudPeer } from './fake-cloud.js';
-import { netbackupHandler } from './fake-rest.js';
+import { netbackupHandler, seededSim } from './fake-rest.js';
+import type { NbSim } from './nb-sim.js';
 import { startLoopback } from './loopback.js';
 
 export interface DemoOptions {
@@ -50,19 +53,64 @@ async function replayFixture(peer: CloudPeer, dir: string, file: string): Promis
   };
 }
 
+/** A new job goes QUEUED → ACTIVE → DONE in the simulator; the bridge reports each state. */
+async function showNotifications(peer: CloudPeer, sim: NbSim, out: (line: string) => void): Promise<void> {
+  out('');
+  out('  The bridge also polls the jobs API and pushes NOTIFICATIONs; a new job runs to completion:');
+  out('');
+  const before = peer.notifications().length;
+  const job = sim.addJob({ clientName: 'vm-demo.domain.com', policyName: 'demo-policy', scheduleType: 'DIFFERENTIAL_INCREMENTAL_BACKUP' });
+  const steps: [string, number][] = [['ACTIVE', 400], ['DONE', 400]];
+  const seen = (state: string) =>
+    peer.notifications().slice(before).some((m) => (m.payload as { data: { jobId: number; state: string }[] }[]).some((n) => n.data.some((d) => d.jobId === job.jobId && d.state === state)));
+  const wait = async (state: string) => {
+    const deadline = Date.now() + 5000;
+    while (!seen(state) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  };
+  await wait('QUEUED');
+  for (const [state, delay] of steps) {
+    await new Promise((r) => setTimeout(r, delay));
+    sim.setJobState(job.jobId, state, 0);
+    await wait(state);
+  }
+  for (const m of peer.notifications().slice(before)) {
+    for (const n of m.payload as { object: string; data: Record<string, unknown>[] }[]) {
+      for (const d of n.data) {
+        if (d.jobId !== job.jobId) continue;
+        const extra = d.state === 'DONE' ? ` status ${String(d.status)}` : '';
+        out(`  NOTIFICATION ${n.object} ${String(d.jobId)} ${pad(String(d.state), 6)} ${String(d.scheduleType)} ${String(d.clientName)}${extra}   id ${String(m.id).slice(0, 8)}…, acknowledged`);
+      }
+    }
+  }
+}
+
 /** Runs the demo; resolves to the exit code. */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { out } = opts;
   const dir = opts.fixturesDir ?? FIXTURES_DIR;
+  // Notifications need a state dir and an API key: the demo keeps both in a temporary directory.
+  const work = await mkdtemp(join(tmpdir(), 'nbwss-demo-'));
+  await writeFile(join(work, 'apikey'), 'demo-api-key\n', { mode: 0o600 });
+  const sim = seededSim();
   const loop = await startLoopback({
-    rest: netbackupHandler(),
-    overrides: { 'reconnect.minMs': '200', 'reconnect.maxMs': '2000', 'log.level': 'error', ...opts.overrides },
+    rest: netbackupHandler(sim),
+    overrides: {
+      'reconnect.minMs': '200',
+      'reconnect.maxMs': '2000',
+      'log.level': 'error',
+      'state.dir': join(work, 'state'),
+      'notifications.jobs': 'true',
+      'notifications.apiKeyFile': join(work, 'apikey'),
+      'notifications.pollMs': '150',
+      ...opts.overrides,
+    },
   });
   const { cloud, rest, config } = loop;
   const daemon = await Daemon.open(config, createLogger({ level: config.log.level, destination: process.stderr }));
   const shutdown = async () => {
     await daemon.stop('demo finished');
     await loop.stop();
+    await rm(work, { recursive: true, force: true });
   };
 
   out('nbwss-bridge demo: a simulated cloud application and NetBackup REST API on loopback, the real bridge between them.');
@@ -90,6 +138,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   out('');
   out(`  ${total} requests, each answered once under its own id: ${summary}.`);
   out('  2xx came from the REST API; 4xx/5xx with an x-nbwss-bridge-error header were answered by the bridge itself.');
+  await showNotifications(peer, sim, out);
 
   if (!opts.keepRunning) {
     await shutdown();

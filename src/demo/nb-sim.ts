@@ -92,6 +92,7 @@ export class NbSim {
 
   addJob(fields: Partial<SimJob> = {}): SimJob {
     const jobId = fields.jobId ?? this.#nextJob++;
+    this.#nextJob = Math.max(this.#nextJob, jobId + 1);
     const at = this.#tick();
     const job: SimJob = {
       jobId,
