@@ -7,7 +7,7 @@ import { DEFAULT_GROUP } from '../config/endpoints.js';
 import { AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
-import type { Policy } from '../policy/allow.js';
+import type { Routing } from '../backends/router.js';
 import { encodeCommandResponse, encodeErrorResponse, type Inbound } from '../protocol/codec.js';
 import type { CommandRequest } from '../protocol/envelope.js';
 import type { CommandQueue } from '../queue/queue.js';
@@ -33,8 +33,8 @@ export interface Channel {
 }
 
 export interface CommandServiceOptions {
-  policy: Policy;
-  rest: RestCaller;
+  /** Which backend a uri reaches, under which policy. */
+  routes: Routing;
   queue: CommandQueue;
   store: IdStore;
   log: Logger;
@@ -56,8 +56,7 @@ const pathOf = (uri: string) => {
 const SAFE = new Set(['GET', 'HEAD']);
 
 export class CommandService {
-  #policy: Policy;
-  #rest: RestCaller;
+  #routes: Routing;
   readonly #queue: CommandQueue;
   readonly #store: IdStore;
   readonly #log: Logger;
@@ -67,8 +66,7 @@ export class CommandService {
   #accepting = true;
 
   constructor(opts: CommandServiceOptions) {
-    this.#policy = opts.policy;
-    this.#rest = opts.rest;
+    this.#routes = opts.routes;
     this.#queue = opts.queue;
     this.#store = opts.store;
     this.#log = opts.log;
@@ -80,10 +78,9 @@ export class CommandService {
     return this.#pending.get(connection) ?? 0;
   }
 
-  /** Takes a new policy and REST caller (a reload); calls already queued keep theirs. */
-  reconfigure(policy: Policy, rest: RestCaller): void {
-    this.#policy = policy;
-    this.#rest = rest;
+  /** Takes new routes (a reload); calls already queued keep theirs. */
+  reconfigure(routes: Routing): void {
+    this.#routes = routes;
   }
 
   /** Handles one inbound message that concerns commands; everything else is logged and dropped. */
@@ -119,18 +116,19 @@ export class CommandService {
       this.#answerError(ch, id, new AnsweredError('NBW_ERR_SHUTTING_DOWN', 'the bridge is shutting down; send the request again later'), method);
       return;
     }
-    const checked = this.#policy.check(method, uri);
-    if (!checked.ok) {
-      this.#log.warn({ id, method, path: pathOf(uri), code: checked.error.code, reason: checked.error.message }, 'refused by policy');
-      this.#answerError(ch, id, checked.error, method);
+    const route = this.#routes.route(method, uri);
+    if (!route.ok) {
+      this.#log.warn({ id, method, path: pathOf(uri), code: route.error.code, reason: route.error.message }, 'refused by policy');
+      this.#answerError(ch, id, route.error, method);
       return;
     }
-    const call: RestCall = { method, path: checked.path, headers: requestHeaders(payload.headers), body: payload.parameters };
+    const target = route.backend;
+    const call: RestCall = { method, path: route.path, headers: requestHeaders(payload.headers), body: payload.parameters };
     const entry = this.#store.queue(key, method, ch.connection);
     const origin = ch.connection;
     this.#pending.set(origin, this.pendingOn(origin) + 1);
     const accepted = this.#queue.submit({
-      run: () => this.#run(entry, id, call, pathOf(uri), ch, origin),
+      run: () => this.#run(entry, id, target, call, pathOf(uri), ch, origin),
       cancel: (error) => {
         this.#store.forget(key);
         this.#settled(origin);
@@ -198,14 +196,14 @@ export class CommandService {
     }
   }
 
-  async #run(entry: IdEntry, id: string, call: RestCall, path: string, ch: Channel, origin: number): Promise<void> {
+  async #run(entry: IdEntry, id: string, target: RestCaller, call: RestCall, path: string, ch: Channel, origin: number): Promise<void> {
     const journaled = this.#store.start(entry);
     if (journaled) await journaled;
     const started = performance.now();
     let frame: string;
     let status: number;
     try {
-      const res = await this.#rest.call(call);
+      const res = await target.call(call);
       const ms = performance.now() - started;
       this.#telemetry.restDuration(call.method, ms / 1000);
       if (this.#log.isLevelEnabled('debug')) {

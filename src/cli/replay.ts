@@ -5,10 +5,9 @@ import { CommandService, DEFAULT_GROUP, type Channel } from '../bridge/commands.
 import type { Config } from '../config/load.js';
 import { EXIT } from '../constants.js';
 import type { Logger } from '../log/logger.js';
-import { Policy } from '../policy/allow.js';
 import { decodeFrame, type Inbound } from '../protocol/codec.js';
 import { CommandQueue } from '../queue/queue.js';
-import { restClientFor } from '../rest/client.js';
+import { Router } from '../backends/router.js';
 import { IdStore } from '../state/idstore.js';
 
 export interface ReplayIo {
@@ -31,7 +30,7 @@ export function framesOf(text: string): string[] {
 
 /** Replays the files; resolves to the exit code (1 when some input could not be replayed). */
 export async function replayFiles(config: Config, files: readonly string[], io: ReplayIo): Promise<number> {
-  const rest = restClientFor(config);
+  const router = new Router(config.backends, config.queue.concurrency, io.log);
   // Answers are printed in input order: slot i holds input i's answer until all before it are out.
   const slots: (string | null | undefined)[] = [];
   const slotsById = new Map<string, number[]>();
@@ -48,8 +47,7 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
     }
   };
   const service = new CommandService({
-    policy: new Policy(config.rest),
-    rest,
+    routes: router,
     queue: new CommandQueue({ concurrency: config.queue.concurrency, maxPending: Number.MAX_SAFE_INTEGER }),
     store: new IdStore({ ...config.dedupe, journal: null, log: io.log }),
     log: io.log,
@@ -98,6 +96,6 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
   if (outstanding === 0) allAnswered();
   for (const { msg } of inputs) if (msg.kind === 'command' || msg.kind === 'invalid') service.handle(msg, channel);
   await done;
-  await rest.close();
+  await router.close();
   return failed ? EXIT.failure : EXIT.ok;
 }

@@ -3,12 +3,14 @@
 import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import { ConfigError } from '../errors.js';
+import { resolveBackends, type BackendConfig } from './backends.js';
 import { resolveEndpoints, resolveProxy, redactUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
 import { expandPath, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
 import { schema, schemaLeaves, type LogLevel, type RawConfig, type ReplayableMethod } from './schema.js';
 
 export { isLoopbackHost } from './files.js';
 export type { Endpoint, ProxyConfig } from './endpoints.js';
+export type { AuthConfig, BackendConfig } from './backends.js';
 
 /** The validated configuration every module receives. Nothing else reads the environment. */
 export interface Config {
@@ -41,6 +43,8 @@ export interface Config {
     readonly allowedMethods: readonly ReplayableMethod[];
     readonly maxResponseBytes: number;
   };
+  /** The REST targets: `backends`, or one named "netbackup" made of rest.*. */
+  readonly backends: readonly BackendConfig[];
   readonly queue: { readonly concurrency: number; readonly maxPending: number };
   readonly dedupe: { readonly ttlMs: number; readonly maxEntries: number; readonly maxBytes: number };
   readonly outbox: { readonly maxBytes: number };
@@ -179,6 +183,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
   }
   const cloudCa = readCa('cloud.caFile', raw.cloud.caFile, env, problems);
   const restCa = readCa('rest.caFile', raw.rest.caFile, env, problems);
+  const backends = resolveBackends(raw, restCa, env, problems);
   if (problems.length) throw new ConfigError(problems);
 
   const config: Config = {
@@ -188,6 +193,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
       ca: restCa,
       allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as ReplayableMethod))],
     },
+    backends,
     queue: raw.queue,
     dedupe: raw.dedupe,
     outbox: raw.outbox,
@@ -218,6 +224,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     },
     rest: { ...config.rest, ca: config.rest.ca === null ? null : '[PEM]' },
     notifications: { ...config.notifications, apiKey: config.notifications.apiKey === null ? null : '[redacted]' },
+    backends: config.backends.map((b) => ({ ...b, ca: b.ca === null ? null : '[PEM]', auth: redactAuth(b.auth) })),
     configFile,
   };
 }
@@ -232,5 +239,12 @@ export function secretFileWarnings(config: Config, env: Env): string[] {
     const path = expandPath(what, f, env, []);
     if (path !== null && readableByOthers(path)) out.push(`${what} ${path} can be read by its group or others; chmod 600 it`);
   }
+  return out;
+}
+
+/** An auth profile with its secrets replaced. */
+function redactAuth(auth: BackendConfig['auth']): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...auth };
+  for (const k of ['password', 'apiKey']) if (out[k] !== undefined && out[k] !== null) out[k] = '[redacted]';
   return out;
 }

@@ -1,5 +1,6 @@
 // The configuration schema: every key, its default, its environment variable and its CLI flag.
 import convict from 'convict';
+import type { RawBackend } from './backends.js';
 
 /** Methods the policy can allow. */
 export const REPLAYABLE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -34,6 +35,7 @@ export interface RawConfig {
     allowedMethods: string[];
     maxResponseBytes: number;
   };
+  backends: RawBackend[];
   queue: { concurrency: number; maxPending: number };
   dedupe: { ttlMs: number; maxEntries: number; maxBytes: number };
   outbox: { maxBytes: number };
@@ -303,6 +305,11 @@ export const schema: convict.Schema<RawConfig> = {
       doc: 'Largest REST response body relayed; a larger one is answered 502',
       format: 'nbw-uint', min: 1024, default: 64 * MiB, env: 'NBWSS_REST_MAX_RESPONSE_BYTES', flag: 'rest-max-response-bytes',
     },
+  },
+  backends: {
+    doc: 'REST targets beyond NetBackup (config file only): a list of {name, mount, baseUrl, caFile, timeoutMs, allowedPaths, allowedMethods, auth}; empty: one backend "netbackup" made of rest.*',
+    format: Array,
+    default: [],
   },
   queue: {
     concurrency: {

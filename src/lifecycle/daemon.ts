@@ -1,4 +1,4 @@
-// The daemon: opens the state, builds the parts in order (rest → queue → store → commands →
+// The daemon: opens the state, builds the parts in order (queue → store → backends → commands →
 // one link, courier and outbox per endpoint group → metrics), wires them, and stops them in
 // reverse with a grace period for calls in flight.
 import { groupEndpoints } from '../config/endpoints.js';
@@ -12,9 +12,8 @@ import { Link } from '../link/link.js';
 import { PrometheusTelemetry } from '../metrics/prometheus.js';
 import { MetricsServer, type Readiness } from '../metrics/server.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
-import { Policy } from '../policy/allow.js';
 import { CommandQueue } from '../queue/queue.js';
-import { restClientFor, type RestClient } from '../rest/client.js';
+import { Router } from '../backends/router.js';
 import { IdStore } from '../state/idstore.js';
 import { Journal, type JournalRecord } from '../state/journal.js';
 import { Outbox } from '../state/outbox.js';
@@ -34,7 +33,8 @@ export class Daemon {
   #config: Config;
   readonly #log: Logger;
   readonly #journal: Journal | null;
-  rest: RestClient;
+  /** The backends and the routes to them (replaced whole by a reload that changes them). */
+  router: Router;
   readonly queue: CommandQueue;
   readonly store: IdStore;
   readonly commands: CommandService;
@@ -88,7 +88,6 @@ export class Daemon {
     this.#config = config;
     this.#log = log;
     this.#journal = journal;
-    this.rest = restClientFor(config);
     this.queue = new CommandQueue(config.queue);
     this.store = new IdStore({ ...config.dedupe, journal, log: log.child({ mod: 'state' }) });
     const outboxes: Outbox[] = [];
@@ -104,9 +103,9 @@ export class Daemon {
       });
     }
     this.telemetry = prometheus ?? NO_TELEMETRY;
+    this.router = new Router(config.backends, config.queue.concurrency, log.child({ mod: 'backends' }), this.telemetry);
     this.commands = new CommandService({
-      policy: new Policy(config.rest),
-      rest: this.rest,
+      routes: this.router,
       queue: this.queue,
       store: this.store,
       log: log.child({ mod: 'commands' }),
@@ -195,8 +194,7 @@ export class Daemon {
       {
         endpoints: c.cloud.endpoints.map((e) => ({ group: e.group, priority: e.priority, url: new URL(e.url).origin + new URL(e.url).pathname })),
         proxy: c.cloud.proxy ? (c.cloud.proxy.fromEnvironment ? 'from HTTPS_PROXY' : 'cloud.proxy') : null,
-        rest: c.rest.baseUrl,
-        allowedPaths: c.rest.allowedPaths,
+        backends: c.backends.map((b) => ({ name: b.name, mount: b.mount, baseUrl: b.baseUrl, auth: b.auth.type, allowedPaths: b.allowedPaths })),
         concurrency: c.queue.concurrency,
         maxPending: c.queue.maxPending,
         stateDir: c.state.dir,
@@ -234,12 +232,12 @@ export class Daemon {
     return needsRestart;
   }
 
-  /** @internal used by reload: swaps the REST client; the old one closes once its calls finish. */
-  replaceRest(next: RestClient, policy: Policy): void {
-    const old = this.rest;
-    this.rest = next;
-    this.commands.reconfigure(policy, next);
-    if (old !== next) void old.close();
+  /** @internal used by reload: swaps the router; the old one logs out and closes once its calls finish. */
+  replaceRouter(next: Router): void {
+    const old = this.router;
+    this.router = next;
+    this.commands.reconfigure(next);
+    void old.close();
   }
 
   /**
@@ -266,7 +264,7 @@ export class Daemon {
     clearTimeout(timer);
     if (expired) {
       this.#log.warn({ running: this.queue.running, graceMs }, 'grace period over; aborting REST calls still running');
-      this.rest.abortAll(
+      this.router.abortAll(
         new AnsweredError('NBW_ERR_REST_TIMEOUT', `the bridge shut down while the REST call was running (after ${graceMs} ms grace); its outcome is unknown`),
       );
       await this.queue.onIdle();
@@ -278,7 +276,7 @@ export class Daemon {
     await this.notifier?.stop();
     await Promise.all([...this.groups.values()].map((g) => g.link.stop()));
     await this.#metrics?.stop();
-    await this.rest.close();
+    await this.router.close();
     await this.#journal?.close();
     this.#log.info('stopped');
   }

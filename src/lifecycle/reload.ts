@@ -3,8 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { groupEndpoints } from '../config/endpoints.js';
-import { Policy } from '../policy/allow.js';
-import { restClientFor } from '../rest/client.js';
+import { Router } from '../backends/router.js';
 import type { Daemon } from './daemon.js';
 
 /** Keys whose new value is only read at start. */
@@ -31,7 +30,7 @@ const get = (c: Config, key: string): unknown => key.split('.').reduce<unknown>(
 
 /**
  * Applies `next` over `prev`: endpoints and tokens (next dial, current connections replaced
- * gracefully), the cloud CA and proxy (next dial), policy and REST settings (new calls), the
+ * gracefully), the cloud CA and proxy (next dial), backends, policy and credentials (new calls), the
  * log level (at once). Returns the keys that changed but need a restart.
  */
 export function applyReload(d: Daemon, prev: Config, next: Config, log: Logger): string[] {
@@ -46,12 +45,11 @@ export function applyReload(d: Daemon, prev: Config, next: Config, log: Logger):
     if (endpoints) g.link.updateEndpoints(endpoints);
   }
 
-  const restKeys = ['baseUrl', 'ca', 'timeoutMs', 'maxResponseBytes'] as const;
-  const restChanged = restKeys.some((k) => prev.rest[k] !== next.rest[k]);
-  const policyChanged = !isDeepStrictEqual(prev.rest.allowedPaths, next.rest.allowedPaths) || !isDeepStrictEqual(prev.rest.allowedMethods, next.rest.allowedMethods);
-  if (restChanged || policyChanged) d.replaceRest(restChanged ? restClientFor(next) : d.rest, new Policy(next.rest));
+  // Backends (rest.*, policy, CA files, credentials read from their files) are rebuilt when anything about them changed.
+  const backendsChanged = !isDeepStrictEqual(prev.backends, next.backends);
+  if (backendsChanged) d.replaceRouter(new Router(next.backends, next.queue.concurrency, log.child({ mod: 'backends' }), d.telemetry));
   log.info(
-    { restChanged, policyChanged, logLevel: next.log.level, ...(needsRestart.length ? { needsRestart } : {}) },
+    { backendsChanged, logLevel: next.log.level, ...(needsRestart.length ? { needsRestart } : {}) },
     needsRestart.length ? 'configuration reloaded; some changes need a restart to apply' : 'configuration reloaded',
   );
   // Children follow their root's level in pino, so this reaches every module's logger.

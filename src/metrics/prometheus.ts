@@ -28,6 +28,7 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #notifSent: Counter<'group' | 'object'>;
   readonly #notifAcked: Counter<'group'>;
   readonly #pollFailures: Counter<'kind'>;
+  readonly #backendErrors: Counter<'backend'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -56,6 +57,7 @@ export class PrometheusTelemetry implements Telemetry {
     gauge('nbwss_notification_records_pending', 'Notification records not yet acknowledged by every group', sources.notificationsPending);
     this.#notifSent = new Counter({ name: 'nbwss_notification_batches_sent_total', help: 'NOTIFICATION REQUESTs sent, resends included', labelNames: ['group', 'object'], registers });
     this.#notifAcked = new Counter({ name: 'nbwss_notification_batches_acked_total', help: 'NOTIFICATION REQUESTs acknowledged', labelNames: ['group'], registers });
+    this.#backendErrors = new Counter({ name: 'nbwss_backend_reported_errors_total', help: 'Answers with a success status that report an error in the body (AhsayCBS)', labelNames: ['backend'], registers });
     this.#pollFailures = new Counter({ name: 'nbwss_poll_failures_total', help: 'Polls of the jobs or images API that failed', labelNames: ['kind'], registers });
   }
 
@@ -92,6 +94,10 @@ export class PrometheusTelemetry implements Telemetry {
   }
   pollFailed(kind: 'jobs' | 'images'): void {
     this.#pollFailures.inc({ kind });
+  }
+
+  backendError(backend: string): void {
+    this.#backendErrors.inc({ backend });
   }
 
   metrics(): Promise<string> {

@@ -26,6 +26,8 @@ export interface Telemetry {
   notificationSent(group: string, object: string): void;
   notificationAcked(group: string): void;
   pollFailed(kind: 'jobs' | 'images'): void;
+  /** A backend answered success but reported an error in the body (AhsayCBS). */
+  backendError(backend: string): void;
 }
 
 const noop = () => {};
@@ -43,4 +45,5 @@ export const NO_TELEMETRY: Telemetry = {
   notificationSent: noop,
   notificationAcked: noop,
   pollFailed: noop,
+  backendError: noop,
 };

@@ -207,17 +207,3 @@ export class RestClient implements RestCaller {
     return new AnsweredError('NBW_ERR_REST_TIMEOUT', `REST call timed out after ${this.#timeoutMs} ms`);
   }
 }
-
-/** The REST client a configuration describes; its pool has one connection per queue slot. */
-export function restClientFor(config: {
-  rest: { baseUrl: string; ca: string | null; timeoutMs: number; maxResponseBytes: number };
-  queue: { concurrency: number };
-}): RestClient {
-  return new RestClient({
-    baseUrl: config.rest.baseUrl,
-    ca: config.rest.ca,
-    timeoutMs: config.rest.timeoutMs,
-    maxResponseBytes: config.rest.maxResponseBytes,
-    connections: config.queue.concurrency,
-  });
-}

@@ -22,9 +22,10 @@ class MemoryRest implements RestCaller {
 function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, queue = { concurrency: 2, maxPending: 1 }) {
   const rest = new MemoryRest(answer);
   const answers: { id: string; status: number; frame: Record<string, any> }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const policy = new Policy({ allowedPaths: ['/netbackup/'], allowedMethods: ['GET', 'POST'] });
+  const target = Object.assign(rest, { name: 'memory' });
   const svc = new CommandService({
-    policy: new Policy({ allowedPaths: ['/netbackup/'], allowedMethods: ['GET', 'POST'] }),
-    rest,
+    routes: { route: (method, uri) => { const r = policy.check(method, uri); return r.ok ? { ok: true, path: r.path, backend: target } : r; } },
     queue: new CommandQueue(queue),
     store: new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal: null, log: silentLogger() }),
     log: silentLogger(),

@@ -1,0 +1,214 @@
+// The REST targets: `backends` from the config file (each with a mount, a policy and an auth
+// profile), or one backend named "netbackup" made of the rest.* keys. Secrets are read here.
+import type { RawConfig, ReplayableMethod } from './schema.js';
+import { REPLAYABLE_METHODS } from './schema.js';
+import { readCa, readSecret, type Env } from './files.js';
+
+export const AUTH_TYPES = ['passthrough', 'netbackup-apikey', 'veeam-em', 'veeam-vbr', 'cohesity', 'ibm-iam', 'ahsay', 'storware'] as const;
+export type AuthType = (typeof AUTH_TYPES)[number];
+
+/** An auth profile with its secrets read. */
+export type AuthConfig =
+  | { type: 'passthrough' }
+  | { type: 'netbackup-apikey'; apiKey: string }
+  | { type: 'veeam-em'; username: string; password: string }
+  | { type: 'veeam-vbr'; username: string; password: string; apiVersion: string }
+  | { type: 'cohesity'; apiKey: string | null; username: string | null; password: string | null; domain: string; tenantId: string | null }
+  | { type: 'ibm-iam'; apiKey: string; tokenUrl: string; tenantId: string }
+  | { type: 'ahsay'; username: string; password: string }
+  | { type: 'storware'; username: string; password: string };
+
+export interface BackendConfig {
+  readonly name: string;
+  /** Path prefix the cloud uses for this backend; "/" for none. */
+  readonly mount: string;
+  readonly baseUrl: string;
+  readonly caFile: string | null;
+  readonly ca: string | null;
+  readonly timeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly allowedPaths: readonly string[];
+  readonly allowedMethods: readonly ReplayableMethod[];
+  readonly auth: AuthConfig;
+}
+
+/** A raw backend as written in the config file. */
+export interface RawBackend {
+  name?: unknown;
+  mount?: unknown;
+  baseUrl?: unknown;
+  caFile?: unknown;
+  timeoutMs?: unknown;
+  allowedPaths?: unknown;
+  allowedMethods?: unknown;
+  auth?: Record<string, unknown>;
+}
+
+const BACKEND_KEYS = ['name', 'mount', 'baseUrl', 'caFile', 'timeoutMs', 'allowedPaths', 'allowedMethods', 'auth'];
+const AUTH_KEYS = ['type', 'username', 'passwordFile', 'apiKeyFile', 'domain', 'tenantId', 'apiVersion', 'tokenUrl'];
+const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
+const MOUNT = /^\/(?:[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*)?$/;
+const PATH = /^\/[^\s\\?#%]*$/;
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/** The mount a uri path reaches through: `uri` is `mount` itself or continues with "/" or "?". */
+export function underMount(uri: string, mount: string): boolean {
+  if (mount === '/') return uri.startsWith('/');
+  return uri === mount || uri.startsWith(`${mount}/`) || uri.startsWith(`${mount}?`);
+}
+
+function httpUrl(v: unknown): boolean {
+  try {
+    const u = new URL(String(v));
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && !u.search && !u.hash;
+  } catch {
+    return false;
+  }
+}
+
+function resolveAuth(where: string, a: Record<string, unknown> | undefined, env: Env, problems: string[]): AuthConfig | null {
+  const auth = a ?? { type: 'passthrough' };
+  if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) {
+    problems.push(`${where}.auth: must be an object with a type`);
+    return null;
+  }
+  for (const k of Object.keys(auth)) if (!AUTH_KEYS.includes(k)) problems.push(`${where}.auth: unknown key ${JSON.stringify(k)}`);
+  const type = auth.type ?? 'passthrough';
+  if (!(AUTH_TYPES as readonly unknown[]).includes(type)) {
+    problems.push(`${where}.auth.type: must be one of ${AUTH_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+    return null;
+  }
+  const need = (key: string): string | null => {
+    const v = auth[key];
+    if (isString(v)) return v;
+    problems.push(`${where}.auth.${key}: required for auth type ${String(type)}`);
+    return null;
+  };
+  const secret = (key: 'passwordFile' | 'apiKeyFile'): string | null => {
+    const file = need(key);
+    return file === null ? null : readSecret(`${where}.auth.${key}`, file, env, problems);
+  };
+  const optional = (key: string): string | null => (isString(auth[key]) ? (auth[key] as string) : null);
+  switch (type as AuthType) {
+    case 'passthrough':
+      return { type: 'passthrough' };
+    case 'netbackup-apikey': {
+      const apiKey = secret('apiKeyFile');
+      return apiKey === null ? null : { type: 'netbackup-apikey', apiKey };
+    }
+    case 'veeam-em':
+    case 'ahsay':
+    case 'storware': {
+      const username = need('username');
+      const password = secret('passwordFile');
+      return username === null || password === null ? null : { type: type as 'veeam-em' | 'ahsay' | 'storware', username, password };
+    }
+    case 'veeam-vbr': {
+      const username = need('username');
+      const password = secret('passwordFile');
+      const apiVersion = optional('apiVersion') ?? '1.1-rev2';
+      return username === null || password === null ? null : { type: 'veeam-vbr', username, password, apiVersion };
+    }
+    case 'cohesity': {
+      const tenantId = optional('tenantId');
+      const domain = optional('domain') ?? 'LOCAL';
+      if (auth.apiKeyFile !== undefined) {
+        const apiKey = secret('apiKeyFile');
+        return apiKey === null ? null : { type: 'cohesity', apiKey, username: null, password: null, domain, tenantId };
+      }
+      const username = need('username');
+      const password = secret('passwordFile');
+      return username === null || password === null ? null : { type: 'cohesity', apiKey: null, username, password, domain, tenantId };
+    }
+    case 'ibm-iam': {
+      const apiKey = secret('apiKeyFile');
+      const tenantId = need('tenantId');
+      const tokenUrl = optional('tokenUrl') ?? 'https://iam.cloud.ibm.com/identity/token';
+      if (!httpUrl(tokenUrl)) problems.push(`${where}.auth.tokenUrl: must be an http or https URL`);
+      return apiKey === null || tenantId === null ? null : { type: 'ibm-iam', apiKey, tokenUrl, tenantId };
+    }
+  }
+}
+
+/** The backends of a configuration, with secrets and CAs read; problems name the entry and key. */
+export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env, problems: string[]): BackendConfig[] {
+  if (raw.backends.length === 0) {
+    return [{
+      name: 'netbackup',
+      mount: '/',
+      baseUrl: raw.rest.baseUrl,
+      caFile: raw.rest.caFile,
+      ca: restCa,
+      timeoutMs: raw.rest.timeoutMs,
+      maxResponseBytes: raw.rest.maxResponseBytes,
+      allowedPaths: raw.rest.allowedPaths,
+      allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as ReplayableMethod))],
+      auth: { type: 'passthrough' },
+    }];
+  }
+  const out: BackendConfig[] = [];
+  raw.backends.forEach((b: RawBackend, i) => {
+    const where = `backends[${i}]`;
+    if (typeof b !== 'object' || b === null || Array.isArray(b)) {
+      problems.push(`${where}: must be an object`);
+      return;
+    }
+    for (const k of Object.keys(b)) if (!BACKEND_KEYS.includes(k)) problems.push(`${where}: unknown key ${JSON.stringify(k)}`);
+    const before = problems.length;
+    if (!isString(b.name) || !NAME.test(b.name)) problems.push(`${where}.name: must be a short name of letters, digits, _ and -`);
+    if (!isString(b.mount) || !MOUNT.test(b.mount) || /(^|\/)\.\.?(\/|$)/.test(b.mount)) problems.push(`${where}.mount: must be "/" or a path such as /veeam-em (no trailing slash)`);
+    if (!httpUrl(b.baseUrl)) problems.push(`${where}.baseUrl: must be an http or https URL without credentials, query or fragment`);
+    if (b.timeoutMs !== undefined && !(typeof b.timeoutMs === 'number' && Number.isSafeInteger(b.timeoutMs) && b.timeoutMs > 0)) problems.push(`${where}.timeoutMs: must be a whole number of at least 1`);
+    if (!Array.isArray(b.allowedPaths) || b.allowedPaths.length === 0 || !b.allowedPaths.every((p) => typeof p === 'string' && PATH.test(p) && !/(^|\/)\.\.?(\/|$)/.test(p))) {
+      problems.push(`${where}.allowedPaths: must be a non-empty list of plain absolute paths such as /api/`);
+    }
+    const methods = b.allowedMethods ?? [...REPLAYABLE_METHODS];
+    if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && (REPLAYABLE_METHODS as readonly string[]).includes(m.toUpperCase()))) {
+      problems.push(`${where}.allowedMethods: each must be one of ${REPLAYABLE_METHODS.join(', ')}`);
+    }
+    const caFile = isString(b.caFile) ? b.caFile : null;
+    const ca = readCa(`${where}.caFile`, caFile, env, problems);
+    const auth = resolveAuth(where, b.auth, env, problems);
+    if (problems.length > before || auth === null) return;
+    out.push({
+      name: b.name as string,
+      mount: b.mount as string,
+      baseUrl: b.baseUrl as string,
+      caFile,
+      ca,
+      timeoutMs: (b.timeoutMs as number | undefined) ?? raw.rest.timeoutMs,
+      maxResponseBytes: raw.rest.maxResponseBytes,
+      allowedPaths: b.allowedPaths as string[],
+      allowedMethods: [...new Set((methods as string[]).map((m) => m.toUpperCase() as ReplayableMethod))],
+      auth,
+    });
+  });
+  checkMounts(out, problems);
+  return out;
+}
+
+/** Names and mounts are unique, and no backend's allowed paths reach into another's mount. */
+function checkMounts(backends: readonly BackendConfig[], problems: string[]): void {
+  const names = new Set<string>();
+  const mounts = new Map<string, string>();
+  for (const b of backends) {
+    if (names.has(b.name)) problems.push(`backends: the name ${b.name} is used twice`);
+    names.add(b.name);
+    const other = mounts.get(b.mount);
+    if (other) problems.push(`backends: ${other} and ${b.name} both mount ${b.mount}; a uri there would reach two backends`);
+    mounts.set(b.mount, b.name);
+  }
+  for (const outer of backends) {
+    for (const inner of backends) {
+      if (outer === inner || inner.mount === outer.mount || !underMount(inner.mount, outer.mount)) continue;
+      // A uri under inner's mount goes to inner; outer must not also allow paths there.
+      const rest = outer.mount === '/' ? inner.mount : inner.mount.slice(outer.mount.length);
+      for (const p of outer.allowedPaths) {
+        if (p.startsWith(`${rest}/`) || p === rest || `${rest}/`.startsWith(p)) {
+          problems.push(`backends: ${outer.name} allows ${p} under its mount ${outer.mount}, which reaches into ${inner.name}'s mount ${inner.mount}; a uri there would reach two backends`);
+        }
+      }
+    }
+  }
+}
