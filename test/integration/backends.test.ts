@@ -1,0 +1,245 @@
+// Backends beyond NetBackup: routing by mount, and each auth profile against its simulator.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { AhsaySim, CohesitySim, IbmCloudSim, StorwareSim, VeeamEmSim, VeeamVbrSim } from '../../src/demo/products.js';
+import { Daemon } from '../../src/lifecycle/daemon.js';
+import { FakeCloud, RestServer, sendJson, type CloudMessage, type CloudPeer, type RestHandler } from '../support/fakes.js';
+import { captureLog, type CapturedLog } from '../support/log.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'nbwss-backends-'));
+const secret = (name: string, value: string) => {
+  const p = join(dir, `${name}-${Math.random().toString(36).slice(2)}`);
+  writeFileSync(p, `${value}\n`, { mode: 0o600 });
+  return p;
+};
+
+async function serve(handler: RestHandler) {
+  const r = await new RestServer(handler).start();
+  cleanups.push(() => r.stop());
+  return r;
+}
+
+interface Bridge {
+  peer: CloudPeer;
+  logs: CapturedLog;
+  daemon: Daemon;
+  stop(): Promise<void>;
+}
+
+async function bridgeWith(backends: object[], extra: object = {}): Promise<Bridge> {
+  const cloud = await new FakeCloud({ token: 'backends-token' }).start();
+  cleanups.push(() => cloud.stop());
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify({ cloud: { url: cloud.url, token: 'backends-token' }, backends, ...extra }));
+  const { config } = loadConfig({ env: {}, configFile: file, purpose: 'run' });
+  const logs = captureLog();
+  const daemon = await Daemon.open(config, logs.log);
+  await daemon.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await daemon.stop();
+  };
+  cleanups.push(stop);
+  return { peer: await cloud.readyPeer(0), logs, daemon, stop };
+}
+
+const body = (m: CloudMessage) => JSON.parse(m.payload.body as string);
+const SECRETS = ['S3cret-Pa55', 'cohesity-api-key-value', 'ibm-cloud-api-key-value', 'nb-api-key-value'];
+const noSecrets = (logs: CapturedLog, ...more: string[]) => {
+  for (const s of [...SECRETS, ...more]) expect(logs.text()).not.toContain(s);
+};
+
+describe('routing by mount', () => {
+  it('sends each uri to the backend whose mount is its longest prefix, strips the mount, and refuses what reaches none', async () => {
+    const nb = await serve((req, res) => sendJson(res, 200, { nb: req.url }));
+    const other = await serve((req, res) => sendJson(res, 200, { other: req.url }));
+    const { peer } = await bridgeWith([
+      { name: 'netbackup', mount: '/', baseUrl: nb.url, allowedPaths: ['/netbackup/'] },
+      { name: 'other', mount: '/other', baseUrl: other.url, allowedPaths: ['/api/'] },
+    ]);
+    expect(body(await peer.command('GET', '/netbackup/admin/jobs'))).toEqual({ nb: '/netbackup/admin/jobs' });
+    expect(body(await peer.command('GET', '/other/api/things?x=1'))).toEqual({ other: '/api/things?x=1' });
+    const refused = await peer.command('GET', '/other/admin');
+    expect(refused.payload.responseCode).toBe(403);
+    expect(body(refused).errorMessage).toMatch(/outside the allowed paths \(\/api\/\)/);
+    expect((await peer.command('GET', '/other/../netbackup/admin/jobs')).payload.responseCode).toBe(403);
+    expect((await peer.command('GET', '/otherthing/api/x')).payload.responseCode).toBe(403);
+    expect(other.requests.map((r) => r.url)).toEqual(['/api/things?x=1']);
+  });
+
+  it('answers 403 when a uri reaches no backend', async () => {
+    const other = await serve((_req, res) => sendJson(res, 200, {}));
+    const { peer } = await bridgeWith([{ name: 'other', mount: '/other', baseUrl: other.url, allowedPaths: ['/api/'] }]);
+    const r = await peer.command('GET', '/netbackup/admin/jobs');
+    expect(r.payload.responseCode).toBe(403);
+    expect(body(r).errorMessage).toMatch(/reaches no backend \(mounts: \/other\)/);
+  });
+
+  it('refuses at start a configuration that lets one uri reach two backends, or names a backend twice', () => {
+    const problems = (backends: object[]) => {
+      const file = join(dir, `bad-${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(file, JSON.stringify({ cloud: { url: 'wss://c.example/x', token: 't' }, backends }));
+      try {
+        loadConfig({ env: {}, configFile: file, purpose: 'run' });
+      } catch (err) {
+        return (err as { problems: string[] }).problems.join('\n');
+      }
+      return '';
+    };
+    const b = (name: string, mount: string, allowedPaths = ['/api/']) => ({ name, mount, baseUrl: 'https://h.example', allowedPaths });
+    expect(problems([b('a', '/x'), b('b', '/x')])).toMatch(/a and b both mount \/x/);
+    expect(problems([b('nb', '/', ['/']), b('veeam', '/veeam-em')])).toMatch(/nb allows \/ under its mount \/, which reaches into veeam's mount \/veeam-em/);
+    expect(problems([b('nb', '/', ['/veeam-em/api/']), b('veeam', '/veeam-em')])).toMatch(/reaches into veeam's mount/);
+    expect(problems([b('nb', '/', ['/netbackup/']), b('veeam', '/veeam-em')])).toBe('');
+    expect(problems([b('a', '/x'), b('a', '/y')])).toMatch(/the name a is used twice/);
+    expect(problems([b('a', 'x')])).toMatch(/backends\[0\]\.mount: must be "\/" or a path/);
+    expect(problems([{ ...b('a', '/x'), auth: { type: 'magic' } }])).toMatch(/backends\[0\]\.auth\.type: must be one of passthrough/);
+    expect(problems([{ ...b('a', '/x'), auth: { type: 'veeam-em', username: 'u' } }])).toMatch(/backends\[0\]\.auth\.passwordFile: required for auth type veeam-em/);
+    expect(problems([{ ...b('a', '/x'), auth: { type: 'storware', username: 'u', passwordFile: '/nonexistent' } }])).toMatch(/backends\[0\]\.auth\.passwordFile: cannot read \/nonexistent: ENOENT/);
+  });
+});
+
+describe('auth profiles', () => {
+  it('netbackup-apikey sets Authorization to the local API key, replacing the cloud JWT', async () => {
+    const nb = await serve((req, res) => sendJson(res, 200, { auth: req.headers.authorization }));
+    const { peer, logs } = await bridgeWith([{ name: 'netbackup', mount: '/', baseUrl: nb.url, allowedPaths: ['/netbackup/'], auth: { type: 'netbackup-apikey', apiKeyFile: secret('nbkey', 'nb-api-key-value') } }]);
+    expect(body(await peer.command('GET', '/netbackup/admin/jobs'))).toEqual({ auth: 'nb-api-key-value' });
+    noSecrets(logs);
+  });
+
+  it('veeam-em logs in once with Basic, signs calls with the session header, logs in again on 401, keeps XML as text, deletes its session on shutdown', async () => {
+    const sim = new VeeamEmSim();
+    const em = await serve(sim.handler);
+    const pw = secret('veeam', sim.password);
+    const { peer, logs, stop } = await bridgeWith([{ name: 'veeam', mount: '/veeam-em', baseUrl: em.url, allowedPaths: ['/api/'], auth: { type: 'veeam-em', username: sim.username, passwordFile: pw } }]);
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => peer.command('GET', '/veeam-em/api/jobs')));
+    expect(sim.logins).toBe(1);
+    for (const r of [a, b, c]) expect(r?.payload.responseCode).toBe(200);
+    expect(a?.payload.body).toMatch(/^<EntityReferences/);
+    expect(a?.payload.bodyEncoding).toBeUndefined();
+    expect(a?.payload.headers).not.toHaveProperty('x-restsvcsessionid');
+    const started = await peer.command('POST', '/veeam-em/api/jobs/urn:veeam:Job:1?action=start', { headers: { Accept: 'application/json', Authorization: 'cloud-sent-credential' } });
+    expect(started.payload.responseCode).toBe(202);
+    expect(sim.calls.at(-1)?.headers.authorization).toBeUndefined();
+    sim.expireSessions();
+    expect((await peer.command('GET', '/veeam-em/api/jobs', { headers: { Accept: 'application/json' } })).payload.responseCode).toBe(200);
+    expect(sim.logins).toBe(2);
+    await stop();
+    expect(sim.logouts).toBe(1);
+    noSecrets(logs);
+  });
+
+  it('veeam-vbr uses the OAuth2 password grant with x-api-version, refreshes before expiry, logs out on shutdown', async () => {
+    const sim = new VeeamVbrSim();
+    sim.expiresIn = 30;
+    const vbr = await serve(sim.handler);
+    const { peer, logs, stop } = await bridgeWith([
+      { name: 'vbr', mount: '/veeam-vbr', baseUrl: vbr.url, allowedPaths: ['/api/v1/'], auth: { type: 'veeam-vbr', username: sim.username, passwordFile: secret('vbr', sim.password), apiVersion: '1.1-rev2' } },
+    ]);
+    const r = await peer.command('GET', '/veeam-vbr/api/v1/jobs');
+    expect(r.payload.responseCode).toBe(200);
+    expect(sim.calls[0]?.headers['x-api-version']).toBe('1.1-rev2');
+    await peer.command('GET', '/veeam-vbr/api/v1/jobs');
+    expect(sim.logins).toBe(3); // expiring within a minute: refreshed before each use
+    await stop();
+    expect(sim.logouts).toBe(1);
+    noSecrets(logs);
+  });
+
+  it('cohesity logs in for an access token, sends X-IBM-Tenant-Id as given, renews on 401; or uses an apiKey header', async () => {
+    const sim = new CohesitySim();
+    const api = await serve(sim.handler);
+    const { peer, logs } = await bridgeWith([
+      { name: 'cohesity', mount: '/cohesity', baseUrl: api.url, allowedPaths: ['/v2/'], auth: { type: 'cohesity', username: sim.username, passwordFile: secret('coh', sim.password), domain: 'LOCAL', tenantId: 'tenant-42/' } },
+      { name: 'cohesity-key', mount: '/cohesity-key', baseUrl: api.url, allowedPaths: ['/v2/'], auth: { type: 'cohesity', apiKeyFile: secret('cohkey', sim.apiKey) } },
+    ]);
+    expect((await peer.command('GET', '/cohesity/v2/data-protect/protection-groups')).payload.responseCode).toBe(200);
+    expect(sim.calls[0]?.headers['x-ibm-tenant-id']).toBe('tenant-42/');
+    expect(sim.calls[0]?.headers.authorization).toMatch(/^Bearer /);
+    sim.expireSessions();
+    expect((await peer.command('GET', '/cohesity/v2/data-protect/protection-groups')).payload.responseCode).toBe(200);
+    expect(sim.logins).toBe(2);
+    expect((await peer.command('GET', '/cohesity-key/v2/data-protect/protection-groups')).payload.responseCode).toBe(200);
+    expect(sim.calls.at(-1)?.headers.apikey).toBe(sim.apiKey);
+    expect(sim.logins).toBe(2);
+    noSecrets(logs);
+  });
+
+  it('ibm-iam exchanges the API key at the IAM token URL and sends Bearer plus X-IBM-Tenant-Id', async () => {
+    const sim = new IbmCloudSim();
+    const cloudApi = await serve(sim.handler);
+    const { peer, logs } = await bridgeWith([
+      { name: 'ibm', mount: '/ibm', baseUrl: cloudApi.url, allowedPaths: ['/v2/'], auth: { type: 'ibm-iam', apiKeyFile: secret('ibm', sim.apiKey), tokenUrl: `${cloudApi.url}/identity/token`, tenantId: 'tenant-7/' } },
+    ]);
+    expect((await peer.command('GET', '/ibm/v2/data-protect/protection-groups')).payload.responseCode).toBe(200);
+    expect(sim.logins).toBe(1);
+    expect(sim.tenants).toEqual(['tenant-7/']);
+    noSecrets(logs);
+  });
+
+  it('ahsay injects SysUser and SysPwd into every body, overwriting those the cloud sent, and counts errors reported with status 200', async () => {
+    const sim = new AhsaySim();
+    const cbs = await serve(sim.handler);
+    const { peer, logs, daemon } = await bridgeWith(
+      [{ name: 'ahsay', mount: '/ahsay', baseUrl: cbs.url, allowedPaths: ['/obs/api/json/'], auth: { type: 'ahsay', username: sim.username, passwordFile: secret('ahsay', sim.password) } }],
+      { metrics: { listen: '127.0.0.1:0' } },
+    );
+    const ok = await peer.command('POST', '/ahsay/obs/api/json/2/ListUsers.do', { parameters: JSON.stringify({ SysUser: 'cloud', SysPwd: 'cloud-pw', Owner: '' }) });
+    expect(body(ok)).toMatchObject({ Status: 'OK' });
+    expect(JSON.parse(sim.calls[0]?.text ?? '{}')).toEqual({ SysUser: sim.username, SysPwd: sim.password, Owner: '' });
+    const err = await peer.command('POST', '/ahsay/obs/api/json/2/NoSuch.do', { parameters: '{}' });
+    expect(err.payload.responseCode).toBe(200);
+    expect(body(err)).toMatchObject({ Status: 'Error' });
+    const metrics = await (await fetch(`http://${daemon.metricsAddress}/metrics`)).text();
+    expect(metrics).toMatch(/^nbwss_backend_reported_errors_total\{backend="ahsay"\} 1$/m);
+    noSecrets(logs);
+  });
+
+  it('storware keeps the session cookie whatever its name, logs in again on 401, logs out on shutdown, and never passes the cookie on', async () => {
+    const sim = new StorwareSim();
+    sim.cookieName = 'VPROTECTSESSION';
+    const api = await serve(sim.handler);
+    const { peer, logs, stop } = await bridgeWith([
+      { name: 'storware', mount: '/storware', baseUrl: api.url, allowedPaths: ['/api/'], auth: { type: 'storware', username: sim.username, passwordFile: secret('sw', sim.password) } },
+    ]);
+    const r = await peer.command('GET', '/storware/api/virtual-machines', { headers: { Cookie: 'VPROTECTSESSION=forged' } });
+    expect(r.payload.responseCode).toBe(200);
+    expect(sim.calls[0]?.headers.cookie).toMatch(/^VPROTECTSESSION=[0-9a-f-]{36}$/);
+    sim.expireSessions();
+    expect((await peer.command('GET', '/storware/api/virtual-machines')).payload.responseCode).toBe(200);
+    expect(sim.logins).toBe(2);
+    await stop();
+    expect(sim.logouts).toBe(1);
+    noSecrets(logs);
+  });
+
+  it('answers 502 without secrets when the login fails, and does not log in again per request', async () => {
+    const sim = new StorwareSim();
+    const api = await serve(sim.handler);
+    const { peer, logs } = await bridgeWith([
+      { name: 'storware', mount: '/storware', baseUrl: api.url, allowedPaths: ['/api/'], auth: { type: 'storware', username: sim.username, passwordFile: secret('sw', 'Wr0ng-S3cret') } },
+    ]);
+    const answers = await Promise.all([1, 2, 3].map(() => peer.command('GET', '/storware/api/virtual-machines')));
+    for (const a of answers) {
+      expect(a.payload.responseCode).toBe(502);
+      expect(body(a)).toMatchObject({ details: { code: 'NBW_ERR_BACKEND_LOGIN' } });
+      expect(body(a).errorMessage).toMatch(/storware: logging in to the backend failed \(POST \/api\/session\/login answered 401\)/);
+    }
+    const again = await peer.command('GET', '/storware/api/virtual-machines');
+    expect(again.payload.responseCode).toBe(502);
+    expect(api.requests.filter((r) => r.url === '/api/session/login')).toHaveLength(1);
+    expect(sim.calls).toHaveLength(0);
+    for (const a of [...answers, again]) expect(JSON.stringify(a)).not.toContain('Wr0ng-S3cret');
+    noSecrets(logs, 'Wr0ng-S3cret');
+  });
+});
