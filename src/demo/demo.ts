@@ -9,6 +9,7 @@ import { createLogger } from '../log/logger.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import type { CloudPeer } from './fake-cloud.js';
 import { netbackupHandler, seededSim } from './fake-rest.js';
+import { startProducts, type ProductExchange } from './products-demo.js';
 import type { NbSim } from './nb-sim.js';
 import { startLoopback } from './loopback.js';
 
@@ -84,6 +85,19 @@ async function showNotifications(peer: CloudPeer, sim: NbSim, out: (line: string
   }
 }
 
+/** One exchange with each other product: the cloud sends no credentials, the bridge signs each call itself. */
+async function showProducts(peer: CloudPeer, exchanges: ProductExchange[], out: (line: string) => void): Promise<void> {
+  out('');
+  out('  The same bridge fronts other backup products under their mounts, holding their credentials itself:');
+  out('');
+  for (const x of exchanges) {
+    const started = performance.now();
+    const r = await peer.command(x.method, x.uri, { headers: { Accept: 'application/json' }, ...(x.parameters ? { parameters: x.parameters } : {}) });
+    const ms = Math.round(performance.now() - started);
+    out(`  ${pad(x.product, 10)} ${pad(x.method, 5)} ${pad(x.uri, 46)} → ${String(r.payload?.responseCode)}  ${pad(`${ms} ms`, 7)} ${x.note}`);
+  }
+}
+
 /** Runs the demo; resolves to the exit code. */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { out } = opts;
@@ -92,8 +106,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const work = await mkdtemp(join(tmpdir(), 'nbwss-demo-'));
   await writeFile(join(work, 'apikey'), 'demo-api-key\n', { mode: 0o600 });
   const sim = seededSim();
+  const products = await startProducts(work);
   const loop = await startLoopback({
     rest: netbackupHandler(sim),
+    backends: { dir: work, list: (restUrl) => products.backends(restUrl) },
     overrides: {
       'reconnect.minMs': '200',
       'reconnect.maxMs': '2000',
@@ -110,12 +126,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const shutdown = async () => {
     await daemon.stop('demo finished');
     await loop.stop();
+    await products.stop();
     await rm(work, { recursive: true, force: true });
   };
 
   out('nbwss-bridge demo: a simulated cloud application and NetBackup REST API on loopback, the real bridge between them.');
   out(`  cloud endpoint  ${cloud.url}   (the bridge dials out to it)`);
-  out(`  REST API        ${rest.url}   (the bridge replays COMMANDs against it)`);
+  out(`  REST API        ${rest.url}   (NetBackup, simulated; the bridge replays COMMANDs against it)`);
   await daemon.start();
   const peer = await cloud.readyPeer(0, 10_000);
   out('  CONNECT answered valid:true; replaying fixtures/ through the bridge:');
@@ -139,6 +156,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   out(`  ${total} requests, each answered once under its own id: ${summary}.`);
   out('  2xx came from the REST API; 4xx/5xx with an x-nbwss-bridge-error header were answered by the bridge itself.');
   await showNotifications(peer, sim, out);
+  await showProducts(peer, products.exchanges, out);
 
   if (!opts.keepRunning) {
     await shutdown();

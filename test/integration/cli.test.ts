@@ -163,6 +163,7 @@ describe('nbwss-bridge CLI', () => {
     expect(r.stdout).toMatch(/12 requests, each answered once under its own id: 200×4, 201×2, 204×2, 400×1, 403×2, 404×1\./);
     expect(r.stdout).toMatch(/GET\s+\/netbackup\/config\/servers\/vmservers\/vCenter2\.domain\.com\s+→ 200/);
     for (const state of ['QUEUED', 'ACTIVE', 'DONE  ']) expect(r.stdout).toMatch(new RegExp(`NOTIFICATION JOB 4736 ${state} ST_DINC vm-demo\\.domain\\.com`));
+    for (const product of ['Veeam EM', 'Veeam VBR', 'Cohesity', 'AhsayCBS', 'Storware']) expect(r.stdout).toMatch(new RegExp(`${product}\\s+(GET|POST)\\s+\\S+\\s+→ 200`));
   });
 
   it('demo --keep-running sends typed commands through the bridge until stdin ends', async () => {

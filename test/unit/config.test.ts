@@ -173,6 +173,30 @@ describe('config: bad values stop start-up with one line naming the key', () => 
   });
 });
 
+describe('config: the backends example', () => {
+  it('config/backends.example.json is valid once its files exist, and check-config hides every secret', () => {
+    const example = JSON.parse(readFileSync(new URL('../../config/backends.example.json', import.meta.url), 'utf8'));
+    const ca = readFileSync(new URL('../support/tls/ca.pem', import.meta.url), 'utf8');
+    for (const b of example.backends) {
+      if (b.caFile) b.caFile = file(`${b.name}-ca.pem`, ca);
+      if (b.auth.passwordFile) b.auth.passwordFile = file(`${b.name}.pw`, `pw-of-${b.name}\n`);
+    }
+    example.cloud.tokenFile = file('example-token', 'tok\n');
+    const { config } = loadConfig({ env: {}, configFile: file('backends.json', JSON.stringify(example)), purpose: 'run' });
+    expect(config.backends.map((b) => `${b.name}:${b.mount}:${b.auth.type}`)).toEqual([
+      'netbackup:/:passthrough',
+      'veeam-em:/veeam-em:veeam-em',
+      'veeam-vbr:/veeam-vbr:veeam-vbr',
+      'cohesity:/cohesity:cohesity',
+      'ahsay:/ahsay:ahsay',
+      'storware:/storware:storware',
+    ]);
+    const shown = JSON.stringify(redactedConfig(config));
+    expect(shown).not.toMatch(/pw-of-/);
+    expect(shown).toContain('"password":"[redacted]"');
+  });
+});
+
 describe('config: redacted view', () => {
   it('hides the token and CA contents', () => {
     const c = loadConfig({ purpose: 'run', env: RUN }).config;
