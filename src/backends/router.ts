@@ -96,14 +96,15 @@ export class Router implements Routing {
   }
 
   route(method: string, uri: string): Route {
-    // The uri's shape is checked whole first (scheme, //, .., control characters), so a clear reason comes back.
-    const shape = this.#shape.checkUri(uri);
-    if (!shape.ok) return shape;
-    const backend = this.backends.find((b) => underMount(shape.path, b.mount));
+    const backend = this.backends.find((b) => underMount(uri, b.mount));
     if (!backend) {
+      // Nothing mounted there: say what is wrong with the uri if anything is, else that no backend is there.
+      const shape = this.#shape.checkUri(uri);
+      if (!shape.ok) return shape;
       return { ok: false, error: new AnsweredError('NBW_ERR_POLICY_URI', `uri reaches no backend (mounts: ${this.backends.map((b) => b.mount).join(', ')})`) };
     }
-    const rest = backend.mount === '/' ? shape.path : shape.path.slice(backend.mount.length);
+    // The mount is a plain literal; everything after it goes through the backend's full policy.
+    const rest = backend.mount === '/' ? uri : uri.slice(backend.mount.length);
     const stripped = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
     const checked = backend.policy.check(method, stripped);
     return checked.ok ? { ok: true, path: checked.path, backend } : checked;

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gate, sleep, startBridge, type TestBridge, type TestBridgeOptions } from '../support/bridge.js';
 import { sendJson, type CloudMessage, type CloudPeer, type FakeCloud } from '../support/fakes.js';
+import { until } from '../support/wait.js';
 
 let bridge: TestBridge | null = null;
 afterEach(async () => {
@@ -25,13 +26,6 @@ function answersById(cloud: FakeCloud): Map<string, CloudMessage[]> {
   return out;
 }
 
-async function until(cond: () => boolean, timeoutMs: number, label: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(10);
-  }
-}
 
 /** Sends a command under a fixed id, as a cloud resending it would. */
 const send = (peer: CloudPeer, id: string, method = 'POST') => peer.sendCommand(method, `/netbackup/admin/jobs/${id}`, { id, parameters: '{}' });

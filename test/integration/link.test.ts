@@ -4,13 +4,13 @@ import type { Inbound } from '../../src/protocol/codec.js';
 import { FakeCloud, makeEnvelope } from '../support/fakes.js';
 import { captureLog } from '../support/log.js';
 import { httpsServer, TEST_CA } from '../support/tls.js';
+import { sleep, until } from '../support/wait.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function setup(cloudOpts: Partial<ConstructorParameters<typeof FakeCloud>[0]> = {}, linkOpts: Partial<LinkOptions> = {}) {
   const cloud = await new FakeCloud({ token: 'tok', ...cloudOpts }).start();
@@ -25,13 +25,6 @@ async function setup(cloudOpts: Partial<ConstructorParameters<typeof FakeCloud>[
   return { cloud, link, inbound, events, logs };
 }
 
-async function until(cond: () => boolean, timeoutMs = 5000, label = 'condition') {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(10);
-  }
-}
 
 const command = (id = 'C-1') => makeEnvelope('COMMAND', 'REQUEST', { uri: '/netbackup/x', method: 'GET', headers: {} }, id);
 

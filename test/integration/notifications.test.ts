@@ -12,6 +12,7 @@ import { Daemon } from '../../src/lifecycle/daemon.js';
 import { sleep } from '../support/bridge.js';
 import { FakeCloud, netbackupHandler, RestServer, type CloudMessage, type CloudPeer } from '../support/fakes.js';
 import { captureLog } from '../support/log.js';
+import { until } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -19,13 +20,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function until(cond: () => boolean, timeoutMs: number, label: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(20);
-  }
-}
 
 /** Every record of every NOTIFICATION REQUEST a peer received, with the request's id. */
 const recordsOf = (msgs: CloudMessage[]): Record<string, unknown>[] =>

@@ -10,6 +10,7 @@ import { gate, sleep, startBridge, type TestBridge, type TestBridgeOptions } fro
 import { FakeCloud, RestServer, sendJson, type CloudPeer, type RestHandler } from '../support/fakes.js';
 import { captureLog } from '../support/log.js';
 import { ConnectProxy } from '../support/proxy.js';
+import { until } from '../support/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 let bridge: TestBridge | null = null;
@@ -20,13 +21,6 @@ afterEach(async () => {
 });
 const start = async (opts: TestBridgeOptions) => (bridge = await startBridge(opts));
 
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, label: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(20);
-  }
-}
 
 const get = async (base: string, path: string) => {
   const res = await fetch(`http://${base}${path}`);

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { sleep, startBridge, type TestBridge } from '../support/bridge.js';
 import { FakeCloud, RestServer, sendJson } from '../support/fakes.js';
+import { until } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -15,13 +16,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function until(cond: () => boolean, timeoutMs: number, label: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(20);
-  }
-}
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'nbwss-reload-'));

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { JOURNAL_FILE } from '../../src/state/journal.js';
 import { sleep } from '../support/bridge.js';
 import { FakeCloud, RestServer, sendJson, type CloudPeer } from '../support/fakes.js';
+import { until } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -37,13 +38,6 @@ function bridgeProcess(env: Record<string, string>): Proc {
   return { child, output: () => out, exited };
 }
 
-async function until(cond: () => boolean, timeoutMs: number, label: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await sleep(10);
-  }
-}
 
 async function setup() {
   const stateDir = mkdtempSync(join(tmpdir(), 'nbwss-state-'));

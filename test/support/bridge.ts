@@ -55,7 +55,7 @@ export async function startBridge(opts: TestBridgeOptions = {}): Promise<TestBri
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from './wait.js';
 
 /** A REST handler that holds every request until release(). */
 export function gate(answer: RestHandler = ok) {
