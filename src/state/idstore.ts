@@ -2,6 +2,7 @@
 // answer), answered but the answer released, or interrupted by a restart. Bounded by age,
 // count and bytes; journaled when a Journal is given.
 import type { Logger } from '../log/logger.js';
+import { Fifo } from './fifo.js';
 import type { Journal, JournalRecord } from './journal.js';
 
 export type IdState = 'queued' | 'running' | 'done' | 'expired' | 'interrupted';
@@ -37,9 +38,10 @@ const inFlight = (e: IdEntry) => e.state === 'queued' || e.state === 'running';
 
 export class IdStore {
   readonly #entries = new Map<string, IdEntry>();
-  /** Answered ids in answer order, for releasing the oldest answers first (stale ids are skipped). */
-  #answered: string[] = [];
-  #answeredHead = 0;
+  /** Entries in answer order, for releasing the oldest answers first (stale ones are skipped). */
+  readonly #answered = new Fifo<IdEntry>();
+  /** Entries in acceptance order, for forgetting the oldest ids first (stale ones are skipped). */
+  readonly #order = new Fifo<IdEntry>();
   #bytes = 0;
   readonly #ttlMs: number;
   readonly #maxEntries: number;
@@ -64,6 +66,11 @@ export class IdStore {
     return this.#entries.size;
   }
 
+  /** @internal Entries held by the eviction lists (for tests: it must track size). */
+  get listed(): number {
+    return this.#order.length + this.#answered.length;
+  }
+
   /** Bytes of answers held. */
   get bytes(): number {
     return this.#bytes;
@@ -81,14 +88,16 @@ export class IdStore {
       } else if (r.t === 'd') {
         if (e?.frame) this.#bytes -= e.frame.length;
         this.#entries.delete(r.id);
-        this.#entries.set(r.id, { id: r.id, method: r.m, state: 'done', frame: r.f, at: r.at, askedOn: 0, deliveredOn: null });
+        const done: IdEntry = { id: r.id, method: r.m, state: 'done', frame: r.f, at: r.at, askedOn: 0, deliveredOn: null };
+        this.#entries.set(r.id, done);
         this.#bytes += r.f.length;
-        this.#answered.push(r.id);
+        this.#answered.push(done);
       } else if (!e || e.state !== 'done') {
         this.#entries.delete(r.id);
         this.#entries.set(r.id, { id: r.id, method: r.m, state: 'expired', frame: null, at: r.at, askedOn: 0, deliveredOn: null });
       }
     }
+    for (const e of this.#entries.values()) this.#order.push(e);
     this.sweep();
     this.#bound();
     const counts: Record<IdState, number> = { queued: 0, running: 0, done: 0, expired: 0, interrupted: 0 };
@@ -110,6 +119,7 @@ export class IdStore {
   queue(id: string, method: string, askedOn: number): IdEntry {
     const e: IdEntry = { id, method, state: 'queued', frame: null, at: this.#now(), askedOn, deliveredOn: null };
     this.#entries.set(id, e);
+    this.#order.push(e);
     this.#bound();
     return e;
   }
@@ -152,7 +162,7 @@ export class IdStore {
     e.frame = frame;
     e.at = at;
     this.#bytes += frame.length;
-    this.#answered.push(e.id);
+    this.#answered.push(e);
     this.#bound();
   }
 
@@ -199,18 +209,23 @@ export class IdStore {
 
   /** Keeps count and bytes within bounds: oldest answers released first, oldest ids forgotten first, never one in flight. */
   #bound(): void {
-    while (this.#bytes > this.#maxBytes && this.#answeredHead < this.#answered.length) {
-      const id = this.#answered[this.#answeredHead++] as string;
-      this.expire(id);
+    // Entries forgotten by age or by hand leave the lists once they reach the front.
+    const live = (e: IdEntry) => this.#entries.get(e.id) === e;
+    for (let f = this.#order.peek(); f && !live(f); f = this.#order.peek()) this.#order.shift();
+    for (let f = this.#answered.peek(); f && !(live(f) && f.state === 'done'); f = this.#answered.peek()) this.#answered.shift();
+    while (this.#bytes > this.#maxBytes) {
+      const e = this.#answered.shift();
+      if (e === undefined) break;
+      if (e.state === 'done' && this.#entries.get(e.id) === e) this.expire(e.id);
     }
-    if (this.#answeredHead > 1024 && this.#answeredHead * 2 > this.#answered.length) {
-      this.#answered = this.#answered.slice(this.#answeredHead);
-      this.#answeredHead = 0;
-    }
-    if (this.#entries.size <= this.#maxEntries) return;
-    for (const e of this.#entries.values()) {
-      if (this.#entries.size <= this.#maxEntries) break;
-      if (!inFlight(e)) this.#remove(e);
+    // Oldest first, from a list of its own: walking the Map from its start would step over every
+    // slot deleted before, on each call. Ids in flight are never forgotten; they go to the back.
+    for (let tries = this.#order.length; this.#entries.size > this.#maxEntries && tries > 0; tries--) {
+      const e = this.#order.shift();
+      if (e === undefined) break;
+      if (this.#entries.get(e.id) !== e) continue;
+      if (inFlight(e)) this.#order.push(e);
+      else this.#remove(e);
     }
   }
 

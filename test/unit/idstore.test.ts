@@ -136,3 +136,26 @@ describe('IdStore with a journal', () => {
     await again.journal.close();
   }, 20_000);
 });
+
+describe('IdStore bounds over time', () => {
+  it('keeps its bookkeeping as small as the ids it remembers when they age out before the count bound', async () => {
+    const { s, advance } = store({ ttlMs: 1000, maxEntries: 1_000_000 });
+    for (let i = 0; i < 20_000; i++) {
+      s.finish(s.queue(`T-${i}`, 'GET', 1), 'x');
+      advance(1);
+      if (i % 1000 === 0) s.sweep();
+    }
+    s.sweep();
+    s.finish(s.queue('LAST', 'GET', 1), 'x');
+    expect(s.size).toBeLessThanOrEqual(1002);
+    expect(s.listed).toBeLessThanOrEqual(2 * s.size + 2);
+  });
+
+  it('forgets the oldest ids in order under steady churn at the count bound', async () => {
+    const { s } = store({ maxEntries: 100 });
+    for (let i = 0; i < 10_000; i++) s.finish(s.queue(`C-${i}`, 'GET', 1), 'x');
+    expect(s.size).toBe(100);
+    expect(s.get('C-9899')).toBeUndefined();
+    expect(s.get('C-9900')?.state).toBe('done');
+  });
+});
