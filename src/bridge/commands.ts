@@ -137,7 +137,7 @@ export class CommandService {
     });
     if (!accepted) {
       this.#store.forget(key);
-      this.#settled(ch.connection);
+      this.#settled(origin);
       this.#log.warn({ id, method, path: pathOf(uri), running: this.#queue.running, waiting: this.#queue.waiting }, 'queue full; answered 503');
       this.#answerError(ch, id, new AnsweredError('NBW_ERR_QUEUE_FULL', 'the bridge queue is full; send the request again later'), method);
     }

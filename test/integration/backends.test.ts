@@ -243,3 +243,45 @@ describe('auth profiles', () => {
     noSecrets(logs, 'Wr0ng-S3cret');
   });
 });
+
+describe('every session profile', () => {
+  type Sim = { username: string; password: string; logins: number; calls: unknown[]; expireSessions(): void; handler: RestHandler };
+  const cases: { type: string; make: () => Sim; uri: string; allowed: string; auth: (sim: Sim, pw: string, url: string) => object }[] = [
+    { type: 'veeam-em', make: () => new VeeamEmSim(), uri: '/api/jobs', allowed: '/api/', auth: (sim, pw) => ({ type: 'veeam-em', username: sim.username, passwordFile: pw }) },
+    { type: 'veeam-vbr', make: () => new VeeamVbrSim(), uri: '/api/v1/jobs', allowed: '/api/v1/', auth: (sim, pw) => ({ type: 'veeam-vbr', username: sim.username, passwordFile: pw }) },
+    { type: 'cohesity', make: () => new CohesitySim(), uri: '/v2/data-protect/protection-groups', allowed: '/v2/', auth: (sim, pw) => ({ type: 'cohesity', username: sim.username, passwordFile: pw }) },
+    { type: 'storware', make: () => new StorwareSim(), uri: '/api/virtual-machines', allowed: '/api/', auth: (sim, pw) => ({ type: 'storware', username: sim.username, passwordFile: pw }) },
+    {
+      type: 'ibm-iam',
+      make: () => {
+        const sim = new IbmCloudSim();
+        return Object.assign(sim, { password: sim.apiKey });
+      },
+      uri: '/v2/data-protect/protection-groups',
+      allowed: '/v2/',
+      auth: (_sim, pw, url) => ({ type: 'ibm-iam', apiKeyFile: pw, tokenUrl: `${url}/identity/token`, tenantId: 't/' }),
+    },
+  ];
+
+  it.each(cases)('$type: concurrent calls share one login, an expired session is renewed, a failed login is 502 without secrets', async ({ make, uri, allowed, auth }) => {
+    const sim = make();
+    const api = await serve(sim.handler);
+    const { peer, logs } = await bridgeWith([
+      { name: 'good', mount: '/good', baseUrl: api.url, allowedPaths: [allowed], auth: auth(sim, secret('good', sim.password), api.url) },
+      { name: 'bad', mount: '/bad', baseUrl: api.url, allowedPaths: [allowed], auth: auth(sim, secret('bad', 'Wr0ng-S3cret'), api.url) },
+    ]);
+    const answers = await Promise.all(Array.from({ length: 5 }, () => peer.command('GET', `/good${uri}`, { headers: { Authorization: 'cloud-credential', Cookie: 'x=cloud' } })));
+    for (const a of answers) expect(a.payload.responseCode).toBe(200);
+    const logins = sim.logins;
+    expect(logins).toBe(1);
+    sim.expireSessions();
+    expect((await peer.command('GET', `/good${uri}`)).payload.responseCode).toBe(200);
+    expect(sim.logins).toBeGreaterThan(logins);
+    const refused = await Promise.all(Array.from({ length: 3 }, () => peer.command('GET', `/bad${uri}`)));
+    for (const r of refused) {
+      expect(r.payload.responseCode).toBe(502);
+      expect(JSON.stringify(r)).not.toContain('Wr0ng-S3cret');
+    }
+    noSecrets(logs, 'Wr0ng-S3cret', sim.password);
+  });
+});
