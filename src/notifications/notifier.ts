@@ -63,8 +63,9 @@ export class Notifier {
   static async open(opts: NotifierOptions): Promise<Notifier> {
     const state = await loadNotifyState(opts.stateDir, opts.log);
     const n = new Notifier(opts, state);
-    // A group added since the last run gets what is still pending too; a removed one is forgotten.
-    for (const p of state.pending) p.groups = [...opts.groups.keys()];
+    // Groups that acknowledged before the restart stay acknowledged; a group no longer configured is forgotten.
+    for (const p of state.pending) p.groups = p.groups.filter((g) => opts.groups.has(g));
+    state.pending = state.pending.filter((p) => p.groups.length > 0);
     if (state.pending.length) opts.log.info({ notifications: state.pending.length }, 'unacknowledged notifications restored; they go out as groups connect');
     return n;
   }

@@ -153,3 +153,29 @@ describe('the notification state file', () => {
     expect(await loadNotifyState(dir, silentLogger())).toEqual(freshState());
   });
 });
+
+describe('Notifier across a restart', () => {
+  it('keeps acknowledgements per group: a group that acknowledged before the restart is not sent it again', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+    const state = freshState();
+    state.pending.push({ id: 'N-1', object: 'JOB', records: [{ jobId: 1 }], groups: ['b'] });
+    state.pending.push({ id: 'N-2', object: 'JOB', records: [{ jobId: 2 }], groups: ['gone'] });
+    await new StateFile(dir).save(() => state);
+    const sent: string[] = [];
+    const outlet = (name: string) => ({ ready: true, send: (text: string) => (sent.push(`${name}:${JSON.parse(text).id}`), 1) });
+    const n = await Notifier.open({
+      config: { jobs: false, images: false, pollMs: 1000, apiKeyFile: null, apiKey: null, batchMax: 100, ackTimeoutMs: 60_000, maxPending: 100, imagesWindowMs: 86_400_000 },
+      api: { get: async () => ({}), close: async () => {} },
+      stateDir: dir,
+      groups: new Map([['a', outlet('a')], ['b', outlet('b')]]),
+      log: silentLogger(),
+    });
+    n.connected('a');
+    n.connected('b');
+    expect(sent).toEqual(['b:N-1']);
+    n.ack('b', 'N-1');
+    expect(n.pending).toEqual([]);
+    await n.stop();
+  });
+});
