@@ -24,6 +24,14 @@ const RESTART_ONLY = [
   'reconnect.maxMs',
   'connection.periodMs',
   'heartbeat.intervalMs',
+  'notifications.jobs',
+  'notifications.images',
+  'notifications.pollMs',
+  'notifications.apiKey',
+  'notifications.batchMax',
+  'notifications.ackTimeoutMs',
+  'notifications.maxPending',
+  'notifications.imagesWindowMs',
 ] as const;
 
 const get = (c: Config, key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c);
