@@ -8,7 +8,7 @@ import { AnsweredError, ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { CommandService } from '../bridge/commands.js';
 import { Courier, sharedThrottle } from '../bridge/courier.js';
-import { Link } from '../link/link.js';
+import { Link, safeUrl } from '../link/link.js';
 import { PrometheusTelemetry } from '../metrics/prometheus.js';
 import { MetricsServer, type Readiness } from '../metrics/server.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
@@ -192,7 +192,7 @@ export class Daemon {
     const c = this.#config;
     this.#log.info(
       {
-        endpoints: c.cloud.endpoints.map((e) => ({ group: e.group, priority: e.priority, url: new URL(e.url).origin + new URL(e.url).pathname })),
+        endpoints: c.cloud.endpoints.map((e) => ({ group: e.group, priority: e.priority, url: safeUrl(e.url) })),
         proxy: c.cloud.proxy ? (c.cloud.proxy.fromEnvironment ? 'from HTTPS_PROXY' : 'cloud.proxy') : null,
         backends: c.backends.map((b) => ({ name: b.name, mount: b.mount, baseUrl: b.baseUrl, auth: b.auth.type, allowedPaths: b.allowedPaths })),
         concurrency: c.queue.concurrency,

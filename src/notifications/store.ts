@@ -4,6 +4,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
+import { syncDir } from '../state/journal.js';
 import type { ImagesState } from './images.js';
 import type { JobsState } from './jobs.js';
 
@@ -89,13 +90,6 @@ export class StateFile {
       await fh.close();
     }
     await rename(tmp, this.#path);
-    const dir = await open(this.#dir, 'r');
-    try {
-      await dir.sync();
-    } catch {
-      // Some file systems refuse fsync on a directory.
-    } finally {
-      await dir.close();
-    }
+    await syncDir(this.#dir);
   }
 }

@@ -186,7 +186,8 @@ export class Journal {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** Makes a rename in `dir` durable (fsync of the directory). */
+export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
