@@ -156,6 +156,18 @@ describe('auth profiles', () => {
     noSecrets(logs);
   });
 
+  it('veeam-vbr renews a token about to run out once for all the calls waiting on it', async () => {
+    const sim = new VeeamVbrSim();
+    sim.expiresIn = 30;
+    const vbr = await serve(sim.handler);
+    const { peer } = await bridgeWith([
+      { name: 'vbr', mount: '/veeam-vbr', baseUrl: vbr.url, allowedPaths: ['/api/v1/'], auth: { type: 'veeam-vbr', username: sim.username, passwordFile: secret('vbr', sim.password) } },
+    ]);
+    const answers = await Promise.all(Array.from({ length: 5 }, () => peer.command('GET', '/veeam-vbr/api/v1/jobs')));
+    for (const a of answers) expect(a.payload.responseCode).toBe(200);
+    expect(sim.logins).toBe(2); // one password grant, one refresh shared by all five
+  });
+
   it('cohesity logs in for an access token, sends X-IBM-Tenant-Id as given, renews on 401; or uses an apiKey header', async () => {
     const sim = new CohesitySim();
     const api = await serve(sim.handler);

@@ -45,6 +45,12 @@ export function loginFailed(backend: string, what: string): AnsweredError {
   return new AnsweredError('NBW_ERR_BACKEND_LOGIN', `${backend}: logging in to the backend failed (${what}); the bridge retries with backoff`);
 }
 
+/** How a session that is about to run out is renewed (a refresh grant, or simply a new login). */
+export interface Renewal<T> {
+  stale?: (session: T) => boolean;
+  renew?: (session: T) => Promise<T>;
+}
+
 export interface GateOptions {
   backend: string;
   log: Logger;
@@ -61,15 +67,17 @@ export interface GateOptions {
 export class LoginGate<T> {
   readonly #login: () => Promise<T>;
   readonly #opts: GateOptions;
+  readonly #renewal: Renewal<T>;
   readonly #backoff: Backoff;
   #session: T | null = null;
   #pending: Promise<T> | null = null;
   #failure: AnsweredError | null = null;
   #retryAt = 0;
 
-  constructor(login: () => Promise<T>, opts: GateOptions) {
+  constructor(login: () => Promise<T>, opts: GateOptions, renewal: Renewal<T> = {}) {
     this.#login = login;
     this.#opts = opts;
+    this.#renewal = renewal;
     this.#backoff = new Backoff({ minMs: opts.minMs ?? 1000, maxMs: opts.maxMs ?? 60_000 });
   }
 
@@ -78,11 +86,26 @@ export class LoginGate<T> {
     return this.#session;
   }
 
+  /**
+   * The session, logging in when there is none and renewing one about to run out; either way
+   * one login or renewal runs at a time and every caller waits for it.
+   */
   async get(): Promise<T> {
-    if (this.#session !== null) return this.#session;
+    const session = this.#session ?? (await this.#acquire(this.#login));
+    const { stale, renew } = this.#renewal;
+    if (!stale?.(session)) return session;
+    return this.#acquire(() => (renew ? renew(session) : this.#login()).catch(() => this.#login()));
+  }
+
+  /** Forgets the session (it expired); the next get() logs in again. */
+  invalidate(): void {
+    this.#session = null;
+  }
+
+  async #acquire(obtain: () => Promise<T>): Promise<T> {
     if (this.#pending) return this.#pending;
     if (this.#failure && Date.now() < this.#retryAt) throw this.#failure;
-    this.#pending = this.#login().then(
+    this.#pending = obtain().then(
       (s) => {
         this.#session = s;
         this.#failure = null;
@@ -104,15 +127,5 @@ export class LoginGate<T> {
     } finally {
       this.#pending = null;
     }
-  }
-
-  /** Forgets the session (it expired); the next get() logs in again. */
-  invalidate(): void {
-    this.#session = null;
-  }
-
-  /** Replaces the session (e.g. a refreshed token). */
-  set(session: T): void {
-    this.#session = session;
   }
 }

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import type { AuthConfig } from '../../config/backends.js';
 import type { CommandResponsePayload } from '../../protocol/envelope.js';
 import type { RestCall } from '../../rest/client.js';
-import { LoginGate, loginFailed, withHeaders, type AuthProfile, type GateOptions, type Send } from './profile.js';
+import { LoginGate, loginFailed, withHeaders, type AuthProfile, type GateOptions, type Renewal, type Send } from './profile.js';
 
 const json = (res: CommandResponsePayload): Record<string, unknown> => {
   try {
@@ -19,16 +19,17 @@ const form = (fields: Record<string, string>) => Object.entries(fields).map(([k,
 
 /** Refresh a token this long before it runs out. */
 const EARLY_MS = 60_000;
+const runningOut = (s: { expiresAt: number }) => s.expiresAt - Date.now() < EARLY_MS;
 
 abstract class SessionProfile<T> implements AuthProfile {
   protected readonly gate: LoginGate<T>;
   protected readonly send: Send;
   protected readonly backend: string;
 
-  constructor(send: Send, gate: GateOptions) {
+  constructor(send: Send, gate: GateOptions, renewal: Renewal<T> = {}) {
     this.send = send;
     this.backend = gate.backend;
-    this.gate = new LoginGate(() => this.login(), gate);
+    this.gate = new LoginGate(() => this.login(), gate, renewal);
   }
 
   protected abstract login(): Promise<T>;
@@ -94,7 +95,10 @@ interface OAuth {
 export class VeeamVbr extends SessionProfile<OAuth> {
   readonly #cfg: Extract<AuthConfig, { type: 'veeam-vbr' }>;
   constructor(cfg: Extract<AuthConfig, { type: 'veeam-vbr' }>, send: Send, gate: GateOptions) {
-    super(send, gate);
+    super(send, gate, {
+      stale: runningOut,
+      renew: (s) => (s.refresh ? this.#token({ grant_type: 'refresh_token', refresh_token: s.refresh }) : this.login()),
+    });
     this.#cfg = cfg;
   }
   async #token(fields: Record<string, string>): Promise<OAuth> {
@@ -108,18 +112,6 @@ export class VeeamVbr extends SessionProfile<OAuth> {
   }
   protected login() {
     return this.#token({ grant_type: 'password', username: this.#cfg.username, password: this.#cfg.password });
-  }
-  override async apply(call: RestCall): Promise<RestCall> {
-    const s = await this.gate.get();
-    if (s.expiresAt - Date.now() < EARLY_MS) {
-      const next = await (s.refresh ? this.#token({ grant_type: 'refresh_token', refresh_token: s.refresh }) : this.login()).catch(() => {
-        this.gate.invalidate();
-        return this.gate.get();
-      });
-      this.gate.set(next);
-      return this.sign(call, next);
-    }
-    return this.sign(call, s);
   }
   protected sign(call: RestCall, s: OAuth) {
     return withHeaders(call, { authorization: `Bearer ${s.access}`, 'x-api-version': this.#cfg.apiVersion });
@@ -167,7 +159,7 @@ export class Cohesity extends SessionProfile<string> {
 export class IbmIam extends SessionProfile<OAuth> {
   readonly #cfg: Extract<AuthConfig, { type: 'ibm-iam' }>;
   constructor(cfg: Extract<AuthConfig, { type: 'ibm-iam' }>, send: Send, gate: GateOptions) {
-    super(send, gate);
+    super(send, gate, { stale: runningOut });
     this.#cfg = cfg;
   }
   protected async login(): Promise<OAuth> {
@@ -189,14 +181,6 @@ export class IbmIam extends SessionProfile<OAuth> {
     const b = json({ headers: {}, responseCode: status, body: text });
     if (typeof b.access_token !== 'string') throw loginFailed(this.backend, 'no access_token in the IAM answer');
     return { access: b.access_token, refresh: null, expiresAt: Date.now() + Number(b.expires_in ?? 3600) * 1000 };
-  }
-  override async apply(call: RestCall): Promise<RestCall> {
-    const s = await this.gate.get();
-    if (s.expiresAt - Date.now() < EARLY_MS) {
-      this.gate.invalidate();
-      return this.sign(call, await this.gate.get());
-    }
-    return this.sign(call, s);
   }
   protected sign(call: RestCall, s: OAuth) {
     return withHeaders(call, { authorization: `Bearer ${s.access}`, 'x-ibm-tenant-id': this.#cfg.tenantId });
