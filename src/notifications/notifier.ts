@@ -31,6 +31,9 @@ export interface NotifierOptions {
 
 type Kind = 'jobs' | 'images';
 
+/** The key of a (notification, group) pair in the sent-at map. */
+const sentKey = (id: string, group: string) => `${id}|${group}`;
+
 export class Notifier {
   readonly #opts: NotifierOptions;
   readonly #cfg: Config['notifications'];
@@ -99,7 +102,7 @@ export class Notifier {
       return;
     }
     p.groups = p.groups.filter((g) => g !== group);
-    this.#sentAt.delete(`${id}|${group}`);
+    this.#sentAt.delete(sentKey(id, group));
     this.#telemetry.notificationAcked(group);
     if (p.groups.length === 0) this.#state.pending = this.#state.pending.filter((x) => x !== p);
     void this.#save();
@@ -170,7 +173,7 @@ export class Notifier {
       total -= old.records.length;
       droppedRecords += old.records.length;
       droppedNotifications++;
-      for (const g of old.groups) this.#sentAt.delete(`${old.id}|${g}`);
+      for (const g of old.groups) this.#sentAt.delete(sentKey(old.id, g));
     }
     if (droppedRecords) {
       this.#log.warn(
@@ -182,14 +185,14 @@ export class Notifier {
 
   /** Sends what has not been sent yet to every ready group. */
   #sendNew(): void {
-    for (const p of this.#state.pending) for (const g of p.groups) if (!this.#sentAt.has(`${p.id}|${g}`)) this.#send(p, g);
+    for (const p of this.#state.pending) for (const g of p.groups) if (!this.#sentAt.has(sentKey(p.id, g))) this.#send(p, g);
   }
 
   #resendOverdue(): void {
     const limit = this.#now() - this.#cfg.ackTimeoutMs;
     for (const p of this.#state.pending) {
       for (const g of p.groups) {
-        const at = this.#sentAt.get(`${p.id}|${g}`);
+        const at = this.#sentAt.get(sentKey(p.id, g));
         if (at !== undefined && at <= limit) {
           this.#log.debug({ id: p.id, group: g }, 'no acknowledgement in time; sending again with the same id');
           this.#send(p, g);
@@ -203,7 +206,7 @@ export class Notifier {
     if (!outlet?.ready) return;
     const frame = encodeNotificationRequest(p.id, [{ notificationType: 'INFO', object: p.object, data: p.records }]);
     if (outlet.send(frame) === 0) return;
-    this.#sentAt.set(`${p.id}|${group}`, this.#now());
+    this.#sentAt.set(sentKey(p.id, group), this.#now());
     this.#telemetry.notificationSent(group, p.object);
   }
 
