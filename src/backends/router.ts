@@ -2,16 +2,23 @@
 // stripped, then that backend's policy; each backend has its own pool, CA, timeout and auth
 // profile, and signs calls with the credentials it holds.
 import type { BackendConfig } from '../config/backends.js';
-import { underMount } from '../config/backends.js';
 import { AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import { Policy } from '../policy/allow.js';
+import { nameOf, parseUri, type ParsedUri } from '../policy/uri.js';
 import type { CommandResponsePayload } from '../protocol/envelope.js';
 import { RestClient, type RestCall, type RestCaller } from '../rest/client.js';
 import type { AuthProfile, GateOptions } from './auth/profile.js';
 import { Ahsay, NetBackupApiKey, Passthrough } from './auth/simple.js';
 import { Cohesity, IbmIam, Storware, VeeamEm, VeeamVbr } from './auth/sessions.js';
+
+/** True when the uri's segments begin with the mount's (by name, as a server that strips ";" parameters reads them). */
+function mountedAt(uri: ParsedUri, mount: readonly string[]): boolean {
+  if (uri.segments.length < mount.length) return false;
+  for (let i = 0; i < mount.length; i++) if (nameOf(uri.segments[i] as string) !== mount[i]) return false;
+  return true;
+}
 
 /** Session headers a backend sets for the bridge: they stay with the bridge. */
 const SESSION_RESPONSE_HEADERS = ['set-cookie', 'x-restsvcsessionid'];
@@ -20,6 +27,8 @@ const SESSION_RESPONSE_HEADERS = ['set-cookie', 'x-restsvcsessionid'];
 export class Backend implements RestCaller {
   readonly name: string;
   readonly mount: string;
+  /** The mount as segments ([] for "/"). */
+  readonly mountSegments: readonly string[];
   readonly policy: Policy;
   readonly #client: RestClient;
   readonly #auth: AuthProfile;
@@ -28,6 +37,7 @@ export class Backend implements RestCaller {
   constructor(cfg: BackendConfig, connections: number, log: Logger, telemetry: Telemetry) {
     this.name = cfg.name;
     this.mount = cfg.mount;
+    this.mountSegments = cfg.mount.split('/').filter((s) => s !== '');
     this.policy = new Policy(cfg);
     this.#client = new RestClient({ baseUrl: cfg.baseUrl, ca: cfg.ca, timeoutMs: cfg.timeoutMs, maxResponseBytes: cfg.maxResponseBytes, connections });
     this.#signed = cfg.auth.type !== 'passthrough';
@@ -45,6 +55,11 @@ export class Backend implements RestCaller {
       res = { ...res, headers };
     }
     return res;
+  }
+
+  /** The method a call from the cloud is sent with (a profile may change it). */
+  methodSent(method: string): string {
+    return this.#auth.methodSent?.(method) ?? method;
   }
 
   abortAll(reason: AnsweredError): void {
@@ -87,7 +102,6 @@ export interface Routing {
 export class Router implements Routing {
   /** Longest mount first. */
   readonly backends: readonly Backend[];
-  readonly #shape = new Policy({ allowedPaths: ['/'], allowedMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] });
 
   constructor(backends: readonly BackendConfig[], connections: number, log: Logger, telemetry: Telemetry = NO_TELEMETRY) {
     this.backends = backends
@@ -95,18 +109,24 @@ export class Router implements Routing {
       .sort((x, y) => y.mount.length - x.mount.length);
   }
 
+  /**
+   * The uri is read once into canonical segments; the backend is the one whose mount's
+   * segments begin them (the longest), and its policy checks the method it will send and the
+   * segments after the mount, from which the path to send is built.
+   */
   route(method: string, uri: string): Route {
-    const backend = this.backends.find((b) => underMount(uri, b.mount));
+    const parsed = parseUri(uri);
+    if (!parsed.ok) return { ok: false, error: new AnsweredError('NBW_ERR_POLICY_URI', parsed.reason) };
+    const u = parsed.uri;
+    const backend = this.backends.find((b) => mountedAt(u, b.mountSegments));
     if (!backend) {
-      // Nothing mounted there: say what is wrong with the uri if anything is, else that no backend is there.
-      const shape = this.#shape.checkUri(uri);
-      if (!shape.ok) return shape;
       return { ok: false, error: new AnsweredError('NBW_ERR_POLICY_URI', `uri reaches no backend (mounts: ${this.backends.map((b) => b.mount).join(', ')})`) };
     }
-    // The mount is a plain literal; everything after it goes through the backend's full policy.
-    const rest = backend.mount === '/' ? uri : uri.slice(backend.mount.length);
-    const stripped = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
-    const checked = backend.policy.check(method, stripped);
+    for (const m of new Set([method, backend.methodSent(method)])) {
+      const refused = backend.policy.checkMethod(m);
+      if (refused) return { ok: false, error: refused };
+    }
+    const checked = backend.policy.checkParsed(u, backend.mountSegments.length);
     return checked.ok ? { ok: true, path: checked.path, backend } : checked;
   }
 

@@ -29,6 +29,8 @@ export interface BackendConfig {
   readonly maxResponseBytes: number;
   readonly allowedPaths: readonly string[];
   readonly allowedMethods: readonly ReplayableMethod[];
+  /** Let ";" path parameters through (the name before ";" is still checked). */
+  readonly allowPathParameters: boolean;
   readonly auth: AuthConfig;
 }
 
@@ -41,10 +43,11 @@ export interface RawBackend {
   timeoutMs?: unknown;
   allowedPaths?: unknown;
   allowedMethods?: unknown;
+  allowPathParameters?: unknown;
   auth?: Record<string, unknown>;
 }
 
-const BACKEND_KEYS = ['name', 'mount', 'baseUrl', 'caFile', 'timeoutMs', 'allowedPaths', 'allowedMethods', 'auth'];
+const BACKEND_KEYS = ['name', 'mount', 'baseUrl', 'caFile', 'timeoutMs', 'allowedPaths', 'allowedMethods', 'allowPathParameters', 'auth'];
 const AUTH_KEYS = ['type', 'username', 'passwordFile', 'apiKeyFile', 'domain', 'tenantId', 'apiVersion', 'tokenUrl'];
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 const MOUNT = /^\/(?:[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*)?$/;
@@ -144,6 +147,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
       maxResponseBytes: raw.rest.maxResponseBytes,
       allowedPaths: raw.rest.allowedPaths,
       allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as ReplayableMethod))],
+      allowPathParameters: raw.rest.allowPathParameters,
       auth: { type: 'passthrough' },
     }];
   }
@@ -167,6 +171,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
     if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && (REPLAYABLE_METHODS as readonly string[]).includes(m.toUpperCase()))) {
       problems.push(`${where}.allowedMethods: each must be one of ${REPLAYABLE_METHODS.join(', ')}`);
     }
+    if (b.allowPathParameters !== undefined && typeof b.allowPathParameters !== 'boolean') problems.push(`${where}.allowPathParameters: must be true or false`);
     const caFile = isString(b.caFile) ? b.caFile : null;
     const ca = readCa(`${where}.caFile`, caFile, env, problems);
     const auth = resolveAuth(where, b.auth, env, problems);
@@ -181,6 +186,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
       maxResponseBytes: raw.rest.maxResponseBytes,
       allowedPaths: b.allowedPaths as string[],
       allowedMethods: [...new Set((methods as string[]).map((m) => m.toUpperCase() as ReplayableMethod))],
+      allowPathParameters: b.allowPathParameters === true,
       auth,
     });
   });

@@ -41,6 +41,7 @@ export interface Config {
     readonly timeoutMs: number;
     readonly allowedPaths: readonly string[];
     readonly allowedMethods: readonly ReplayableMethod[];
+    readonly allowPathParameters: boolean;
     readonly maxResponseBytes: number;
   };
   /** The REST targets: `backends`, or one named "netbackup" made of rest.*. */

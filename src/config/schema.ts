@@ -33,6 +33,7 @@ export interface RawConfig {
     timeoutMs: number;
     allowedPaths: string[];
     allowedMethods: string[];
+    allowPathParameters: boolean;
     maxResponseBytes: number;
   };
   backends: RawBackend[];
@@ -300,6 +301,10 @@ export const schema: convict.Schema<RawConfig> = {
     allowedMethods: {
       doc: `HTTP methods the cloud may use, among ${REPLAYABLE_METHODS.join(', ')}`,
       format: 'nbw-method-list', default: [...REPLAYABLE_METHODS], env: 'NBWSS_ALLOWED_METHODS', flag: 'allowed-methods',
+    },
+    allowPathParameters: {
+      doc: 'Let ";" path parameters through in uris (off: refused, since servers such as Tomcat read "..;x" as ".."); the name before ";" is checked all the same',
+      format: 'nbw-bool', default: false, env: 'NBWSS_ALLOW_PATH_PARAMETERS', flag: 'allow-path-parameters',
     },
     maxResponseBytes: {
       doc: 'Largest REST response body relayed; a larger one is answered 502',

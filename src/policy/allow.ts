@@ -1,110 +1,84 @@
-// Which COMMAND REQUESTs may reach the REST API: the method, and a uri that is a plain
-// origin-relative path under one of the operator's allowed prefixes.
+// Which COMMAND REQUESTs may reach a REST API: the method that is sent, and a uri whose
+// canonical segments (see uri.ts) lie under one of the operator's allowed prefixes. The path
+// returned is built from those same segments: what was checked is what is sent.
 import { AnsweredError } from '../errors.js';
+import { formatUri, nameOf, parseUri, type ParsedUri } from './uri.js';
 
 export interface PolicyOptions {
   /** Path prefixes; one ending in "/" matches everything under it, one without matches itself and below. */
   allowedPaths: readonly string[];
   allowedMethods: readonly string[];
+  /** Allow ";" path parameters in segments (off: refused, since servers such as Tomcat read "..;x" as ".."). */
+  allowPathParameters?: boolean;
 }
 
-/** The outcome of a policy check: the path to request (normalized), or the refusal to answer. */
+/** The outcome of a policy check: the path and query to request, or the refusal to answer. */
 export type PolicyResult = { ok: true; path: string } | { ok: false; error: AnsweredError };
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-// Characters undici refuses in a path or that must not travel raw: space, quotes, angle brackets, backtick, non-ASCII.
-const NEEDS_ENCODING = /[ "<>`\u{80}-\u{10ffff}]/gu;
-const HAS_UNSAFE_CHAR = /[ "<>`\u{80}-\u{10ffff}]/u;
-/** Anything unsafePath would name: one scan for the common case of a clean path. */
-// eslint-disable-next-line no-control-regex
-const SUSPICIOUS = /[\u0000-\u001f\u007f\\]|\/\/|(?:^|\/)\.\.?(?:\/|$)/;
-const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
-/** How many rounds of percent-decoding are checked: a server that decodes twice still stays inside. */
-const DECODE_ROUNDS = 3;
-
-const refuse = (message: string): PolicyResult => ({ ok: false, error: new AnsweredError('NBW_ERR_POLICY_URI', message) });
-
-/** Percent-encodes what cannot travel raw in a request line, as UTF-8; everything else stays as given. */
-export function encodeUnsafe(uri: string): string {
-  return HAS_UNSAFE_CHAR.test(uri) ? uri.replace(NEEDS_ENCODING, (c) => encodeURIComponent(c)) : uri;
+interface Prefix {
+  readonly segments: readonly string[];
+  /** Written with a trailing "/": matches only what is below it. */
+  readonly dir: boolean;
 }
 
-/** Why a form of the path (raw or decoded) is unsafe, or null. */
-function unsafePath(path: string): string | null {
-  if (!SUSPICIOUS.test(path)) return null;
-  if (CONTROL.test(path)) return 'control characters';
-  if (path.includes('\\')) return 'a backslash';
-  if (path.startsWith('//') || path.includes('//')) return 'an empty segment ("//")';
-  for (const seg of path.split('/')) {
-    if (seg === '.' || seg === '..') return `a "${seg}" segment`;
-  }
-  return null;
+const refuseUri = (message: string): PolicyResult => ({ ok: false, error: new AnsweredError('NBW_ERR_POLICY_URI', message) });
+
+function compilePrefix(p: string): Prefix {
+  const dir = p.endsWith('/');
+  return { segments: p.split('/').filter((s) => s !== ''), dir };
 }
 
-function decodeOnce(s: string): string | null {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return null;
-  }
-}
-
-function underPrefix(path: string, prefixes: readonly string[]): boolean {
-  return prefixes.some((p) => (p.endsWith('/') ? path.startsWith(p) : path === p || path.startsWith(`${p}/`)));
+/** True when `uri`'s segments from `from` on lie under `prefix` (compared by name, without parameters). */
+function under(uri: ParsedUri, from: number, prefix: Prefix): boolean {
+  const segs = uri.segments;
+  const n = prefix.segments.length;
+  const have = segs.length - from;
+  if (have < n) return false;
+  for (let i = 0; i < n; i++) if (nameOf(segs[from + i] as string) !== prefix.segments[i]) return false;
+  return prefix.dir ? have > n || uri.trailingSlash : true;
 }
 
 /** A compiled policy. */
 export class Policy {
   readonly #paths: readonly string[];
+  readonly #prefixes: readonly Prefix[];
   readonly #methods: ReadonlySet<string>;
+  readonly #pathParameters: boolean;
 
   constructor(opts: PolicyOptions) {
     this.#paths = [...opts.allowedPaths];
+    this.#prefixes = opts.allowedPaths.map(compilePrefix);
     this.#methods = new Set(opts.allowedMethods.map((m) => m.toUpperCase()));
+    this.#pathParameters = opts.allowPathParameters ?? false;
   }
 
-  /** Checks a method and uri; on success returns the path to send, with unsafe characters percent-encoded. */
+  /** Refuses a method that is not allowed; null when it is. */
+  checkMethod(method: string): AnsweredError | null {
+    if (this.#methods.has(method)) return null;
+    return new AnsweredError('NBW_ERR_POLICY_METHOD', `method ${method} is not allowed (allowed: ${[...this.#methods].join(', ')})`);
+  }
+
+  /** Checks a method and a uri; on success returns the canonical path and query to send. */
   check(method: string, uri: string): PolicyResult {
-    if (!this.#methods.has(method)) {
-      return {
-        ok: false,
-        error: new AnsweredError('NBW_ERR_POLICY_METHOD', `method ${method} is not allowed (allowed: ${[...this.#methods].join(', ')})`),
-      };
-    }
+    const m = this.checkMethod(method);
+    if (m) return { ok: false, error: m };
     return this.checkUri(uri);
   }
 
   /** Checks a uri alone. */
   checkUri(uri: string): PolicyResult {
-    if (CONTROL.test(uri)) return refuse('uri contains control characters');
-    if (!uri.startsWith('/')) return refuse('uri must be an origin-relative path starting with "/" (no scheme or host)');
-    if (uri.startsWith('//')) return refuse('uri must not start with "//" (a host reference)');
-    if (uri.includes('#')) return refuse('uri must not contain a fragment ("#")');
-    let encoded: string;
-    try {
-      encoded = encodeUnsafe(uri);
-    } catch {
-      return refuse('uri is not well-formed Unicode');
-    }
-    const q = encoded.indexOf('?');
-    const rawPath = q === -1 ? encoded : encoded.slice(0, q);
-    if (MALFORMED_ESCAPE.test(encoded)) return refuse('uri has a malformed percent-escape');
+    const parsed = parseUri(uri);
+    return parsed.ok ? this.checkParsed(parsed.uri, 0) : refuseUri(parsed.reason);
+  }
 
-    const escaped = rawPath.includes('%');
-    const decoded = escaped ? decodeOnce(rawPath) : rawPath;
-    if (decoded === null) return refuse('uri path has percent-escapes that are not UTF-8');
-    let form = rawPath;
-    for (let round = 0; round <= (escaped ? DECODE_ROUNDS : 0); round++) {
-      const why = unsafePath(form);
-      if (why) return refuse(`uri path contains ${why}${round ? ' once percent-decoded' : ''}`);
-      const next = decodeOnce(form);
-      if (next === null || next === form) break;
-      form = next;
+  /** Checks an already parsed uri from segment `from` on (what follows a backend's mount). */
+  checkParsed(uri: ParsedUri, from: number): PolicyResult {
+    if (uri.parameters && !this.#pathParameters) {
+      return refuseUri('uri path contains a ";" path parameter (allowed only where the backend sets allowPathParameters)');
     }
-    if (!underPrefix(rawPath, this.#paths) || !underPrefix(decoded, this.#paths)) {
-      return refuse(`uri path is outside the allowed paths (${this.#paths.join(', ')})`);
+    if (!this.#prefixes.some((p) => under(uri, from, p))) {
+      return refuseUri(`uri path is outside the allowed paths (${this.#paths.join(', ')})`);
     }
-    return { ok: true, path: encoded };
+    return { ok: true, path: formatUri(uri, from) };
   }
 }

@@ -217,6 +217,18 @@ describe('auth profiles', () => {
     noSecrets(logs);
   });
 
+  it('ahsay: the policy checks the method sent (every call goes as POST), so allowedMethods ["GET"] lets nothing through', async () => {
+    const sim = new AhsaySim();
+    const cbs = await serve(sim.handler);
+    const auth = { type: 'ahsay', username: sim.username, passwordFile: secret('ahsay', sim.password) };
+    const { peer } = await bridgeWith([{ name: 'ahsay', mount: '/ahsay', baseUrl: cbs.url, allowedPaths: ['/obs/api/json/'], allowedMethods: ['GET'], auth }]);
+    const refused = await peer.command('GET', '/ahsay/obs/api/json/2/ListUsers.do');
+    expect(refused.payload.responseCode).toBe(403);
+    expect(body(refused).details.code).toBe('NBW_ERR_POLICY_METHOD');
+    expect(body(refused).errorMessage).toMatch(/POST is not allowed/);
+    expect(sim.calls).toHaveLength(0);
+  });
+
   it('storware keeps the session cookie whatever its name, logs in again on 401, logs out on shutdown, and never passes the cookie on', async () => {
     const sim = new StorwareSim();
     sim.cookieName = 'VPROTECTSESSION';

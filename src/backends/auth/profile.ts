@@ -18,6 +18,8 @@ export interface AuthProfile {
   inspect(res: CommandResponsePayload): void;
   /** Ends the session (logout) on shutdown. */
   close(): Promise<void>;
+  /** The method a call is sent with, when the profile changes it (the policy checks that one too). */
+  methodSent?(method: string): string;
 }
 
 /** Headers that carry credentials: the cloud's are dropped where the bridge signs calls itself. */

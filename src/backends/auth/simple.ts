@@ -40,6 +40,11 @@ export class Ahsay extends Sessionless {
     this.#reportError = reportError;
   }
 
+  /** AhsayCBS takes every API call as POST: a GET from the cloud is sent as POST. */
+  methodSent(method: string): string {
+    return method === 'GET' ? 'POST' : method;
+  }
+
   async apply(call: RestCall): Promise<RestCall> {
     let body: Record<string, unknown> = {};
     if (call.body !== undefined && call.body.trim() !== '') {
@@ -52,7 +57,7 @@ export class Ahsay extends Sessionless {
     }
     const signed = { ...body, SysUser: this.#user, SysPwd: this.#password };
     const c = withHeaders(call, { 'content-type': 'application/json' });
-    return { ...c, method: c.method === 'GET' ? 'POST' : c.method, body: JSON.stringify(signed) };
+    return { ...c, method: this.methodSent(c.method) as RestCall['method'], body: JSON.stringify(signed) };
   }
 
   override inspect(res: CommandResponsePayload): void {
