@@ -4,6 +4,7 @@
 // This module does no I/O of its own: the REST caller, the queue, the id store and the
 // delivery of answers are handed in, so it runs the same under the daemon, `replay` and tests.
 import { DEFAULT_GROUP } from '../config/endpoints.js';
+import { keyOf } from '../state/keys.js';
 import { AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
@@ -41,10 +42,7 @@ export interface CommandServiceOptions {
   telemetry?: Telemetry;
 }
 
-export { DEFAULT_GROUP };
-
-/** Ids are chosen by each cloud application: the store keeps them apart per group (the default group's ids stand for themselves). */
-export const keyOf = (group: string, id: string): string => (group === DEFAULT_GROUP ? id : `${id}@${group}`);
+export { DEFAULT_GROUP, keyOf };
 
 /** The path of a uri without its query, the only part of a uri that is logged. */
 const pathOf = (uri: string) => {
@@ -83,14 +81,33 @@ export class CommandService {
     this.#routes = routes;
   }
 
-  /** Handles one inbound message that concerns commands; everything else is logged and dropped. */
+  /**
+   * Handles one inbound message that concerns commands; everything else is logged and dropped.
+   * Nothing escapes: an unexpected error becomes a 500 answer for the id (when it has one)
+   * and an error log, never an exception out of the link.
+   */
   handle(msg: Inbound, ch: Channel): void {
+    try {
+      this.#dispatch(msg, ch);
+    } catch (err) {
+      const id = msg.kind === 'command' ? msg.command.id : msg.id;
+      this.#log.error({ err, id, group: ch.group, code: 'NBW_ERR_INTERNAL' }, 'unexpected error serving a message; answered 500');
+      if (id === undefined || msg.kind === 'drop' || msg.kind === 'notification-response' || msg.kind === 'connect-response') return;
+      try {
+        this.#answerError(ch, id, new AnsweredError('NBW_ERR_INTERNAL', 'the bridge failed unexpectedly serving this request; it did not reach the REST API'), '?');
+      } catch (again) {
+        this.#log.error({ err: again, id, code: 'NBW_ERR_INTERNAL' }, 'could not answer the request either');
+      }
+    }
+  }
+
+  #dispatch(msg: Inbound, ch: Channel): void {
     switch (msg.kind) {
       case 'command':
         this.accept(msg.command, ch);
         return;
       case 'invalid':
-        this.#log.warn({ id: msg.id, group: ch.group, code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
+        this.#log.warn({ id: msg.id, code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
         this.#answerError(ch, msg.id, msg.error, '?');
         return;
       case 'notification-response':
@@ -154,7 +171,7 @@ export class CommandService {
    * should run as new (a GET or HEAD interrupted by a restart).
    */
   #repeat(e: IdEntry, id: string, ch: Channel): boolean {
-    const crossed = e.state === 'done' && ch.answers.crossedOnTheWay(e);
+    const crossed = (e.state === 'done' || e.state === 'expired') && ch.answers.crossedOnTheWay(e);
     e.askedOn = ch.connection;
     switch (e.state) {
       case 'queued':
@@ -173,6 +190,11 @@ export class CommandService {
         }
         return true;
       case 'expired':
+        if (crossed) {
+          this.#telemetry.dedupeHit('crossed');
+          this.#log.debug({ id }, 'resend of an id whose answer already went out on this connection; not answered twice');
+          return true;
+        }
         this.#telemetry.dedupeHit('expired');
         this.#answerError(ch, id, new AnsweredError('NBW_ERR_RESPONSE_EXPIRED', 'response expired: this id was already executed and its answer is no longer held; it is not run again'), e.method);
         return true;
@@ -224,11 +246,20 @@ export class CommandService {
     if (stored) await stored;
   }
 
-  /** Stores the answer (durably, with a state dir), then sends it; `origin` is the connection it was counted on. */
+  /**
+   * Stores the answer (durably, with a state dir), then sends it; `origin` is the connection it
+   * was counted on. The answer is pinned in the store until the courier has it, so that no
+   * byte bound releases it in between.
+   */
   #finish(entry: IdEntry, frame: string, ch: Channel, origin?: number): Promise<void> | undefined {
+    this.#store.pin(entry);
     const send = () => {
       if (origin !== undefined) this.#settled(origin);
-      ch.answers.deliver(entry.id, frame, entry);
+      try {
+        ch.answers.deliver(entry.id, frame, entry);
+      } finally {
+        this.#store.unpin(entry);
+      }
     };
     const durable = this.#store.finish(entry, frame);
     if (!durable) {

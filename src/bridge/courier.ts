@@ -1,7 +1,17 @@
 // Delivers answers: on the connection that is up, or held in the outbox until the next one
 // is; stops new REST calls while the cloud reads slower than answers are produced.
+//
+// Nothing is ever sent from inside a write callback. A failed write only marks its answer;
+// when that connection's close is reported, every answer that was not written whole goes back
+// through delivery (the next connection, or the outbox until there is one). An answer the
+// cloud refuses to take (it closes with 1009, or the connection breaks twice while it is being
+// written) is replaced by a bridge error, so it never comes back as a poison pill.
+import { AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
+import { encodeErrorResponse } from '../protocol/codec.js';
 import type { IdEntry, IdStore } from '../state/idstore.js';
+import { splitKey } from '../state/keys.js';
 import type { Held, Outbox } from '../state/outbox.js';
 
 /** The link as the courier sees it. */
@@ -13,9 +23,19 @@ export interface Outlet {
   readonly bufferedAmount: number;
   /**
    * Sends a frame, on connection `prefer` while it is open, else on the current one; `done`
-   * runs once it is written, with an error when it could not be. Returns the connection used, 0 if none.
+   * runs once it is written, with an error when it could not be. `tag` comes back in the
+   * connection's close report when it was the largest frame sent. Returns the connection used, 0 if none.
    */
-  send(text: string, done: (err?: Error) => void, prefer?: number): number;
+  send(text: string, done: (err?: Error) => void, prefer?: number, tag?: unknown): number;
+}
+
+/** What the link reports when a connection that carried answers is closed. */
+export interface ClosedConnection {
+  connection: number;
+  /** The cloud's close code; null when the socket broke or the bridge ended it. */
+  peerCode: number | null;
+  /** The largest frame sent on it, tagged by whoever sent it. */
+  largest: { bytes: number; tag: unknown } | null;
 }
 
 /** What backpressure holds back: the start of new REST calls. */
@@ -42,6 +62,24 @@ export function sharedThrottle(target: Throttle): () => Throttle {
 
 /** Backpressure can switch on and off many times a second; it is worth one warning a minute. */
 const THROTTLE_LOG_EVERY_MS = 60_000;
+/** The close code of a cloud that refuses a message as too big. */
+const TOO_BIG = 1009;
+/** Clean closes say nothing about the answer being written. */
+const CLEAN = new Set([1000, 1001]);
+/** Connections that broke while one answer was being written, before it counts as one the cloud cannot take. */
+const STRIKES = 2;
+/** Answers remembered with a strike, at most (a strike is forgotten once its answer is written). */
+const MAX_STRIKES = 4096;
+
+/** An answer handed to a connection and not yet written whole. */
+interface OnWire {
+  readonly item: Held;
+  readonly entry: IdEntry | undefined;
+  /** The connection it was handed to (0 until send returns). */
+  conn: number;
+  /** Written whole, or taken back when its connection closed. */
+  settled: boolean;
+}
 
 export interface CourierOptions {
   outlet: Outlet;
@@ -50,6 +88,7 @@ export interface CourierOptions {
   throttle: Throttle;
   maxBufferedBytes: number;
   log: Logger;
+  telemetry?: Telemetry;
 }
 
 export class Courier {
@@ -59,11 +98,16 @@ export class Courier {
   readonly #throttle: Throttle;
   readonly #maxBuffered: number;
   readonly #log: Logger;
+  readonly #telemetry: Telemetry;
   #seq = 0;
   #paused = false;
   /** Throttling episodes since the last warning, and when that was. */
   #episodes = 0;
   #loggedAt = -Infinity;
+  /** Answers handed to each connection and not yet written whole. */
+  readonly #wire = new Map<number, Set<OnWire>>();
+  /** Keys of answers that were being written when a connection broke, and how often. */
+  readonly #strikes = new Map<string, number>();
 
   constructor(opts: CourierOptions) {
     this.#outlet = opts.outlet;
@@ -72,6 +116,7 @@ export class Courier {
     this.#throttle = opts.throttle;
     this.#maxBuffered = opts.maxBufferedBytes;
     this.#log = opts.log;
+    this.#telemetry = opts.telemetry ?? NO_TELEMETRY;
   }
 
   /** True while REST calls are held back because the cloud reads too slowly. */
@@ -79,14 +124,21 @@ export class Courier {
     return this.#paused;
   }
 
-  /** Sends an answer now, or holds it until a connection is ready. `entry` is the id's store entry, if it has one. */
-  deliver(id: string, frame: string, entry?: IdEntry): void {
-    this.#send({ seq: ++this.#seq, id, frame }, entry);
+  /** Sends an answer now, or holds it until a connection is ready. `entry` is the key's store entry, if it has one. */
+  deliver(key: string, frame: string, entry?: IdEntry): void {
+    this.#send({ seq: ++this.#seq, id: key, frame, entry }, entry);
   }
 
   /** Number of the current connection. */
   get connection(): number {
     return this.#outlet.connection;
+  }
+
+  /** Answers handed to a connection and not written yet (for tests and shutdown). */
+  get onWire(): number {
+    let n = 0;
+    for (const set of this.#wire.values()) n += set.size;
+    return n;
   }
 
   /**
@@ -103,7 +155,10 @@ export class Courier {
   flush(): void {
     const held = this.#outbox.takeAll();
     if (held.length) this.#log.info({ answers: held.length }, 'sending answers held while no connection was up');
-    for (const item of held) this.#send(item, this.#store.get(item.id));
+    for (const item of held) {
+      if (item.entry) this.#store.unpin(item.entry);
+      this.#send(item, item.entry);
+    }
   }
 
   /** The connection went down: nothing is buffered toward it any more. */
@@ -111,35 +166,113 @@ export class Courier {
     this.#release();
   }
 
+  /**
+   * A connection that carried answers is closed: every answer not written whole on it goes
+   * out again (next connection, or the outbox); one the cloud refused gets a bridge error instead.
+   */
+  closed(info: ClosedConnection): void {
+    const wire = this.#wire.get(info.connection);
+    this.#wire.delete(info.connection);
+    const tag = info.largest?.tag;
+    const refused = info.peerCode === TOO_BIG && isHeld(tag) ? tag : null;
+    const broke = info.peerCode === null || !CLEAN.has(info.peerCode);
+    const again: { item: Held; entry: IdEntry | undefined; why: string | null }[] = [];
+    for (const w of wire ?? []) {
+      w.settled = true;
+      if (w.entry) {
+        this.#store.unpin(w.entry);
+        if (w.entry.deliveredOn === info.connection) w.entry.deliveredOn = null;
+      }
+      if (w.item === refused) continue;
+      let why: string | null = null;
+      if (broke) {
+        const n = (this.#strikes.get(w.item.id) ?? 0) + 1;
+        if (n >= STRIKES) why = `the connection broke ${n} times while it was being sent (last: ${info.peerCode ?? 'no close code'})`;
+        else this.#strike(w.item.id, n);
+      }
+      again.push({ item: w.item, entry: w.entry, why });
+    }
+    if (refused) {
+      again.unshift({ item: refused, entry: refused.entry, why: 'the cloud closed the connection with 1009 (message too big) when it was sent' });
+    }
+    for (const a of again) {
+      if (a.why === null) this.#send(a.item, a.entry);
+      else this.#undeliverable(a.item, a.entry, a.why);
+    }
+  }
+
+  /** Replaces an answer the cloud cannot take with a bridge error, stored for resends and sent on. */
+  #undeliverable(item: Held, entry: IdEntry | undefined, why: string): void {
+    this.#strikes.delete(item.id);
+    const { id } = splitKey(item.id);
+    const bytes = Buffer.byteLength(item.frame, 'utf8');
+    const error = new AnsweredError(
+      'NBW_ERR_ANSWER_TOO_LARGE',
+      `the answer (${bytes} bytes) could not be delivered: ${why}; the cloud must accept messages this large, or ask for less (rest.maxResponseBytes caps answers)`,
+    );
+    this.#log.warn({ id, bytes, code: error.code, reason: why }, 'an answer the cloud does not take is replaced by a 502 bridge error');
+    this.#telemetry.bridgeError(error.code);
+    const frame = encodeErrorResponse(id, error);
+    if (entry) this.#store.replace(entry, frame);
+    this.#send({ seq: item.seq, id: item.id, frame, entry }, entry);
+  }
+
+  #strike(key: string, n: number): void {
+    if (this.#strikes.size >= MAX_STRIKES) this.#strikes.clear();
+    this.#strikes.set(key, n);
+  }
+
   #send(item: Held, entry: IdEntry | undefined): void {
     const outlet = this.#outlet;
-    const conn = outlet.ready
-      ? outlet.send(item.frame, (err) => {
-          if (err) {
-            if (entry?.deliveredOn === conn) entry.deliveredOn = null;
-            this.#send(item, entry);
-          }
-          if (this.#paused && outlet.bufferedAmount <= this.#maxBuffered) this.#release();
-        }, entry?.askedOn)
-      : 0;
-    if (conn === 0) {
-      this.#hold(item);
+    if (!outlet.ready) {
+      this.#hold(item, entry);
       return;
     }
+    const w: OnWire = { item, entry, conn: 0, settled: false };
+    const conn = outlet.send(item.frame, (err) => this.#written(w, err), entry?.askedOn, item);
+    if (conn === 0) {
+      this.#hold(item, entry);
+      return;
+    }
+    w.conn = conn;
     if (entry) entry.deliveredOn = conn;
-    if (!this.#paused && outlet.bufferedAmount > this.#maxBuffered) {
-      this.#paused = true;
-      this.#throttle.pause();
-      this.#episodes++;
-      const now = Date.now();
-      if (now - this.#loggedAt >= THROTTLE_LOG_EVERY_MS) {
-        this.#log.warn(
-          { buffered: outlet.bufferedAmount, limit: this.#maxBuffered, episodes: this.#episodes },
-          'the cloud reads slower than answers arrive; holding new REST calls until it catches up (logged at most once a minute)',
-        );
-        this.#loggedAt = now;
-        this.#episodes = 0;
+    if (!w.settled) {
+      let set = this.#wire.get(conn);
+      if (!set) this.#wire.set(conn, (set = new Set()));
+      set.add(w);
+      if (entry) this.#store.pin(entry);
+    }
+    if (!this.#paused && outlet.bufferedAmount > this.#maxBuffered) this.#pause();
+  }
+
+  /**
+   * A write callback (it may even run inside send): records the outcome and nothing more. A
+   * failed write stays on the wire list until its connection's close is reported.
+   */
+  #written(w: OnWire, err: Error | undefined): void {
+    if (!err && !w.settled) {
+      w.settled = true;
+      if (w.conn !== 0) {
+        this.#wire.get(w.conn)?.delete(w);
+        if (w.entry) this.#store.unpin(w.entry);
       }
+      if (this.#strikes.size > 0) this.#strikes.delete(w.item.id);
+    }
+    if (this.#paused && this.#outlet.bufferedAmount <= this.#maxBuffered) this.#release();
+  }
+
+  #pause(): void {
+    this.#paused = true;
+    this.#throttle.pause();
+    this.#episodes++;
+    const now = Date.now();
+    if (now - this.#loggedAt >= THROTTLE_LOG_EVERY_MS) {
+      this.#log.warn(
+        { buffered: this.#outlet.bufferedAmount, limit: this.#maxBuffered, episodes: this.#episodes },
+        'the cloud reads slower than answers arrive; holding new REST calls until it catches up (logged at most once a minute)',
+      );
+      this.#loggedAt = now;
+      this.#episodes = 0;
     }
   }
 
@@ -150,13 +283,21 @@ export class Courier {
     this.#log.debug('the cloud caught up; REST calls resume');
   }
 
-  #hold(item: Held): void {
-    const dropped = this.#outbox.hold(item);
+  #hold(item: Held, entry: IdEntry | undefined): void {
+    if (entry) this.#store.pin(entry);
+    const dropped = this.#outbox.hold(entry === item.entry ? item : { ...item, entry });
     if (dropped.length === 0) return;
-    for (const d of dropped) this.#store.expire(d.id);
+    for (const d of dropped) {
+      if (d.entry) this.#store.unpin(d.entry);
+      this.#store.expire(d.id);
+    }
     this.#log.warn(
-      { code: 'NBW_ERR_ANSWER_DROPPED', ids: dropped.map((d) => d.id), limit: this.#outbox.bytes },
+      { code: 'NBW_ERR_ANSWER_DROPPED', ids: dropped.map((d) => splitKey(d.id).id), limit: this.#outbox.bytes },
       'outbox full: dropped the oldest held answers; a resend of their ids is answered 503 "response expired"',
     );
   }
+}
+
+function isHeld(tag: unknown): tag is Held {
+  return typeof tag === 'object' && tag !== null && 'seq' in tag && 'frame' in tag;
 }

@@ -1,7 +1,7 @@
 // `nbwss-bridge replay FILE...`: COMMAND REQUEST files through the daemon's own validation,
 // policy, queue and REST code; the answers come out as NDJSON in input order.
 import { readFile } from 'node:fs/promises';
-import { CommandService, DEFAULT_GROUP, type Channel } from '../bridge/commands.js';
+import { CommandService, DEFAULT_GROUP, keyOf, type Channel } from '../bridge/commands.js';
 import type { Config } from '../config/load.js';
 import { EXIT } from '../constants.js';
 import type { Logger } from '../log/logger.js';
@@ -57,9 +57,9 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
     connection: 0,
     answers: {
       // An id given twice runs once, like a resend to the daemon; every input with it gets the answer.
-      deliver: (id, frame) => {
-        const waiting = slotsById.get(id) ?? [];
-        slotsById.delete(id);
+      deliver: (key, frame) => {
+        const waiting = slotsById.get(key) ?? [];
+        slotsById.delete(key);
         for (const slot of waiting) slots[slot] = frame;
         flush();
         outstanding -= waiting.length;
@@ -88,8 +88,8 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
       failed = true;
       continue;
     }
-    const id = msg.kind === 'command' ? msg.command.id : msg.id;
-    slotsById.set(id, [...(slotsById.get(id) ?? []), slots.length]);
+    const key = keyOf(DEFAULT_GROUP, msg.kind === 'command' ? msg.command.id : msg.id);
+    slotsById.set(key, [...(slotsById.get(key) ?? []), slots.length]);
     slots.push(undefined);
   }
   outstanding = slots.length;

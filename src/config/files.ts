@@ -4,11 +4,17 @@ import { readFileSync, statSync } from 'node:fs';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+const LOOPBACK = new Set(['localhost', '::1', '[::1]']);
+const IPV4_LOOPBACK = /^127\.(?:25[0-5]|2[0-4]\d|1?\d?\d)\.(?:25[0-5]|2[0-4]\d|1?\d?\d)\.(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
 
-/** True for a host name that cannot leave the machine. */
+/**
+ * True for a host that cannot leave the machine: a literal loopback address (127.0.0.0/8,
+ * ::1) or the name `localhost` itself. Other names under `.localhost` are not: most
+ * resolvers send them to DNS.
+ */
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname) || hostname.endsWith('.localhost');
+  const h = hostname.toLowerCase();
+  return LOOPBACK.has(h) || IPV4_LOOPBACK.test(h);
 }
 
 const EXPANDABLE = ['CREDENTIALS_DIRECTORY', 'STATE_DIRECTORY'];

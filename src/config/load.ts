@@ -32,6 +32,8 @@ export interface Config {
     readonly maxMessageBytes: number;
     readonly maxBufferedBytes: number;
     readonly perMessageDeflate: boolean;
+    readonly loopbackZeroMask: boolean;
+    readonly maxJsonDepth: number;
   };
   readonly rest: {
     readonly baseUrl: string;

@@ -26,6 +26,8 @@ export interface RawConfig {
     maxMessageBytes: number;
     maxBufferedBytes: number;
     perMessageDeflate: boolean;
+    loopbackZeroMask: boolean;
+    maxJsonDepth: number;
   };
   rest: {
     baseUrl: string;
@@ -279,6 +281,14 @@ export const schema: convict.Schema<RawConfig> = {
     perMessageDeflate: {
       doc: 'Offer permessage-deflate compression on the WebSocket',
       format: 'nbw-bool', default: false, env: 'NBWSS_CLOUD_PER_MESSAGE_DEFLATE', flag: 'cloud-per-message-deflate',
+    },
+    loopbackZeroMask: {
+      doc: 'Mask frames to a loopback cloud endpoint with zeros instead of random keys (saves an XOR pass per answer; only for a cloud or proxy on this host)',
+      format: 'nbw-bool', default: false, env: 'NBWSS_CLOUD_LOOPBACK_ZERO_MASK', flag: 'cloud-loopback-zero-mask',
+    },
+    maxJsonDepth: {
+      doc: 'Deepest nesting of JSON objects and arrays accepted in a message from the cloud; deeper COMMAND REQUESTs are answered 400',
+      format: 'nbw-uint', min: 8, default: 128, env: 'NBWSS_CLOUD_MAX_JSON_DEPTH', flag: 'cloud-max-json-depth',
     },
   },
   rest: {

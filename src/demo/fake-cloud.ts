@@ -50,10 +50,13 @@ export class CloudPeer {
 
   /** Headers of the WebSocket upgrade request. */
   readonly upgradeHeaders: IncomingHttpHeaders;
+  /** Path and query the bridge dialled. */
+  readonly path: string;
 
-  constructor(ws: WebSocket, private readonly cloud: FakeCloud, upgradeHeaders: IncomingHttpHeaders = {}) {
+  constructor(ws: WebSocket, private readonly cloud: FakeCloud, upgradeHeaders: IncomingHttpHeaders = {}, path = '/') {
     this.ws = ws;
     this.upgradeHeaders = upgradeHeaders;
+    this.path = path;
     this.closed = new Promise((resolve) =>
       ws.on('close', (code) => {
         this.isClosed = true;
@@ -155,6 +158,8 @@ export interface FakeCloudOptions {
   ackNotifications?: boolean;
   /** Serve wss:// on this HTTPS server instead of ws:// on a port of its own. */
   server?: HttpsServer;
+  /** Largest message accepted; a larger one closes the connection with 1009, as many WebSocket stacks do (default 512 MiB). */
+  maxPayload?: number;
 }
 
 /** The cloud application's WebSocket endpoint. */
@@ -185,11 +190,11 @@ export class FakeCloud {
   }
 
   async start(port = 0): Promise<this> {
-    const common = { maxPayload: 512 * 1024 * 1024, autoPong: this.#opts.autoPong ?? true };
+    const common = { maxPayload: this.#opts.maxPayload ?? 512 * 1024 * 1024, autoPong: this.#opts.autoPong ?? true };
     const server = this.#opts.server;
     const wss = server ? new WebSocketServer({ server, ...common }) : new WebSocketServer({ host: '127.0.0.1', port, ...common });
     wss.on('connection', (ws, req) => {
-      this.peers.push(new CloudPeer(ws, this, req.headers));
+      this.peers.push(new CloudPeer(ws, this, req.headers, req.url));
       for (const w of this.#waiters.splice(0)) w();
     });
     if (server) {

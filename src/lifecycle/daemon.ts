@@ -62,9 +62,11 @@ export class Daemon {
     }
     const daemon = new Daemon(config, log, journal);
     if (journal) {
-      const restored = daemon.store.restore(records);
+      const { migrated, ...restored } = daemon.store.restore(records, daemon.groups.keys());
       await daemon.store.compact();
-      log.child({ mod: 'state' }).info({ dir: config.state.dir, ...restored }, 'state restored from the journal');
+      const slog = log.child({ mod: 'state' });
+      slog.info({ dir: config.state.dir, ...restored }, 'state restored from the journal');
+      if (migrated > 0) slog.info({ records: migrated }, 'journal records of an earlier version read and rewritten with their endpoint group');
     }
     const n = config.notifications;
     if ((n.jobs || n.images) && config.state.dir !== null && n.apiKey !== null) {
@@ -123,9 +125,11 @@ export class Daemon {
         reconnect: config.reconnect,
         periodMs: config.connection.periodMs,
         maxMessageBytes: config.cloud.maxMessageBytes,
+        maxJsonDepth: config.cloud.maxJsonDepth,
         perMessageDeflate: config.cloud.perMessageDeflate,
         userAgent: USER_AGENT,
         proxy: config.cloud.proxy,
+        loopbackZeroMask: config.cloud.loopbackZeroMask,
         log: log.child({ mod: 'link', group: name }),
         telemetry: this.telemetry,
         pendingOn: (n) => this.commands.pendingOn(n),
@@ -140,6 +144,7 @@ export class Daemon {
         throttle: throttle(),
         maxBufferedBytes: config.cloud.maxBufferedBytes,
         log: log.child({ mod: 'courier', group: name }),
+        telemetry: this.telemetry,
       });
       link.on('inbound', (msg, connection) => {
         if (msg.kind === 'notification-response' && this.notifier) this.notifier.ack(name, msg.id);
@@ -150,6 +155,7 @@ export class Daemon {
         this.notifier?.connected(name);
       });
       link.on('down', () => courier.down());
+      link.on('closed', (info) => courier.closed(info));
       groups.set(name, { name, link, outbox, courier });
     }
     this.groups = groups;

@@ -1,4 +1,5 @@
-// Reconnect delays: exponential growth from minMs, capped at maxMs, with full jitter.
+// Retry delays: exponential growth from minMs, capped at maxMs, every wait jittered over its
+// whole window so that bridges behind one cloud do not come back in step.
 
 export interface BackoffOptions {
   minMs: number;
@@ -20,22 +21,23 @@ export class Backoff {
     this.#random = opts.random ?? Math.random;
   }
 
-  /** Failed attempts since the last reset. */
+  /** Failed attempts since the last reset (a weighted failure counts several). */
   get attempt(): number {
     return this.#attempt;
   }
 
   /**
-   * The wait before the next attempt, and counts one more attempt: a uniformly random value
-   * between minMs and min(maxMs, minMs * 2^attempt).
+   * Counts `weight` more failed attempts (1 for a plain failure, more for a peer that asked to
+   * be left alone) and gives the wait before the next one: uniformly random between minMs and
+   * min(maxMs, minMs * 2^attempts).
    */
-  next(): number {
+  next(weight = 1): number {
+    this.#attempt = Math.min(this.#attempt + Math.max(1, Math.floor(weight)), 64);
     const ceiling = Math.min(this.#max, this.#min * 2 ** Math.min(this.#attempt, 30));
-    this.#attempt++;
-    return Math.round(this.#min + this.#random() * (ceiling - this.#min));
+    return Math.round(this.#min + this.#random() * Math.max(0, ceiling - this.#min));
   }
 
-  /** Called once a connection is accepted: the next failure waits minMs again. */
+  /** Starts over: the next failure waits between minMs and twice that again. */
   reset(): void {
     this.#attempt = 0;
   }

@@ -12,8 +12,8 @@ import { decodeFrame, decodeOversized, encodeConnectRequest, type Inbound } from
 import { Heartbeat } from './heartbeat.js';
 import { proxyAgent } from './proxy.js';
 
-/** Normal closure codes the bridge sends. */
-export const CLOSE = { normal: 1000, goingAway: 1001 } as const;
+/** Close codes the bridge sends or reacts to. */
+export const CLOSE = { normal: 1000, goingAway: 1001, abnormal: 1006, policy: 1008, tooBig: 1009, internal: 1011, tryAgainLater: 1013 } as const;
 
 export type ConnState = 'connecting' | 'handshaking' | 'ready' | 'closed';
 
@@ -24,18 +24,40 @@ export interface ConnSettings {
   connectTimeoutMs: number;
   heartbeatMs: number;
   maxMessageBytes: number;
+  /** Deepest JSON nesting accepted from the cloud. */
+  maxJsonDepth: number;
   perMessageDeflate: boolean;
   userAgent: string;
   proxy: ProxyConfig | null;
+  /** Send frames with an all-zero mask to a loopback endpoint (an operator's opt-in; see maskFor). */
+  loopbackZeroMask: boolean;
   log: Logger;
   telemetry: Telemetry;
+}
+
+/** The largest frame sent on a connection, with what the sender tagged it with. */
+export interface SentFrame {
+  readonly bytes: number;
+  readonly tag: unknown;
+}
+
+/** How a connection ended. */
+export interface ClosedInfo {
+  /** Commands had been flowing on it (its CONNECT was answered valid:true). */
+  wasReady: boolean;
+  /** Why, for logs: the socket error, or "closed <code> <reason>". */
+  reason: string;
+  /** The close code the cloud sent, or null when the bridge ended it or the socket just broke (1006). */
+  peerCode: number | null;
+  /** The largest tagged frame sent on it, if any. */
+  largest: SentFrame | null;
 }
 
 export interface ConnEvents {
   ready(conn: Connection): void;
   inbound(conn: Connection, msg: Inbound): void;
-  /** The socket is gone; `wasReady` tells whether commands had been flowing on it. */
-  closed(conn: Connection, wasReady: boolean, reason: string): void;
+  /** The socket is gone. */
+  closed(conn: Connection, info: ClosedInfo): void;
 }
 
 /** The URL without query or credentials, for logs and labels (a cloud may put a secret in the query). */
@@ -45,17 +67,18 @@ export function safeUrl(url: string): string {
 }
 
 /**
- * Frames from a client are masked so that intermediaries reading clear text cannot be fooled
- * by attacker-chosen payloads. Over TLS, or on loopback, no intermediary reads the frames: an
- * all-zero mask (which ws recognizes and skips) saves a copy and an XOR pass of every answer.
+ * Frames from a client are masked with a random key (RFC 6455 §5.3), so that an intermediary
+ * reading clear text (a TLS-terminating proxy in front of the cloud, say) cannot be fooled by
+ * payloads the cloud chose. Only to a loopback endpoint, and only where the operator opts in,
+ * an all-zero mask (which ws recognizes and skips) saves an XOR pass over every answer.
  */
 const zeroMask = (mask: Buffer) => {
   mask.fill(0);
 };
 
-function maskNeeded(url: string): boolean {
-  const u = new URL(url);
-  return u.protocol === 'ws:' && !isLoopbackHost(u.hostname);
+/** ws options for the masking key: random (ws's default) unless zero masks are allowed here. */
+function maskFor(url: string, loopbackZeroMask: boolean): { generateMask?: (mask: Buffer) => void } {
+  return loopbackZeroMask && isLoopbackHost(new URL(url).hostname) ? { generateMask: zeroMask } : {};
 }
 
 const REASONS: Record<string, DisconnectReason> = {
@@ -81,6 +104,11 @@ export class Connection {
   #lastError = '';
   #reason: DisconnectReason = 'closed';
   #corked = false;
+  /** The bridge itself ended this connection (its close code is not the cloud's). */
+  #endedByUs = false;
+  /** A write failed: the socket is being torn down and nothing more is sent on it. */
+  #writeFailed = false;
+  #largest: SentFrame | null = null;
 
   constructor(n: number, endpoint: number, url: string, token: string, settings: ConnSettings, events: ConnEvents) {
     this.n = n;
@@ -100,7 +128,7 @@ export class Connection {
       maxPayload: settings.maxMessageBytes + Math.max(settings.maxMessageBytes, 1024 * 1024),
       followRedirects: false,
       headers: { 'user-agent': settings.userAgent },
-      ...(maskNeeded(url) ? {} : { generateMask: zeroMask }),
+      ...maskFor(url, settings.loopbackZeroMask),
       ...(settings.ca ? { ca: [...rootCertificates, settings.ca] } : {}),
       ...(agent ? { agent } : {}),
     });
@@ -123,7 +151,12 @@ export class Connection {
     ws.on('pong', () => this.#heartbeat.seen());
     ws.on('message', (data, isBinary) => {
       this.#heartbeat.seen();
-      this.#onMessage(data as Buffer, isBinary);
+      // Nothing the cloud sends may throw out of here: ws would pass it up to the process.
+      try {
+        this.#onMessage(data as Buffer, isBinary);
+      } catch (err) {
+        log.error({ conn: n, err, code: 'NBW_ERR_INTERNAL' }, 'unexpected error handling a message from the cloud; it was dropped and the connection keeps serving');
+      }
     });
     ws.on('error', (err) => {
       this.#lastError ||= (err as NodeJS.ErrnoException).code ?? err.message;
@@ -135,9 +168,10 @@ export class Connection {
       const wasReady = this.#state === 'ready';
       this.#state = 'closed';
       this.#report();
-      const reason = this.#lastError || `closed ${code}${reasonBuf.length ? ` ${reasonBuf.toString('utf8')}` : ''}`;
+      const reason = this.#lastError || `closed ${code}${reasonBuf.length ? ` ${reasonBuf.toString('utf8').slice(0, 123)}` : ''}`;
       if (wasReady) settings.telemetry.disconnected(settings.group, this.label, this.#reason);
-      this.#events.closed(this, wasReady, reason);
+      const peerCode = this.#endedByUs || code === CLOSE.abnormal ? null : code;
+      this.#events.closed(this, { wasReady, reason, peerCode, largest: this.#largest });
     });
   }
 
@@ -146,7 +180,7 @@ export class Connection {
   }
 
   get ready(): boolean {
-    return this.#state === 'ready' && this.#ws.readyState === WebSocket.OPEN;
+    return this.#state === 'ready' && !this.#writeFailed && this.#ws.readyState === WebSocket.OPEN;
   }
 
   get bufferedAmount(): number {
@@ -157,9 +191,17 @@ export class Connection {
    * Sends a frame; false when the connection is not ready. Frames sent in the same turn of
    * the event loop leave in one write: the socket is corked at the first and uncorked once
    * the turn's I/O callbacks are done (setImmediate).
+   *
+   * A write that fails marks the connection failed at once (no longer ready, so nothing more
+   * is sent on it) and tears the socket down; `done` gets the error and must not send again
+   * from inside it. `tag` names the frame to the sender should the cloud refuse it as too big.
    */
-  send(text: string, done?: (err?: Error) => void): boolean {
+  send(text: string, done?: (err?: Error) => void, tag?: unknown): boolean {
     if (!this.ready) return false;
+    if (tag !== undefined && (this.#largest === null || text.length > this.#largest.bytes)) {
+      // Characters, not bytes: the same order for the answers compared here, at no cost.
+      this.#largest = { bytes: text.length, tag };
+    }
     if (!this.#corked) {
       const socket = (this.#ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
       if (socket) {
@@ -171,12 +213,26 @@ export class Connection {
         });
       }
     }
-    this.#ws.send(text, done);
+    this.#ws.send(text, (err) => {
+      if (err) this.#onWriteError(err);
+      done?.(err ?? undefined);
+    });
     return true;
+  }
+
+  #onWriteError(err: Error): void {
+    if (this.#writeFailed) return;
+    this.#writeFailed = true;
+    this.#lastError ||= (err as NodeJS.ErrnoException).code ?? err.message;
+    if (this.#reason === 'closed') this.#reason = 'error';
+    this.#settings.log.warn({ conn: this.n, url: this.label, reason: this.#lastError }, 'writing to the cloud failed; dropping this connection');
+    this.#endedByUs = true;
+    this.#ws.terminate();
   }
 
   /** Ends this connection on the bridge's own decision; the close is reported with `err`. */
   fail(err: LinkError, terminate: boolean): void {
+    this.#endedByUs = true;
     this.#lastError = err.code;
     this.#reason = REASONS[err.code] ?? 'closed';
     this.#settings.log.warn({ conn: this.n, url: this.label, code: err.code }, `${err.message}; reconnecting`);
@@ -187,6 +243,7 @@ export class Connection {
   /** Closes after every frame already sent; terminates if the peer does not answer the close in time. */
   close(code: number, reason: string, why: DisconnectReason, timeoutMs = 3000): Promise<void> {
     this.#reason = why;
+    this.#endedByUs = true;
     if (this.#state === 'closed') return Promise.resolve();
     const ws = this.#ws;
     return new Promise<void>((resolve) => {
@@ -216,7 +273,7 @@ export class Connection {
     }
     const max = this.#settings.maxMessageBytes;
     const text = data.toString('utf8');
-    const msg = data.length > max ? decodeOversized(text, data.length, max) : decodeFrame(text);
+    const msg = data.length > max ? decodeOversized(text, data.length, max) : decodeFrame(text, this.#settings.maxJsonDepth);
     if (this.#state === 'handshaking') {
       if (msg.kind === 'connect-response' && msg.id === this.#connectId) {
         this.#onConnectResponse(msg.valid, msg.problem);
@@ -248,7 +305,7 @@ export class Connection {
     this.#state = 'ready';
     this.#report();
     s.telemetry.connected(s.group, this.label);
-    s.log.info({ conn: this.n, group: s.group, url: this.label }, 'connected to the cloud; serving commands');
+    s.log.info({ conn: this.n, url: this.label }, 'connected to the cloud; serving commands');
     this.#events.ready(this);
   }
 }

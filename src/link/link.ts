@@ -7,10 +7,26 @@ import type { ProxyConfig } from '../config/endpoints.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import type { Inbound } from '../protocol/codec.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../protocol/depth.js';
 import { Backoff } from './backoff.js';
-import { CLOSE, Connection, safeUrl, type ConnEvents, type ConnSettings } from './connection.js';
+import { CLOSE, Connection, safeUrl, type ClosedInfo, type ConnEvents, type ConnSettings, type SentFrame } from './connection.js';
 
 export { CLOSE, safeUrl } from './connection.js';
+export type { SentFrame } from './connection.js';
+
+/** A connection counts as stable, and the reconnect backoff starts over, once it has been ready this long. */
+export const STABLE_MS = 30_000;
+
+/**
+ * Extra backoff steps after the cloud closed with a code that says "not now": 1013 (try again
+ * later) doubles the wait twice more, 1008 (policy violation) and the application codes 4000–4999
+ * three times more, since the cloud sent this bridge away on purpose.
+ */
+export function closeWeight(peerCode: number | null): number {
+  if (peerCode === CLOSE.tryAgainLater) return 3;
+  if (peerCode === CLOSE.policy || (peerCode !== null && peerCode >= 4000 && peerCode <= 4999)) return 4;
+  return 1;
+}
 
 export interface LinkEndpoint {
   url: string;
@@ -32,9 +48,15 @@ export interface LinkOptions {
   periodMs?: number;
   /** Frames above this many bytes are not served (answered 413 when their id can be read). */
   maxMessageBytes: number;
+  /** Deepest JSON nesting accepted from the cloud (128 by default). */
+  maxJsonDepth?: number;
   perMessageDeflate: boolean;
   userAgent: string;
   proxy?: ProxyConfig | null;
+  /** All-zero masks to a loopback endpoint (off: random masks, as RFC 6455 asks). */
+  loopbackZeroMask?: boolean;
+  /** How long a connection must stay ready before the backoff starts over (STABLE_MS). */
+  stableMs?: number;
   log: Logger;
   telemetry?: Telemetry;
   /** Requests that arrived on a connection and are not answered yet. */
@@ -52,6 +74,8 @@ export interface LinkEvents {
   down: [info: { connection: number; reason: string }];
   /** A message from the cloud on a ready connection. */
   inbound: [message: Inbound, connection: number];
+  /** A connection that had been ready (current or replaced) is closed; what it had in flight is lost. */
+  closed: [info: { connection: number; peerCode: number | null; largest: SentFrame | null }];
 }
 
 let connections = 0;
@@ -67,6 +91,7 @@ export class Link extends EventEmitter<LinkEvents> {
   #probe: Connection | null = null;
   readonly #retiring = new Map<Connection, number>();
   #timer: NodeJS.Timeout | null = null;
+  #stable: NodeJS.Timeout | null = null;
   #periodic: NodeJS.Timeout | null = null;
   #started = false;
   #stopped = false;
@@ -86,16 +111,18 @@ export class Link extends EventEmitter<LinkEvents> {
       connectTimeoutMs: opts.connectTimeoutMs,
       heartbeatMs: opts.heartbeatMs,
       maxMessageBytes: opts.maxMessageBytes,
+      maxJsonDepth: opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH,
       perMessageDeflate: opts.perMessageDeflate,
       userAgent: opts.userAgent,
       proxy: opts.proxy ?? null,
+      loopbackZeroMask: opts.loopbackZeroMask ?? false,
       log: opts.log,
       telemetry: opts.telemetry ?? NO_TELEMETRY,
     };
     this.#events = {
       ready: (c) => this.#onReady(c),
       inbound: (c, msg) => this.emit('inbound', msg, c.n),
-      closed: (c, wasReady, reason) => this.#onClosed(c, wasReady, reason),
+      closed: (c, info) => this.#onClosed(c, info),
     };
   }
 
@@ -141,17 +168,17 @@ export class Link extends EventEmitter<LinkEvents> {
    * Sends a frame on connection `prefer` if it is still open (a replaced connection finishing
    * its answers), else on the current one. Returns the number of the connection used, 0 if none.
    */
-  send(text: string, done?: (err?: Error) => void, prefer?: number): number {
+  send(text: string, done?: (err?: Error) => void, prefer?: number, tag?: unknown): number {
     if (prefer !== undefined && prefer !== this.#current?.n) {
       for (const c of this.#retiring.keys()) {
-        if (c.n === prefer && c.send(text, done)) {
+        if (c.n === prefer && c.send(text, done, tag)) {
           setImmediate(() => this.#drainRetiring());
           return c.n;
         }
       }
     }
     const c = this.#current;
-    return c?.send(text, done) ? c.n : 0;
+    return c?.send(text, done, tag) ? c.n : 0;
   }
 
   /**
@@ -163,7 +190,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (same) return;
     this.#endpoints = endpoints;
     if (this.#stopped || !this.#started) return;
-    this.#log.info({ group: this.#settings.group, endpoints: endpoints.length }, 'endpoint details changed; dialling with the new ones');
+    this.#log.info({ endpoints: endpoints.length }, 'endpoint details changed; dialling with the new ones');
     if (this.#current?.ready) {
       this.#probe?.close(CLOSE.goingAway, 'endpoint details changed', 'replaced');
       this.#probe = this.#connect(0);
@@ -181,6 +208,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#stable) clearTimeout(this.#stable);
     if (this.#periodic) clearInterval(this.#periodic);
     const all = [this.#current, this.#probe, ...this.#retiring.keys()].filter((c): c is Connection => c !== null);
     await Promise.all(all.map((c) => c.close(CLOSE.goingAway, 'bridge shutting down', 'stopped')));
@@ -196,15 +224,25 @@ export class Link extends EventEmitter<LinkEvents> {
     this.#current = this.#connect(index);
   }
 
+  /** The backoff starts over only once a connection has stayed ready for stableMs: a cloud that accepts and then closes at once is not redialled ever faster. */
+  #watchStable(): void {
+    if (this.#stable) clearTimeout(this.#stable);
+    this.#stable = setTimeout(() => {
+      this.#stable = null;
+      this.#backoff.reset();
+    }, this.#opts.stableMs ?? STABLE_MS);
+    this.#stable.unref();
+  }
+
   #onReady(c: Connection): void {
     if (c === this.#probe) {
       this.#probe = null;
       const old = this.#current;
       this.#current = c;
-      this.#backoff.reset();
+      this.#watchStable();
       if (old) {
         this.#retiring.set(old, Date.now());
-        this.#log.info({ group: this.#settings.group, from: old.label, to: c.label }, 'moved to a preferred endpoint; the old connection closes once its answers are out');
+        this.#log.info({ from: old.label, to: c.label }, 'moved to a preferred endpoint; the old connection closes once its answers are out');
         this.emit('down', { connection: old.n, reason: 'replaced' });
       }
       this.emit('ready', { connection: c.n });
@@ -212,12 +250,14 @@ export class Link extends EventEmitter<LinkEvents> {
       return;
     }
     if (c !== this.#current) return;
-    this.#backoff.reset();
+    this.#watchStable();
     this.#lastTry = Date.now();
     this.emit('ready', { connection: c.n });
   }
 
-  #onClosed(c: Connection, wasReady: boolean, reason: string): void {
+  #onClosed(c: Connection, info: ClosedInfo): void {
+    const { wasReady, reason, peerCode } = info;
+    if (wasReady) this.emit('closed', { connection: c.n, peerCode, largest: info.largest });
     if (this.#retiring.delete(c)) return;
     if (c === this.#probe) {
       this.#probe = null;
@@ -227,14 +267,19 @@ export class Link extends EventEmitter<LinkEvents> {
     }
     if (c !== this.#current) return;
     this.#current = null;
+    if (this.#stable) clearTimeout(this.#stable);
+    this.#stable = null;
     if (wasReady) this.emit('down', { connection: c.n, reason });
     if (this.#stopped) return;
     // After losing a ready connection start again from the best endpoint; after a failed dial, try the next one.
     const next = wasReady ? 0 : (c.endpoint + 1) % this.#endpoints.length;
-    const delay = this.#backoff.next();
+    const delay = this.#backoff.next(closeWeight(peerCode));
     const log = wasReady ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
     log(
-      { conn: c.n, group: this.#settings.group, url: c.label, reason, retryInMs: delay, attempt: this.#backoff.attempt, next: safeUrl((this.#endpoints[next] as LinkEndpoint).url) },
+      {
+        conn: c.n, url: c.label, reason, ...(peerCode !== null ? { closeCode: peerCode } : {}),
+        retryInMs: delay, attempt: this.#backoff.attempt, next: safeUrl((this.#endpoints[next] as LinkEndpoint).url),
+      },
       wasReady ? 'cloud connection lost; reconnecting' : 'cloud connection failed; retrying',
     );
     this.#timer = setTimeout(() => {

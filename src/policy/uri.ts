@@ -32,7 +32,7 @@ const PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,=:@/]*$/;
 const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 const STILL_ESCAPED = /%[0-9A-Fa-f]{2}/;
 /** Characters left raw in a query; everything else is percent-encoded as UTF-8. */
-const QUERY_UNSAFE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%[\]]/gu;
+const QUERY_UNSAFE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu;
 /** Dots that compatibility folding leaves alone but that some servers map to ".". */
 const DOT_LIKE = /[\u3002\uff61\u2024\u2025\u2026\ufe52\u0701\u0702]/g;
 const ONLY_DOTS_AND_SPACES = /^[.\s]+$/;

@@ -4,6 +4,7 @@
 // that cannot be answered (no usable id) becomes a `drop` with the reason to log.
 import type { z } from 'zod';
 import { AnsweredError } from '../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from './depth.js';
 import {
   CommandRequest,
   ConnectResponse,
@@ -35,8 +36,11 @@ export function describeIssues(error: z.ZodError, max = 3): string {
 
 const describeType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
-/** Decodes one text frame. */
-export function decodeFrame(text: string): Inbound {
+/**
+ * Decodes one text frame. JSON nested deeper than `maxDepth` goes no further than its id: a
+ * COMMAND REQUEST is answered 400, anything else dropped.
+ */
+export function decodeFrame(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): Inbound {
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -46,7 +50,16 @@ export function decodeFrame(text: string): Inbound {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
     return { kind: 'drop', reason: `frame is ${describeType(msg)}, not a JSON object` };
   }
+  if (nestsDeeperThan(msg, maxDepth)) return tooDeep(msg as Record<string, unknown>, maxDepth);
   return decodeMessage(msg as Record<string, unknown>);
+}
+
+function tooDeep(msg: Record<string, unknown>, maxDepth: number): Inbound {
+  const { id, type, subType } = msg;
+  const what = `message nests JSON deeper than cloud.maxJsonDepth (${maxDepth})`;
+  if (typeof id !== 'string' || id.length === 0) return { kind: 'drop', reason: `${what} and has no usable id` };
+  if (type !== 'COMMAND' || subType === 'RESPONSE') return { kind: 'drop', reason: `${what}`, id };
+  return { kind: 'invalid', id, error: new AnsweredError('NBW_ERR_ENVELOPE_INVALID', `invalid COMMAND REQUEST: ${what}`) };
 }
 
 /**

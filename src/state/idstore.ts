@@ -1,13 +1,16 @@
 // The ids the bridge accepted, and what became of them: waiting, running, answered (with the
-// answer), answered but the answer released, or interrupted by a restart. Bounded by age,
-// count and bytes; journaled when a Journal is given.
+// answer), answered but the answer released, or interrupted by a restart. Keyed by (group, id)
+// (see keys.ts); bounded by age, count and UTF-8 bytes; journaled when a Journal is given.
 import type { Logger } from '../log/logger.js';
+import { DEFAULT_GROUP } from '../config/endpoints.js';
 import { Fifo } from './fifo.js';
 import type { Journal, JournalRecord } from './journal.js';
+import { keyOf, splitKey } from './keys.js';
 
 export type IdState = 'queued' | 'running' | 'done' | 'expired' | 'interrupted';
 
 export interface IdEntry {
+  /** The store key, `<group>:<id>` (keyOf). */
   readonly id: string;
   readonly method: string;
   state: IdState;
@@ -19,12 +22,16 @@ export interface IdEntry {
   askedOn: number;
   /** The connection the answer last went out on, or null. */
   deliveredOn: number | null;
+  /** Copies of the answer held for delivery or being written: while any is, the stored answer is kept. */
+  pins: number;
+  /** UTF-8 bytes counted for this entry: its key, and its answer while held. */
+  bytes: number;
 }
 
 export interface IdStoreOptions {
   ttlMs: number;
   maxEntries: number;
-  /** Bytes of stored answers at most. */
+  /** UTF-8 bytes of keys and stored answers at most. */
   maxBytes: number;
   journal: Journal | null;
   log: Logger;
@@ -35,6 +42,17 @@ export interface IdStoreOptions {
 const COMPACT_FLOOR = 1 << 20;
 
 const inFlight = (e: IdEntry) => e.state === 'queued' || e.state === 'running';
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** A legacy record (written before ids were keyed by group): its id was bare in the default group, `<id>@<group>` in the others. */
+function legacyKey(id: string, groups: ReadonlySet<string>): string {
+  const at = id.lastIndexOf('@');
+  if (at > 0) {
+    const group = id.slice(at + 1);
+    if (group !== DEFAULT_GROUP && groups.has(group)) return keyOf(group, id.slice(0, at));
+  }
+  return keyOf(DEFAULT_GROUP, id);
+}
 
 export class IdStore {
   readonly #entries = new Map<string, IdEntry>();
@@ -43,6 +61,8 @@ export class IdStore {
   /** Entries in acceptance order, for forgetting the oldest ids first (stale ones are skipped). */
   readonly #order = new Fifo<IdEntry>();
   #bytes = 0;
+  /** The part of #bytes that is keys. */
+  #keyBytes = 0;
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
@@ -71,62 +91,73 @@ export class IdStore {
     return this.#order.length + this.#answered.length;
   }
 
-  /** Bytes of answers held. */
+  /** UTF-8 bytes of the keys and answers held. */
   get bytes(): number {
     return this.#bytes;
   }
 
   /**
    * Rebuilds the store from journal records: a call started but never answered becomes
-   * `interrupted`. Returns how many ids of each state were restored.
+   * `interrupted`. Records of an earlier version (ids not yet keyed by group) are read with
+   * the configured `groups`, and the next compaction rewrites them. Returns how many ids of
+   * each state were restored, and how many legacy records were migrated.
    */
-  restore(records: readonly JournalRecord[]): Record<IdState, number> {
+  restore(records: readonly JournalRecord[], groups: Iterable<string> = [DEFAULT_GROUP]): Record<IdState | 'migrated', number> {
+    const known = new Set(groups);
+    let migrated = 0;
     for (const r of records) {
-      const e = this.#entries.get(r.id);
+      let key: string;
+      if (r.g === undefined) {
+        key = legacyKey(r.id, known);
+        migrated++;
+      } else {
+        key = keyOf(r.g, r.id);
+      }
+      const e = this.#entries.get(key);
       if (r.t === 's') {
-        if (!e) this.#entries.set(r.id, { id: r.id, method: r.m, state: 'interrupted', frame: null, at: r.at, askedOn: 0, deliveredOn: null });
+        if (!e) this.#add(this.#entry(key, r.m, 'interrupted', r.at));
       } else if (r.t === 'd') {
-        if (e?.frame) this.#bytes -= e.frame.length;
-        this.#entries.delete(r.id);
-        const done: IdEntry = { id: r.id, method: r.m, state: 'done', frame: r.f, at: r.at, askedOn: 0, deliveredOn: null };
-        this.#entries.set(r.id, done);
-        this.#bytes += r.f.length;
+        if (e) this.#remove(e);
+        const done = this.#entry(key, r.m, 'done', r.at);
+        this.#add(done);
+        this.#hold(done, r.f);
         this.#answered.push(done);
       } else if (!e || e.state !== 'done') {
-        this.#entries.delete(r.id);
-        this.#entries.set(r.id, { id: r.id, method: r.m, state: 'expired', frame: null, at: r.at, askedOn: 0, deliveredOn: null });
+        if (e) this.#remove(e);
+        this.#add(this.#entry(key, r.m, 'expired', r.at));
       }
     }
     for (const e of this.#entries.values()) this.#order.push(e);
     this.sweep();
     this.#bound();
-    const counts: Record<IdState, number> = { queued: 0, running: 0, done: 0, expired: 0, interrupted: 0 };
+    const counts: Record<IdState | 'migrated', number> = { queued: 0, running: 0, done: 0, expired: 0, interrupted: 0, migrated };
     for (const e of this.#entries.values()) counts[e.state]++;
     return counts;
   }
 
-  /** The entry of an id, unless it aged out. */
-  get(id: string): IdEntry | undefined {
-    const e = this.#entries.get(id);
-    if (e && !inFlight(e) && e.at + this.#ttlMs < this.#now()) {
+  /** The entry of a key, unless it aged out. */
+  get(key: string): IdEntry | undefined {
+    const e = this.#entries.get(key);
+    if (e && !inFlight(e) && e.pins === 0 && e.at + this.#ttlMs < this.#now()) {
       this.#remove(e);
       return undefined;
     }
     return e;
   }
 
-  /** Remembers a new id, arrived on connection `askedOn`, as waiting in the queue (memory only: it has not run). */
-  queue(id: string, method: string, askedOn: number): IdEntry {
-    const e: IdEntry = { id, method, state: 'queued', frame: null, at: this.#now(), askedOn, deliveredOn: null };
-    this.#entries.set(id, e);
+  /** Remembers a new key, arrived on connection `askedOn`, as waiting in the queue (memory only: it has not run). */
+  queue(key: string, method: string, askedOn: number): IdEntry {
+    const e = this.#entry(key, method, 'queued', this.#now());
+    e.askedOn = askedOn;
+    this.#add(e);
     this.#order.push(e);
     this.#bound();
     return e;
   }
 
-  /** Forgets an id that never ran (cancelled while waiting): a resend runs it. */
-  forget(id: string): void {
-    const e = this.#entries.get(id);
+  /** Forgets a key that never ran (cancelled while waiting): a resend runs it. */
+  forget(key: string): void {
+    const e = this.#entries.get(key);
     if (e) this.#remove(e);
   }
 
@@ -136,7 +167,7 @@ export class IdStore {
    */
   start(e: IdEntry): Promise<void> | undefined {
     e.state = 'running';
-    return this.#journal ? this.#append({ t: 's', id: e.id, m: e.method, at: e.at }) : undefined;
+    return this.#journal ? this.#append(this.#record('s', e, e.at)) : undefined;
   }
 
   /**
@@ -151,7 +182,31 @@ export class IdStore {
       return undefined;
     }
     e.state = 'running';
-    return this.#append({ t: 'd', id: e.id, m: e.method, at, f: frame }).then(() => this.#done(e, frame, at));
+    return this.#append(this.#record('d', e, at, frame)).then(() => this.#done(e, frame, at));
+  }
+
+  /**
+   * Replaces an answered id's stored answer (one the cloud cannot take: it gets a bridge error
+   * instead). Journaled without waiting: at worst a restart brings the old answer back.
+   */
+  replace(e: IdEntry, frame: string): void {
+    if (this.#entries.get(e.id) !== e) return;
+    if (e.state !== 'done' && e.state !== 'expired') return;
+    if (e.frame !== null) this.#release(e);
+    e.state = 'done';
+    this.#hold(e, frame);
+    if (this.#journal) void this.#append(this.#record('d', e, e.at, frame));
+  }
+
+  /** A copy of the answer is held for delivery or being written: it is not released meanwhile. */
+  pin(e: IdEntry): void {
+    e.pins++;
+  }
+
+  /** That copy is written or dropped. */
+  unpin(e: IdEntry): void {
+    if (e.pins > 0) e.pins--;
+    if (e.pins === 0 && this.#bytes > this.#maxBytes) this.#bound();
   }
 
   #done(e: IdEntry, frame: string, at: number): void {
@@ -159,34 +214,32 @@ export class IdStore {
     // costs its own length rather than a tree of fragments (about a third less memory).
     frame.charCodeAt(0);
     e.state = 'done';
-    e.frame = frame;
     e.at = at;
-    this.#bytes += frame.length;
+    this.#hold(e, frame);
     this.#answered.push(e);
     this.#bound();
   }
 
   /** Releases an answer to free memory; the id stays known, its resends are refused. */
-  expire(id: string): void {
-    const e = this.#entries.get(id);
+  expire(key: string): void {
+    const e = this.#entries.get(key);
     if (!e || e.state !== 'done') return;
-    this.#bytes -= e.frame?.length ?? 0;
-    e.frame = null;
+    this.#release(e);
     e.state = 'expired';
   }
 
   /** Forgets answered ids older than ttlMs. */
   sweep(): void {
     const limit = this.#now() - this.#ttlMs;
-    for (const e of this.#entries.values()) if (!inFlight(e) && e.at < limit) this.#remove(e);
+    for (const e of this.#entries.values()) if (!inFlight(e) && e.pins === 0 && e.at < limit) this.#remove(e);
   }
 
   /** Every id as journal records, for compaction. */
   *snapshot(): Iterable<JournalRecord> {
     for (const e of this.#entries.values()) {
-      if (e.state === 'running' || e.state === 'interrupted') yield { t: 's', id: e.id, m: e.method, at: e.at };
-      else if (e.state === 'done') yield { t: 'd', id: e.id, m: e.method, at: e.at, f: e.frame ?? '' };
-      else if (e.state === 'expired') yield { t: 'e', id: e.id, m: e.method, at: e.at };
+      if (e.state === 'running' || e.state === 'interrupted') yield this.#record('s', e, e.at);
+      else if (e.state === 'done') yield this.#record('d', e, e.at, e.frame ?? '');
+      else if (e.state === 'expired') yield this.#record('e', e, e.at);
     }
   }
 
@@ -201,30 +254,75 @@ export class IdStore {
     }
   }
 
-  #remove(e: IdEntry): void {
-    this.#entries.delete(e.id);
-    if (e.frame) this.#bytes -= e.frame.length;
+  #entry(key: string, method: string, state: IdState, at: number): IdEntry {
+    return { id: key, method, state, frame: null, at, askedOn: 0, deliveredOn: null, pins: 0, bytes: 0 };
+  }
+
+  #record(t: 's' | 'e', e: IdEntry, at: number): JournalRecord;
+  #record(t: 'd', e: IdEntry, at: number, frame: string): JournalRecord;
+  #record(t: 's' | 'd' | 'e', e: IdEntry, at: number, frame?: string): JournalRecord {
+    const { group, id } = splitKey(e.id);
+    return t === 'd' ? { t, g: group, id, m: e.method, at, f: frame as string } : { t, g: group, id, m: e.method, at };
+  }
+
+  #add(e: IdEntry): void {
+    e.bytes = utf8(e.id);
+    this.#bytes += e.bytes;
+    this.#keyBytes += e.bytes;
+    this.#entries.set(e.id, e);
+  }
+
+  #hold(e: IdEntry, frame: string): void {
+    const size = utf8(frame);
+    e.frame = frame;
+    e.bytes += size;
+    this.#bytes += size;
+  }
+
+  #release(e: IdEntry): void {
+    if (e.frame === null) return;
+    const size = e.bytes - utf8(e.id);
+    e.bytes -= size;
+    this.#bytes -= size;
     e.frame = null;
   }
 
-  /** Keeps count and bytes within bounds: oldest answers released first, oldest ids forgotten first, never one in flight. */
+  #remove(e: IdEntry): void {
+    if (this.#entries.get(e.id) !== e) return;
+    this.#entries.delete(e.id);
+    this.#release(e);
+    this.#bytes -= e.bytes;
+    this.#keyBytes -= e.bytes;
+    e.bytes = 0;
+  }
+
+  /**
+   * Keeps bytes and count within bounds: the oldest answers are released first, then, if the
+   * ids alone are too many or too large, the oldest ids forgotten; never an id in flight, and
+   * never an answer still held for delivery.
+   */
   #bound(): void {
     // Entries forgotten by age or by hand leave the lists once they reach the front.
     const live = (e: IdEntry) => this.#entries.get(e.id) === e;
     for (let f = this.#order.peek(); f && !live(f); f = this.#order.peek()) this.#order.shift();
     for (let f = this.#answered.peek(); f && !(live(f) && f.state === 'done'); f = this.#answered.peek()) this.#answered.shift();
-    while (this.#bytes > this.#maxBytes) {
+    for (let tries = this.#answered.length; this.#bytes > this.#maxBytes && tries > 0; tries--) {
       const e = this.#answered.shift();
       if (e === undefined) break;
-      if (e.state === 'done' && this.#entries.get(e.id) === e) this.expire(e.id);
+      if (!live(e) || e.state !== 'done') continue;
+      if (e.pins > 0) this.#answered.push(e);
+      else this.expire(e.id);
     }
     // Oldest first, from a list of its own: walking the Map from its start would step over every
-    // slot deleted before, on each call. Ids in flight are never forgotten; they go to the back.
-    for (let tries = this.#order.length; this.#entries.size > this.#maxEntries && tries > 0; tries--) {
+    // slot deleted before, on each call. Ids in flight or held go to the back. Ids are forgotten
+    // for bytes only when the ids alone pass the bound: answers still held for delivery may
+    // exceed it for a while (the outbox bounds them), and must not cost other ids their memory.
+    const over = () => this.#entries.size > this.#maxEntries || this.#keyBytes > this.#maxBytes;
+    for (let tries = this.#order.length; over() && tries > 0; tries--) {
       const e = this.#order.shift();
       if (e === undefined) break;
-      if (this.#entries.get(e.id) !== e) continue;
-      if (inFlight(e)) this.#order.push(e);
+      if (!live(e)) continue;
+      if (inFlight(e) || e.pins > 0) this.#order.push(e);
       else this.#remove(e);
     }
   }

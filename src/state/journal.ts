@@ -8,11 +8,15 @@ import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { crc32 } from './crc32.js';
 
-/** `s`: a call started. `d`: its answer (the whole COMMAND RESPONSE frame). `e`: answered, answer released. */
+/**
+ * `s`: a call started. `d`: its answer (the whole COMMAND RESPONSE frame). `e`: answered, answer
+ * released. `g` is the endpoint group that asked and `id` the id it used; records written before
+ * ids were kept apart per group have no `g` (see IdStore.restore).
+ */
 export type JournalRecord =
-  | { t: 's'; id: string; m: string; at: number }
-  | { t: 'd'; id: string; m: string; at: number; f: string }
-  | { t: 'e'; id: string; m: string; at: number };
+  | { t: 's'; g?: string; id: string; m: string; at: number }
+  | { t: 'd'; g?: string; id: string; m: string; at: number; f: string }
+  | { t: 'e'; g?: string; id: string; m: string; at: number };
 
 export const JOURNAL_FILE = 'journal.ndjson';
 
@@ -26,6 +30,7 @@ export function encodeRecord(rec: JournalRecord): Buffer {
 function isRecord(v: unknown): v is JournalRecord {
   const r = v as Partial<Record<string, unknown>> | null;
   if (typeof r !== 'object' || r === null || typeof r.id !== 'string' || typeof r.at !== 'number' || typeof r.m !== 'string') return false;
+  if (r.g !== undefined && typeof r.g !== 'string') return false;
   return r.t === 's' || r.t === 'e' || (r.t === 'd' && typeof r.f === 'string');
 }
 

@@ -1,11 +1,15 @@
 // Answers finished while no connection could take them, held in completion order up to a
 // byte budget; past it the oldest are dropped.
+import type { IdEntry } from './idstore.js';
 
 export interface Held {
   /** Completion order: answers go out in ascending `seq`. */
   readonly seq: number;
+  /** The answer's key in the id store. */
   readonly id: string;
   readonly frame: string;
+  /** The key's store entry, when it has one (kept while the answer is held). */
+  readonly entry?: IdEntry | undefined;
 }
 
 export class Outbox {

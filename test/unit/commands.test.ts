@@ -34,9 +34,10 @@ function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, que
     group: 'default',
     connection: 1,
     answers: {
-      deliver: (id, text) => {
+      deliver: (key, text) => {
         const frame = JSON.parse(text);
-        answers.push({ id, status: frame.payload.responseCode, frame });
+        expect(key).toBe(`default:${frame.id}`);
+        answers.push({ id: frame.id, status: frame.payload.responseCode, frame });
       },
       crossedOnTheWay: () => false,
     },
@@ -125,5 +126,26 @@ describe('CommandService', () => {
     svc.handle({ kind: 'notification-response', id: 'N' });
     svc.handle({ kind: 'connect-response', id: 'C', valid: true });
     expect(answers).toEqual([]);
+  });
+
+  it('answers 500 NBW_ERR_INTERNAL when serving a request fails unexpectedly, and keeps serving', async () => {
+    const { svc, answers } = service(async () => OK);
+    const routes = { calls: 0 };
+    const broken = new CommandService({
+      routes: { route: () => { routes.calls++; throw new RangeError('Maximum call stack size exceeded'); } },
+      queue: new CommandQueue({ concurrency: 1, maxPending: 1 }),
+      store: new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal: null, log: silentLogger() }),
+      log: silentLogger(),
+    });
+    const got: string[] = [];
+    const ch: Channel = { group: 'default', connection: 1, answers: { deliver: (_k, text) => got.push(text), crossedOnTheWay: () => false } };
+    expect(() => broken.handle({ kind: 'command', command: cmd('X') }, ch)).not.toThrow();
+    const answer = JSON.parse(got[0] as string);
+    expect(answer).toMatchObject({ id: 'X', payload: { responseCode: 500 } });
+    expect(JSON.parse(answer.payload.body).details.code).toBe('NBW_ERR_INTERNAL');
+    expect(routes.calls).toBe(1);
+    svc.accept(cmd('Y'));
+    await tick();
+    expect(answers.map((a) => a.id)).toEqual(['Y']);
   });
 });

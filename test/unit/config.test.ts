@@ -171,6 +171,15 @@ describe('config: bad values stop start-up with one line naming the key', () => 
     expect(c.config.cloud.allowInsecure).toBe(true);
     expect(isLoopbackHost('10.0.0.1')).toBe(false);
   });
+
+  it('counts only literal loopback addresses and localhost itself as loopback', () => {
+    for (const host of ['evil.localhost', 'localhost.example', '127.0.0.1.nip.io', '0.0.0.0']) {
+      expect(isLoopbackHost(host)).toBe(false);
+      const lines = problems({ env: { ...RUN, NBWSS_CLOUD_URL: `ws://${host}:8080/x` } });
+      expect(lines.join('\n')).toMatch(/clear text/);
+    }
+    expect(isLoopbackHost('LOCALHOST')).toBe(true);
+  });
 });
 
 describe('config: the backends example', () => {

@@ -2,35 +2,60 @@
 import { describe, expect, it } from 'vitest';
 import { Courier, type Outlet } from '../../src/bridge/courier.js';
 import { IdStore } from '../../src/state/idstore.js';
+import { keyOf } from '../../src/state/keys.js';
 import { Outbox } from '../../src/state/outbox.js';
 import { captureLog } from '../support/log.js';
+
+const k = (id: string) => keyOf('default', id);
 
 class TestOutlet implements Outlet {
   ready = true;
   connection = 1;
   bufferedAmount = 0;
-  sent: { conn: number; text: string; done: (err?: Error) => void }[] = [];
-  send(text: string, done: (err?: Error) => void) {
-    this.sent.push({ conn: this.connection, text, done });
+  /** Calls `done` with an error inside send, as a socket in its error state does. */
+  failInside = false;
+  sent: { conn: number; text: string; done: (err?: Error) => void; tag: unknown }[] = [];
+  largest = new Map<number, { bytes: number; tag: unknown }>();
+  send(text: string, done: (err?: Error) => void, _prefer?: number, tag?: unknown) {
+    if (this.sent.length > 10_000) throw new Error('send storm');
+    this.sent.push({ conn: this.connection, text, done, tag });
+    const l = this.largest.get(this.connection);
+    if (tag !== undefined && (!l || text.length > l.bytes)) this.largest.set(this.connection, { bytes: text.length, tag });
+    if (this.failInside) done(new Error('write EPIPE'));
     return this.connection;
+  }
+  /** The connection ends: what the link reports. */
+  close(peerCode: number | null) {
+    const connection = this.connection;
+    this.ready = false;
+    return { connection, peerCode, largest: this.largest.get(connection) ?? null };
+  }
+  reconnect() {
+    this.connection++;
+    this.ready = true;
   }
 }
 
-function setup(opts: { outboxBytes?: number; maxBuffered?: number } = {}) {
+function setup(opts: { outboxBytes?: number; maxBuffered?: number; storeBytes?: number } = {}) {
   const outlet = new TestOutlet();
   const logs = captureLog();
-  const store = new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal: null, log: logs.log });
+  const store = new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: opts.storeBytes ?? 1 << 20, journal: null, log: logs.log });
   const throttle = { paused: 0, resumed: 0, pause() { this.paused++; }, resume() { this.resumed++; } };
   const courier = new Courier({ outlet, outbox: new Outbox(opts.outboxBytes ?? 1 << 20), store, throttle, maxBufferedBytes: opts.maxBuffered ?? 100, log: logs.log });
   return { outlet, store, throttle, courier, logs };
 }
 
+async function answered(store: IdStore, id: string, frame: string) {
+  const e = store.queue(k(id), 'GET', 1);
+  await store.finish(e, frame);
+  return e;
+}
+
 describe('Courier', () => {
   it('sends at once on a ready connection and remembers where', async () => {
     const { outlet, store, courier } = setup();
-    const e = store.queue('A', 'GET', 1);
-    await store.finish(e, 'frame-A');
-    courier.deliver('A', 'frame-A', e);
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
     expect(outlet.sent.map((s) => s.text)).toEqual(['frame-A']);
     expect(e.deliveredOn).toBe(1);
     expect(courier.crossedOnTheWay(e)).toBe(false);
@@ -38,12 +63,10 @@ describe('Courier', () => {
 
   it('knows when a resend after a reconnect crossed an answer already on its way', async () => {
     const { outlet, store, courier } = setup();
-    const e = store.queue('A', 'POST', 1);
-    await store.finish(e, 'frame-A');
+    const e = await answered(store, 'A', 'frame-A');
     outlet.ready = false;
-    courier.deliver('A', 'frame-A', e);
-    outlet.ready = true;
-    outlet.connection = 2;
+    courier.deliver(k('A'), 'frame-A', e);
+    outlet.reconnect();
     courier.flush();
     expect(courier.crossedOnTheWay(e)).toBe(true);
     outlet.connection = 3;
@@ -53,49 +76,129 @@ describe('Courier', () => {
   it('holds answers while no connection is up and sends them in completion order on the next', () => {
     const { outlet, courier } = setup();
     outlet.ready = false;
-    courier.deliver('A', 'a');
-    courier.deliver('B', 'b');
+    courier.deliver(k('A'), 'a');
+    courier.deliver(k('B'), 'b');
     expect(outlet.sent).toEqual([]);
-    outlet.ready = true;
-    outlet.connection = 2;
+    outlet.reconnect();
     courier.flush();
-    courier.deliver('C', 'c');
+    courier.deliver(k('C'), 'c');
     expect(outlet.sent.map((s) => `${s.conn}:${s.text}`)).toEqual(['2:a', '2:b', '2:c']);
   });
 
-  it('sends again what the socket failed to write, on the next connection', async () => {
+  it('never sends from inside a write callback: a failed write waits for its connection to close, then goes out on the next', async () => {
     const { outlet, store, courier } = setup();
-    const e = store.queue('A', 'POST', 1);
-    await store.finish(e, 'frame-A');
-    courier.deliver('A', 'frame-A', e);
-    outlet.ready = false;
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
     outlet.sent[0]?.done(new Error('socket closed'));
+    expect(outlet.sent).toHaveLength(1);
+    courier.closed(outlet.close(null));
     expect(e.deliveredOn).toBeNull();
-    outlet.ready = true;
-    outlet.connection = 2;
+    outlet.reconnect();
     courier.flush();
     expect(outlet.sent.map((s) => `${s.conn}:${s.text}`)).toEqual(['1:frame-A', '2:frame-A']);
     expect(e.deliveredOn).toBe(2);
   });
 
+  it('does not storm when the socket fails every write at once while still looking open', async () => {
+    const { outlet, store, courier } = setup();
+    outlet.failInside = true;
+    for (let i = 0; i < 50; i++) courier.deliver(k(`A${i}`), `frame-${i}`, await answered(store, `A${i}`, `frame-${i}`));
+    expect(outlet.sent).toHaveLength(50);
+    expect(courier.onWire).toBe(50);
+    outlet.failInside = false;
+    courier.closed(outlet.close(null));
+    expect(courier.onWire).toBe(0);
+    outlet.reconnect();
+    courier.flush();
+    expect(outlet.sent).toHaveLength(100);
+    expect(outlet.sent.slice(50).every((s) => s.conn === 2)).toBe(true);
+  });
+
+  it('answers NBW_ERR_ANSWER_TOO_LARGE in place of an answer the cloud closed on with 1009, and resends the rest', async () => {
+    const { outlet, store, courier, logs } = setup();
+    const big = await answered(store, 'BIG', JSON.stringify({ id: 'BIG', body: 'x'.repeat(5000) }));
+    const small = await answered(store, 'SMALL', 'small-answer');
+    courier.deliver(k('BIG'), big.frame as string, big);
+    courier.deliver(k('SMALL'), 'small-answer', small);
+    outlet.sent[0]?.done();
+    courier.closed(outlet.close(1009));
+    outlet.reconnect();
+    courier.flush();
+    const next = outlet.sent.filter((s) => s.conn === 2).map((s) => s.text);
+    expect(next).toHaveLength(2);
+    const error = JSON.parse(next[0] as string);
+    expect(error).toMatchObject({ id: 'BIG', type: 'COMMAND', subType: 'RESPONSE', payload: { responseCode: 502 } });
+    expect(JSON.parse(error.payload.body)).toMatchObject({ errorCode: 502, details: { code: 'NBW_ERR_ANSWER_TOO_LARGE' } });
+    expect(JSON.parse(error.payload.body).errorMessage).toMatch(/50\d\d bytes.*1009/);
+    expect(next[1]).toBe('small-answer');
+    expect(store.get(k('BIG'))?.frame).toBe(next[0]);
+    expect(logs.lines().find((l) => l.code === 'NBW_ERR_ANSWER_TOO_LARGE')).toMatchObject({ level: 'warn', id: 'BIG' });
+    expect(logs.text()).not.toContain('xxxxxxxx');
+  });
+
+  it('gives up on an answer that was being written when two connections broke, not on the first break', async () => {
+    const { outlet, store, courier } = setup();
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    courier.closed(outlet.close(null));
+    outlet.reconnect();
+    courier.flush();
+    expect(outlet.sent.map((s) => s.text)).toEqual(['frame-A', 'frame-A']);
+    courier.closed(outlet.close(1011));
+    outlet.reconnect();
+    courier.flush();
+    const last = JSON.parse(outlet.sent[2]?.text as string);
+    expect(JSON.parse(last.payload.body).details.code).toBe('NBW_ERR_ANSWER_TOO_LARGE');
+  });
+
+  it('does not count a clean close (1000, 1001) against the answer being written', async () => {
+    const { outlet, store, courier } = setup();
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    for (const code of [1001, 1000, 1001]) {
+      courier.closed(outlet.close(code));
+      outlet.reconnect();
+      courier.flush();
+    }
+    expect(outlet.sent.map((s) => s.text)).toEqual(['frame-A', 'frame-A', 'frame-A', 'frame-A']);
+  });
+
+  it('keeps a held answer in the store however tight dedupe.maxBytes is, so a crossed resend gets nothing more', async () => {
+    const { outlet, store, courier } = setup({ storeBytes: 64 });
+    outlet.ready = false;
+    // As the command service does: the answer is pinned from the moment it is stored until the courier has it.
+    for (const id of ['A', 'B']) {
+      const e = store.queue(k(id), 'GET', 1);
+      store.pin(e);
+      await store.finish(e, id.repeat(40));
+      courier.deliver(k(id), e.frame as string, e);
+      store.unpin(e);
+    }
+    expect(store.get(k('A'))?.state).toBe('done');
+    expect(store.get(k('B'))?.state).toBe('done');
+    outlet.reconnect();
+    courier.flush();
+    for (const s of outlet.sent) s.done();
+    expect(store.bytes).toBeLessThanOrEqual(64);
+  });
+
   it('drops the oldest held answers past outbox.maxBytes, expires their ids and names them in a warning', async () => {
     const { outlet, store, courier, logs } = setup({ outboxBytes: 10 });
     outlet.ready = false;
-    const a = store.queue('A', 'POST', 1);
-    await store.finish(a, '123456');
-    courier.deliver('A', '123456', a);
-    courier.deliver('B', '7890ab');
-    expect(store.get('A')?.state).toBe('expired');
+    const a = await answered(store, 'A', '123456');
+    courier.deliver(k('A'), '123456', a);
+    courier.deliver(k('B'), '7890ab');
+    expect(store.get(k('A'))?.state).toBe('expired');
     expect(logs.lines().find((l) => l.code === 'NBW_ERR_ANSWER_DROPPED')).toMatchObject({ level: 'warn', ids: ['A'] });
   });
 
   it('holds back new REST calls while the socket buffers more than maxBufferedBytes, and resumes once it drains', () => {
     const { outlet, throttle, courier } = setup({ maxBuffered: 100 });
     outlet.bufferedAmount = 150;
-    courier.deliver('A', 'a');
+    courier.deliver(k('A'), 'a');
     expect(throttle.paused).toBe(1);
     expect(courier.throttled).toBe(true);
-    courier.deliver('B', 'b');
+    courier.deliver(k('B'), 'b');
     expect(throttle.paused).toBe(1);
     outlet.sent[0]?.done();
     expect(throttle.resumed).toBe(0);
@@ -108,7 +211,7 @@ describe('Courier', () => {
   it('resumes when the connection goes down', () => {
     const { outlet, throttle, courier } = setup({ maxBuffered: 100 });
     outlet.bufferedAmount = 150;
-    courier.deliver('A', 'a');
+    courier.deliver(k('A'), 'a');
     courier.down();
     expect(throttle.resumed).toBe(1);
   });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { IdStore, type IdStoreOptions } from '../../src/state/idstore.js';
+import { keyOf } from '../../src/state/keys.js';
+
+/** A key of the default group. */
+const k = (id: string) => keyOf('default', id);
 
 function store(opts: Partial<IdStoreOptions> = {}) {
   let now = 1_000_000;
@@ -11,36 +15,36 @@ function store(opts: Partial<IdStoreOptions> = {}) {
 describe('IdStore', () => {
   it('follows an id from queued to running to done with its answer', async () => {
     const { s } = store();
-    const e = s.queue('A', 'POST', 1);
-    expect(s.get('A')?.state).toBe('queued');
+    const e = s.queue(k('A'), 'POST', 1);
+    expect(s.get(k('A'))?.state).toBe('queued');
     await s.start(e);
-    expect(s.get('A')?.state).toBe('running');
+    expect(s.get(k('A'))?.state).toBe('running');
     expect(s.finish(e, 'frame-A')).toBeUndefined();
-    expect(s.get('A')).toMatchObject({ state: 'done', frame: 'frame-A', method: 'POST' });
-    expect(s.bytes).toBe('frame-A'.length);
+    expect(s.get(k('A'))).toMatchObject({ state: 'done', frame: 'frame-A', method: 'POST' });
+    expect(s.bytes).toBe(k('A').length + 'frame-A'.length);
   });
 
   it('forgets an id that never ran', () => {
     const { s } = store();
-    s.queue('A', 'GET', 1);
-    s.forget('A');
-    expect(s.get('A')).toBeUndefined();
+    s.queue(k('A'), 'GET', 1);
+    s.forget(k('A'));
+    expect(s.get(k('A'))).toBeUndefined();
   });
 
   it('forgets answered ids after ttlMs, never those in flight', async () => {
     const { s, advance } = store({ ttlMs: 1000 });
-    const done = s.queue('D', 'GET', 1);
+    const done = s.queue(k('D'), 'GET', 1);
     await s.finish(done, 'x');
-    const running = s.queue('R', 'POST', 1);
+    const running = s.queue(k('R'), 'POST', 1);
     await s.start(running);
     advance(1001);
-    expect(s.get('D')).toBeUndefined();
-    expect(s.get('R')?.state).toBe('running');
-    const late = s.queue('L', 'GET', 1);
+    expect(s.get(k('D'))).toBeUndefined();
+    expect(s.get(k('R'))?.state).toBe('running');
+    const late = s.queue(k('L'), 'GET', 1);
     await s.finish(late, 'y');
     advance(500);
     s.sweep();
-    expect(s.get('L')?.state).toBe('done');
+    expect(s.get(k('L'))?.state).toBe('done');
     advance(501);
     s.sweep();
     expect(s.size).toBe(1);
@@ -48,55 +52,123 @@ describe('IdStore', () => {
 
   it('keeps at most maxEntries ids, forgetting the oldest answered ones first and never one in flight', async () => {
     const { s } = store({ maxEntries: 3 });
-    const r = s.queue('R', 'POST', 1);
+    const r = s.queue(k('R'), 'POST', 1);
     await s.start(r);
-    for (const id of ['A', 'B', 'C', 'D']) await s.finish(s.queue(id, 'GET', 1), id);
+    for (const id of ['A', 'B', 'C', 'D']) await s.finish(s.queue(k(id), 'GET', 1), id);
     expect(s.size).toBe(3);
-    expect(s.get('R')?.state).toBe('running');
-    expect(s.get('A')).toBeUndefined();
-    expect(s.get('B')).toBeUndefined();
-    expect(s.get('D')?.state).toBe('done');
+    expect(s.get(k('R'))?.state).toBe('running');
+    expect(s.get(k('A'))).toBeUndefined();
+    expect(s.get(k('B'))).toBeUndefined();
+    expect(s.get(k('D'))?.state).toBe('done');
   });
 
   it('releases the oldest answers past maxBytes, keeping their ids as expired', async () => {
-    const { s } = store({ maxBytes: 10 });
-    await s.finish(s.queue('A', 'POST', 1), '123456');
-    await s.finish(s.queue('B', 'POST', 1), '7890ab');
-    expect(s.get('A')).toMatchObject({ state: 'expired', frame: null });
-    expect(s.get('B')).toMatchObject({ state: 'done', frame: '7890ab' });
-    expect(s.bytes).toBe(6);
-    s.expire('B');
-    expect(s.get('B')?.state).toBe('expired');
+    const keys = 2 * k('A').length;
+    const { s } = store({ maxBytes: keys + 10 });
+    await s.finish(s.queue(k('A'), 'POST', 1), '123456');
+    await s.finish(s.queue(k('B'), 'POST', 1), '7890ab');
+    expect(s.get(k('A'))).toMatchObject({ state: 'expired', frame: null });
+    expect(s.get(k('B'))).toMatchObject({ state: 'done', frame: '7890ab' });
+    expect(s.bytes).toBe(keys + 6);
+    s.expire(k('B'));
+    expect(s.get(k('B'))?.state).toBe('expired');
+    expect(s.bytes).toBe(keys);
+  });
+
+  it('counts keys and answers in UTF-8 bytes, and forgets the oldest ids once keys alone pass maxBytes', async () => {
+    const { s } = store({ maxBytes: 4096, maxEntries: 1_000_000 });
+    await s.finish(s.queue(k('Ü'), 'GET', 1), '€');
+    expect(s.bytes).toBe(Buffer.byteLength(k('Ü')) + 3);
+    s.forget(k('Ü'));
     expect(s.bytes).toBe(0);
+    const long = 'x'.repeat(1000);
+    for (let i = 0; i < 30; i++) await s.finish(s.queue(k(`${long}-${i}`), 'GET', 1), 'y');
+    expect(s.bytes).toBeLessThanOrEqual(4096);
+    expect(s.size).toBeLessThan(5);
+    expect(s.get(k(`${long}-29`))?.state).toBe('done');
+    expect(s.get(k(`${long}-0`))).toBeUndefined();
+  });
+
+  it('never releases an answer that is pinned (held for delivery or being written)', async () => {
+    const keys = 2 * k('A').length;
+    const { s } = store({ maxBytes: keys + 10 });
+    const a = s.queue(k('A'), 'POST', 1);
+    const b = s.queue(k('B'), 'POST', 1);
+    s.pin(a);
+    s.pin(b);
+    await s.finish(a, '123456');
+    await s.finish(b, '7890ab');
+    expect(s.get(k('A'))).toMatchObject({ state: 'done', frame: '123456' });
+    expect(s.get(k('B'))).toMatchObject({ state: 'done', frame: '7890ab' });
+    expect(s.bytes).toBeGreaterThan(keys + 10);
+    s.unpin(a);
+    expect(s.get(k('A'))).toMatchObject({ state: 'expired', frame: null });
+    expect(s.get(k('B'))).toMatchObject({ state: 'done', frame: '7890ab' });
+    expect(s.bytes).toBeLessThanOrEqual(keys + 10);
+  });
+
+  it('replaces a stored answer (one the cloud cannot take)', async () => {
+    const { s } = store();
+    const a = s.queue(k('A'), 'GET', 1);
+    await s.finish(a, 'a very large answer');
+    s.replace(a, 'err');
+    expect(s.get(k('A'))).toMatchObject({ state: 'done', frame: 'err' });
+    expect(s.bytes).toBe(k('A').length + 3);
+  });
+
+  it('keeps the ids of different groups apart', async () => {
+    const { s } = store();
+    await s.finish(s.queue(keyOf('default', 'X@gold'), 'GET', 1), 'default-answer');
+    expect(s.get(keyOf('gold', 'X'))).toBeUndefined();
+    await s.finish(s.queue(keyOf('gold', 'X'), 'DELETE', 1), 'gold-answer');
+    expect(s.get(keyOf('default', 'X@gold'))?.frame).toBe('default-answer');
+    expect(s.get(keyOf('gold', 'X'))?.frame).toBe('gold-answer');
   });
 
   it('restores journal records: answered ids with their answers, started ones as interrupted', () => {
     const { s } = store({ ttlMs: 10_000 });
     const counts = s.restore([
-      { t: 's', id: 'A', m: 'POST', at: 1_000_000 },
-      { t: 'd', id: 'A', m: 'POST', at: 1_000_001, f: 'answer-A' },
-      { t: 's', id: 'B', m: 'POST', at: 1_000_002 },
-      { t: 's', id: 'C', m: 'GET', at: 1_000_003 },
-      { t: 'e', id: 'E', m: 'DELETE', at: 1_000_004 },
-      { t: 's', id: 'A', m: 'POST', at: 1_000_005 },
+      { t: 's', g: 'default', id: 'A', m: 'POST', at: 1_000_000 },
+      { t: 'd', g: 'default', id: 'A', m: 'POST', at: 1_000_001, f: 'answer-A' },
+      { t: 's', g: 'default', id: 'B', m: 'POST', at: 1_000_002 },
+      { t: 's', g: 'default', id: 'C', m: 'GET', at: 1_000_003 },
+      { t: 'e', g: 'default', id: 'E', m: 'DELETE', at: 1_000_004 },
+      { t: 's', g: 'default', id: 'A', m: 'POST', at: 1_000_005 },
     ]);
-    expect(counts).toEqual({ queued: 0, running: 0, done: 1, expired: 1, interrupted: 2 });
-    expect(s.get('A')).toMatchObject({ state: 'done', frame: 'answer-A' });
-    expect(s.get('B')).toMatchObject({ state: 'interrupted', method: 'POST' });
-    expect(s.get('E')?.state).toBe('expired');
+    expect(counts).toEqual({ queued: 0, running: 0, done: 1, expired: 1, interrupted: 2, migrated: 0 });
+    expect(s.get(k('A'))).toMatchObject({ state: 'done', frame: 'answer-A' });
+    expect(s.get(k('B'))).toMatchObject({ state: 'interrupted', method: 'POST' });
+    expect(s.get(k('E'))?.state).toBe('expired');
     expect([...s.snapshot()]).toEqual([
-      { t: 'd', id: 'A', m: 'POST', at: 1_000_001, f: 'answer-A' },
-      { t: 's', id: 'B', m: 'POST', at: 1_000_002 },
-      { t: 's', id: 'C', m: 'GET', at: 1_000_003 },
-      { t: 'e', id: 'E', m: 'DELETE', at: 1_000_004 },
+      { t: 'd', g: 'default', id: 'A', m: 'POST', at: 1_000_001, f: 'answer-A' },
+      { t: 's', g: 'default', id: 'B', m: 'POST', at: 1_000_002 },
+      { t: 's', g: 'default', id: 'C', m: 'GET', at: 1_000_003 },
+      { t: 'e', g: 'default', id: 'E', m: 'DELETE', at: 1_000_004 },
     ]);
+  });
+
+  it('reads a journal of the earlier version (bare ids in the default group, <id>@<group> in the others) and writes it back keyed by group', () => {
+    const { s } = store({ ttlMs: 10_000 });
+    const counts = s.restore(
+      [
+        { t: 'd', id: 'A', m: 'GET', at: 1_000_000, f: 'default-A' },
+        { t: 'd', id: 'A@gold', m: 'POST', at: 1_000_001, f: 'gold-A' },
+        { t: 's', id: 'B@nogroup', m: 'POST', at: 1_000_002 },
+      ],
+      ['default', 'gold'],
+    );
+    expect(counts.migrated).toBe(3);
+    expect(s.get(keyOf('default', 'A'))?.frame).toBe('default-A');
+    expect(s.get(keyOf('gold', 'A'))?.frame).toBe('gold-A');
+    expect(s.get(keyOf('default', 'B@nogroup'))?.state).toBe('interrupted');
+    expect([...s.snapshot()].map((r) => [r.g, r.id])).toEqual([['default', 'A'], ['gold', 'A'], ['default', 'B@nogroup']]);
   });
 
   it('drops restored ids older than ttlMs', () => {
     const { s } = store({ ttlMs: 1000 });
-    s.restore([{ t: 'd', id: 'OLD', m: 'GET', at: 1_000_000 - 5000, f: 'x' }, { t: 'd', id: 'NEW', m: 'GET', at: 1_000_000, f: 'y' }]);
-    expect(s.get('OLD')).toBeUndefined();
-    expect(s.get('NEW')?.frame).toBe('y');
+    s.restore([{ t: 'd', g: 'default', id: 'OLD', m: 'GET', at: 1_000_000 - 5000, f: 'x' }, { t: 'd', g: 'default', id: 'NEW', m: 'GET', at: 1_000_000, f: 'y' }]);
+    expect(s.get(k('OLD'))).toBeUndefined();
+    expect(s.get(k('NEW'))?.frame).toBe('y');
   });
 });
 
@@ -109,8 +181,9 @@ describe('IdStore with a journal', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nbwss-compact-'));
     const { journal } = await Journal.open(dir, silentLogger());
     const s = new IdStore({ ttlMs: 600_000, maxEntries: 10, maxBytes: 1 << 20, journal, log: silentLogger() });
+    const k = (id: string) => keyOf('default', id);
     const frame = 'f'.repeat(1000);
-    const first = s.queue('FIRST', 'POST', 1);
+    const first = s.queue(k('FIRST'), 'POST', 1);
     await s.start(first);
     const finishing = s.finish(first, frame);
     expect(first.state).toBe('running');
@@ -118,7 +191,7 @@ describe('IdStore with a journal', () => {
     expect(first.state).toBe('done');
     let written = 0;
     for (let batch = 0; batch < 30; batch++) {
-      const entries = Array.from({ length: 100 }, (_, i) => s.queue(`ID-${batch * 100 + i}`, 'POST', 1));
+      const entries = Array.from({ length: 100 }, (_, i) => s.queue(k(`ID-${batch * 100 + i}`), 'POST', 1));
       await Promise.all(entries.map((e) => s.start(e)));
       await Promise.all(entries.map((e) => s.finish(e, frame)));
       written += 100 * 1100;
@@ -131,7 +204,7 @@ describe('IdStore with a journal', () => {
     const again = await Journal.open(dir, silentLogger());
     const restored = new IdStore({ ttlMs: 600_000, maxEntries: 10, maxBytes: 1 << 20, journal: null, log: silentLogger() });
     restored.restore(again.records);
-    expect(restored.get('ID-2999')?.frame).toBe(frame);
+    expect(restored.get(k('ID-2999'))?.frame).toBe(frame);
     expect(restored.size).toBe(10);
     await again.journal.close();
   }, 20_000);
@@ -141,21 +214,21 @@ describe('IdStore bounds over time', () => {
   it('keeps its bookkeeping as small as the ids it remembers when they age out before the count bound', async () => {
     const { s, advance } = store({ ttlMs: 1000, maxEntries: 1_000_000 });
     for (let i = 0; i < 20_000; i++) {
-      s.finish(s.queue(`T-${i}`, 'GET', 1), 'x');
+      s.finish(s.queue(k(`T-${i}`), 'GET', 1), 'x');
       advance(1);
       if (i % 1000 === 0) s.sweep();
     }
     s.sweep();
-    s.finish(s.queue('LAST', 'GET', 1), 'x');
+    s.finish(s.queue(k('LAST'), 'GET', 1), 'x');
     expect(s.size).toBeLessThanOrEqual(1002);
     expect(s.listed).toBeLessThanOrEqual(2 * s.size + 2);
   });
 
   it('forgets the oldest ids in order under steady churn at the count bound', async () => {
     const { s } = store({ maxEntries: 100 });
-    for (let i = 0; i < 10_000; i++) s.finish(s.queue(`C-${i}`, 'GET', 1), 'x');
+    for (let i = 0; i < 10_000; i++) s.finish(s.queue(k(`C-${i}`), 'GET', 1), 'x');
     expect(s.size).toBe(100);
-    expect(s.get('C-9899')).toBeUndefined();
-    expect(s.get('C-9900')?.state).toBe('done');
+    expect(s.get(k('C-9899'))).toBeUndefined();
+    expect(s.get(k('C-9900'))?.state).toBe('done');
   });
 });

@@ -74,6 +74,53 @@ describe('decodeFrame is total', () => {
   });
 });
 
+describe('decodeFrame bounds what it does with hostile frames', () => {
+  /** A value nested `depth` levels deep, as objects, arrays or both. */
+  const nested = (depth: number, shape: 'object' | 'array' | 'mixed') => {
+    let text = '1';
+    for (let i = 0; i < depth; i++) {
+      const arr = shape === 'array' || (shape === 'mixed' && i % 2 === 0);
+      text = arr ? `[${text}]` : `{"a":${text}}`;
+    }
+    return text;
+  };
+  const command = (parameters: string, id = 'DEEP') =>
+    `{"version":"1.0","id":"${id}","type":"COMMAND","subType":"REQUEST","timeStamp":1,"payload":{"uri":"/netbackup/x","method":"POST","parameters":${parameters}}}`;
+
+  it('answers a COMMAND REQUEST nested deeper than the bound 400 under its id, in any shape and at any depth', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 127, max: 200_000 }), fc.constantFrom('object', 'array', 'mixed') as fc.Arbitrary<'object' | 'array' | 'mixed'>, (depth, shape) => {
+        const msg = decodeFrame(command(nested(depth, shape)), 128);
+        // the envelope and payload are two levels above parameters
+        if (depth + 2 > 128) {
+          expect(msg).toMatchObject({ kind: 'invalid', id: 'DEEP' });
+          if (msg.kind === 'invalid') expect(msg.error.message).toMatch(/deeper than cloud.maxJsonDepth \(128\)/);
+        } else {
+          expect(msg.kind).toBe('command');
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('never throws on frames up to a few hundred KiB: deep nesting, huge numbers, lone surrogates, odd types', () => {
+    const hostile = fc.oneof(
+      fc.integer({ min: 1, max: 100_000 }).map((d) => command(nested(d, 'mixed'))),
+      fc.integer({ min: 1, max: 100_000 }).map((d) => nested(d, 'object')),
+      fc.integer({ min: 1, max: 300_000 }).map((n) => command(`"${'9'.repeat(n)}"`).replace('"timeStamp":1', `"timeStamp":${'9'.repeat(Math.min(n, 400))}`)),
+      fc.string({ unit: 'binary', maxLength: 2000 }).map((t) => command(JSON.stringify(t))),
+      fc.string({ unit: 'binary', maxLength: 2000 }).map((t) => `{"id":${JSON.stringify(t)},"type":"COMMAND","subType":"REQUEST","payload":{"uri":${JSON.stringify(t)}}}`),
+      fc.constantFrom('{"id":"\ud800","type":"COMMAND"}', '{"__proto__":{"id":"x"},"id":"P","type":"COMMAND"}', '{"id":"X","type":"COMMAND","payload":{"headers":{"__proto__":"x","constructor":1}}}'),
+    );
+    fc.assert(
+      fc.property(hostile, (text) => {
+        expect(KINDS.has(decodeFrame(text, 128).kind)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('the policy keeps every accepted uri inside the allowed paths', () => {
   const base = new URL('https://localhost:1556');
   const allowed = ['/netbackup/', '/nbapi'];

@@ -2,6 +2,8 @@
 // AhsayCBS's credentials in every request body.
 import type { RestCall } from '../../rest/client.js';
 import type { CommandResponsePayload } from '../../protocol/envelope.js';
+import { AnsweredError } from '../../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from '../../protocol/depth.js';
 import { Sessionless, withHeaders } from './profile.js';
 
 /** NetBackup's own way: the cloud supplies the JWT, headers go through as they are. */
@@ -53,6 +55,9 @@ export class Ahsay extends Sessionless {
         if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
       } catch {
         body = {};
+      }
+      if (nestsDeeperThan(body, DEFAULT_MAX_JSON_DEPTH)) {
+        throw new AnsweredError('NBW_ERR_ENVELOPE_INVALID', `invalid COMMAND REQUEST: parameters nest JSON deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
       }
     }
     const signed = { ...body, SysUser: this.#user, SysPwd: this.#password };
