@@ -57,6 +57,11 @@ export class Backend implements RestCaller {
     return res;
   }
 
+  /** Where calls go (scheme, host and port), for logs only: never in an answer to the cloud. */
+  get origin(): string {
+    return this.#client.origin;
+  }
+
   /** The method a call from the cloud is sent with (a profile may change it). */
   methodSent(method: string): string {
     return this.#auth.methodSent?.(method) ?? method;
@@ -90,6 +95,8 @@ function profileFor(cfg: BackendConfig, send: (call: RestCall) => Promise<Comman
 /** Where a routed call goes. */
 export interface RouteTarget extends RestCaller {
   readonly name: string;
+  /** For logs only. */
+  readonly origin?: string;
 }
 
 export type Route = { ok: true; path: string; backend: RouteTarget } | { ok: false; error: AnsweredError };

@@ -6,14 +6,15 @@
 import { DEFAULT_GROUP } from '../config/endpoints.js';
 import { keyOf } from '../state/keys.js';
 import { AnsweredError } from '../errors.js';
+import { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
-import type { Routing } from '../backends/router.js';
+import type { RouteTarget, Routing } from '../backends/router.js';
 import { encodeCommandResponse, encodeErrorResponse, type Inbound } from '../protocol/codec.js';
 import type { CommandRequest } from '../protocol/envelope.js';
 import type { CommandQueue } from '../queue/queue.js';
 import { requestHeaders } from '../rest/headers.js';
-import type { RestCall, RestCaller } from '../rest/client.js';
+import type { RestCall } from '../rest/client.js';
 import type { IdEntry, IdStore } from '../state/idstore.js';
 
 /** Where answers go: a group's courier sends them on its link, `replay` prints them. */
@@ -58,6 +59,8 @@ export class CommandService {
   readonly #queue: CommandQueue;
   readonly #store: IdStore;
   readonly #log: Logger;
+  /** Warnings the cloud can cause at will, limited per connection and kind. */
+  readonly #warn: WarnLimiter;
   readonly #telemetry: Telemetry;
   /** Requests accepted per connection and not answered yet. */
   readonly #pending = new Map<number, number>();
@@ -68,6 +71,7 @@ export class CommandService {
     this.#queue = opts.queue;
     this.#store = opts.store;
     this.#log = opts.log;
+    this.#warn = new WarnLimiter(opts.log);
     this.#telemetry = opts.telemetry ?? NO_TELEMETRY;
   }
 
@@ -107,17 +111,17 @@ export class CommandService {
         this.accept(msg.command, ch);
         return;
       case 'invalid':
-        this.#log.warn({ id: msg.id, code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
+        this.#warn.warn(ch.connection, 'invalid', { id: msg.id, code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
         this.#answerError(ch, msg.id, msg.error, '?');
         return;
       case 'notification-response':
-        this.#log.warn({ id: msg.id, code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a NOTIFICATION RESPONSE for no notification sent');
+        this.#warn.warn(ch.connection, 'ack', { id: msg.id, code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a NOTIFICATION RESPONSE for no notification sent');
         return;
       case 'drop':
-        this.#log.warn({ id: msg.id, code: 'NBW_ERR_FRAME_DROPPED', reason: msg.reason }, 'dropped a message');
+        this.#warn.warn(ch.connection, 'drop', { id: msg.id, code: 'NBW_ERR_FRAME_DROPPED', reason: msg.reason }, 'dropped a message');
         return;
       case 'connect-response':
-        this.#log.warn({ id: msg.id, code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a stray CONNECT RESPONSE');
+        this.#warn.warn(ch.connection, 'connect', { id: msg.id, code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a stray CONNECT RESPONSE');
         return;
     }
   }
@@ -135,7 +139,7 @@ export class CommandService {
     }
     const route = this.#routes.route(method, uri);
     if (!route.ok) {
-      this.#log.warn({ id, method, path: pathOf(uri), code: route.error.code, reason: route.error.message }, 'refused by policy');
+      this.#warn.warn(ch.connection, 'policy', { id, method, path: pathOf(uri), code: route.error.code, reason: route.error.message }, 'refused by policy');
       this.#answerError(ch, id, route.error, method);
       return;
     }
@@ -155,13 +159,14 @@ export class CommandService {
     if (!accepted) {
       this.#store.forget(key);
       this.#settled(origin);
-      this.#log.warn({ id, method, path: pathOf(uri), running: this.#queue.running, waiting: this.#queue.waiting }, 'queue full; answered 503');
+      this.#warn.warn(ch.connection, 'full', { id, method, path: pathOf(uri), running: this.#queue.running, waiting: this.#queue.waiting }, 'queue full; answered 503');
       this.#answerError(ch, id, new AnsweredError('NBW_ERR_QUEUE_FULL', 'the bridge queue is full; send the request again later'), method);
     }
   }
 
-  /** From now on new requests are answered 503; waiting ones are answered 503 at once. */
+  /** From now on new requests are answered 503; waiting ones are answered 503 at once. Summaries of limited warnings are written. */
   stopAccepting(): void {
+    this.#warn.flush();
     this.#accepting = false;
     this.#queue.cancelWaiting(new AnsweredError('NBW_ERR_SHUTTING_DOWN', 'the bridge is shutting down; the request did not run'));
   }
@@ -218,7 +223,7 @@ export class CommandService {
     }
   }
 
-  async #run(entry: IdEntry, id: string, target: RestCaller, call: RestCall, path: string, ch: Channel, origin: number): Promise<void> {
+  async #run(entry: IdEntry, id: string, target: RouteTarget, call: RestCall, path: string, ch: Channel, origin: number): Promise<void> {
     const journaled = this.#store.start(entry);
     if (journaled) await journaled;
     const started = performance.now();
@@ -236,7 +241,12 @@ export class CommandService {
     } catch (err) {
       const error = err instanceof AnsweredError ? err : new AnsweredError('NBW_ERR_REST_FAILED', 'REST call failed', { cause: err });
       const ms = Math.round(performance.now() - started);
-      this.#log.warn({ id, method: call.method, path, status: error.status, code: error.code, reason: error.message, ms }, 'REST call failed');
+      this.#warn.warn(
+        target.name,
+        error.code,
+        { id, method: call.method, path, backend: target.name, origin: target.origin, status: error.status, code: error.code, reason: error.message, ms },
+        'REST call failed',
+      );
       this.#telemetry.bridgeError(error.code);
       frame = encodeErrorResponse(id, error);
       status = error.status;

@@ -1,7 +1,7 @@
 // The cloud endpoints to dial, from cloud.url, cloud.endpoints and the endpoints file, and
 // the proxy to dial them through.
 import { checkEndpoint, type RawConfig, type RawEndpoint } from './schema.js';
-import { expandPath, isLoopbackHost, readSecret, readText, type Env } from './files.js';
+import { expandPath, isLoopbackHost, jsonErrorWhere, readSecret, readText, type Env } from './files.js';
 
 export interface Endpoint {
   readonly url: string;
@@ -23,14 +23,15 @@ export interface ProxyConfig {
 
 export const DEFAULT_GROUP = 'default';
 
-/** A URL with any user:password replaced, for logs and check-config. */
+/**
+ * A URL as it may be printed (stderr, check-config, logs): user and password replaced by
+ * `***`, a query or fragment (where a cloud may put a secret) by `[redacted]`.
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = '***';
-    u.password = '';
-    return u.toString();
+    const userinfo = u.username || u.password ? '***@' : '';
+    return `${u.protocol}//${userinfo}${u.host}${u.pathname}${u.search ? '?[redacted]' : ''}${u.hash ? '#[redacted]' : ''}`;
   } catch {
     return '[unparsable URL]';
   }
@@ -44,7 +45,7 @@ function fromFile(path: string, env: Env, problems: string[]): RawEndpoint[] {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    problems.push(`cloud.endpointsFile: ${path} is not valid JSON: ${(err as Error).message}`);
+    problems.push(`cloud.endpointsFile: ${path} is not valid JSON (${jsonErrorWhere(err)})`);
     return [];
   }
   const list = Array.isArray(parsed) ? parsed : (parsed as { endpoints?: unknown } | null)?.endpoints;

@@ -34,6 +34,17 @@ export function expandPath(key: string, path: string, env: Env, problems: string
   return bad ? null : out;
 }
 
+/**
+ * Where a JSON.parse error is, without the snippet of the text V8 puts in its message (a file
+ * of tokens or passwords must not be echoed to a terminal or a journal).
+ */
+export function jsonErrorWhere(err: unknown): string {
+  const m = /position (\d+)(?: \(line (\d+) column (\d+)\))?/.exec(String((err as Error)?.message));
+  if (m?.[2]) return `line ${m[2]} column ${m[3]}`;
+  if (m?.[1]) return `at character ${m[1]}`;
+  return /end of JSON input/.test(String((err as Error)?.message)) ? 'it ends too early' : 'a syntax error';
+}
+
 export function readText(key: string, path: string, problems: string[]): string | null {
   try {
     return readFileSync(path, 'utf8');

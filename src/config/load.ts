@@ -5,7 +5,7 @@ import convict from 'convict';
 import { ConfigError } from '../errors.js';
 import { resolveBackends, type BackendConfig } from './backends.js';
 import { resolveEndpoints, resolveProxy, redactUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
-import { expandPath, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
+import { expandPath, jsonErrorWhere, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
 import { schema, schemaLeaves, type LogLevel, type RawConfig, type ReplayableMethod } from './schema.js';
 
 export { isLoopbackHost } from './files.js';
@@ -99,7 +99,7 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    problems.push(`config file ${path}: not valid JSON: ${(err as Error).message}`);
+    problems.push(`config file ${path}: not valid JSON (${jsonErrorWhere(err)})`);
     return null;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -125,6 +125,12 @@ export function loadConfig(opts: LoadOptions): Loaded {
   const problems: string[] = [];
   const warnings: string[] = [];
   const env = opts.env;
+  if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
+    // Node.js reads this variable itself: it would silently turn off every certificate check, to the cloud and to the REST API.
+    throw new ConfigError([
+      'NODE_TLS_REJECT_UNAUTHORIZED=0 is set in the environment: it turns off every certificate check (cloud and REST API), so the bridge will not start; unset it and trust a private CA with cloud.caFile or rest.caFile',
+    ]);
+  }
 
   const known = new Set(schemaLeaves().flatMap((l) => (l.env ? [l.env] : [])));
   known.add('NBWSS_CONFIG');
@@ -152,7 +158,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
   try {
     conf.validate({ allowed: 'strict' });
   } catch (err) {
-    for (const line of (err as Error).message.split('\n')) if (line.trim()) problems.push(line.trim());
+    for (const line of (err as Error).message.split('\n')) if (line.trim()) problems.push(redactProblem(line.trim()));
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -213,6 +219,31 @@ export function loadConfig(opts: LoadOptions): Loaded {
   return { config: deepFreeze(config), warnings };
 }
 
+/** Keys whose values are never printed, whatever they hold. */
+const SECRET_KEY = /token|password|passwd|secret|apikey|api_key|cookie|authorization|session/i;
+
+/** A value as it may be printed in a problem line: URLs without credentials or query, secrets replaced. */
+function redactValue(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? redactUrl(v) : v;
+  if (depth > 8 || typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map((x) => redactValue(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) ? '[redacted]' : redactValue(x, depth + 1)]));
+}
+
+/** A convict problem line with the value it echoes ("…: value was <JSON>") redacted. */
+function redactProblem(line: string): string {
+  const at = line.indexOf(': value was ');
+  if (at === -1) return line;
+  const raw = line.slice(at + ': value was '.length);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return `${line.slice(0, at)}: value not shown`;
+  }
+  return `${line.slice(0, at)}: value was ${JSON.stringify(redactValue(value))}`;
+}
+
 /** The effective configuration with secrets replaced, as `check-config` prints it. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const { configFile, ...rest } = config;
@@ -220,7 +251,8 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     ...rest,
     cloud: {
       ...config.cloud,
-      endpoints: config.cloud.endpoints.map((e) => ({ ...e, token: '[redacted]' })),
+      url: config.cloud.url === null ? null : redactUrl(config.cloud.url),
+      endpoints: config.cloud.endpoints.map((e) => ({ ...e, url: redactUrl(e.url), token: '[redacted]' })),
       proxy: config.cloud.proxy && { ...config.cloud.proxy, url: redactUrl(config.cloud.proxy.url) },
       token: config.cloud.token === null ? null : '[redacted]',
       ca: config.cloud.ca === null ? null : '[PEM]',

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import type { ProxyConfig } from '../config/endpoints.js';
 import { isLoopbackHost } from '../config/files.js';
 import { LinkError } from '../errors.js';
+import type { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { DisconnectReason, Telemetry } from '../metrics/telemetry.js';
 import { decodeFrame, decodeOversized, encodeConnectRequest, type Inbound } from '../protocol/codec.js';
@@ -32,6 +33,8 @@ export interface ConnSettings {
   /** Send frames with an all-zero mask to a loopback endpoint (an operator's opt-in; see maskFor). */
   loopbackZeroMask: boolean;
   log: Logger;
+  /** Warnings the cloud can cause at will, limited per connection and kind. */
+  warn: WarnLimiter;
   telemetry: Telemetry;
 }
 
@@ -266,9 +269,9 @@ export class Connection {
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
-    const log = this.#settings.log;
+    const warn = this.#settings.warn;
     if (isBinary) {
-      log.warn({ conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', bytes: data.length }, 'dropped a binary frame: NBWSS messages are text');
+      warn.warn(this.n, 'binary', { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', bytes: data.length }, 'dropped a binary frame: NBWSS messages are text');
       return;
     }
     const max = this.#settings.maxMessageBytes;
@@ -279,7 +282,9 @@ export class Connection {
         this.#onConnectResponse(msg.valid, msg.problem);
         return;
       }
-      log.warn(
+      warn.warn(
+        this.n,
+        'early',
         { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', kind: msg.kind, id: msg.kind === 'command' ? msg.command.id : msg.id },
         'dropped a message that arrived before the CONNECT was answered',
       );
@@ -287,7 +292,7 @@ export class Connection {
     }
     if (this.#state !== 'ready') return;
     if (msg.kind === 'connect-response') {
-      log.warn({ conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', id: msg.id }, 'dropped a stray CONNECT RESPONSE');
+      warn.warn(this.n, 'connect', { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', id: msg.id }, 'dropped a stray CONNECT RESPONSE');
       return;
     }
     this.#events.inbound(this, msg);

@@ -4,6 +4,7 @@
 // it are answered on it.
 import { EventEmitter } from 'node:events';
 import type { ProxyConfig } from '../config/endpoints.js';
+import { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import type { Inbound } from '../protocol/codec.js';
@@ -117,6 +118,7 @@ export class Link extends EventEmitter<LinkEvents> {
       proxy: opts.proxy ?? null,
       loopbackZeroMask: opts.loopbackZeroMask ?? false,
       log: opts.log,
+      warn: new WarnLimiter(opts.log),
       telemetry: opts.telemetry ?? NO_TELEMETRY,
     };
     this.#events = {
@@ -210,6 +212,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#stable) clearTimeout(this.#stable);
     if (this.#periodic) clearInterval(this.#periodic);
+    this.#settings.warn.flush();
     const all = [this.#current, this.#probe, ...this.#retiring.keys()].filter((c): c is Connection => c !== null);
     await Promise.all(all.map((c) => c.close(CLOSE.goingAway, 'bridge shutting down', 'stopped')));
   }

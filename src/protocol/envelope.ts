@@ -17,8 +17,9 @@ export const MAX_ID_LENGTH = 1024;
 export const MAX_URI_LENGTH = 16 * 1024;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What HTTP allows in a field value: HTAB, visible ASCII and space, and obs-text (0x80-0xFF); any other control character or code point above 0xFF is refused. */
 // eslint-disable-next-line no-control-regex
-const BAD_HEADER_VALUE = /[\r\n\0]/;
+const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export const Id = z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`);
 export const Version = z.literal(PROTOCOL_VERSION, { error: `must be "${PROTOCOL_VERSION}"` });
@@ -44,7 +45,7 @@ export const ConnectResponse = envelope('CONNECT', 'RESPONSE', z.object({ valid:
 const HeaderValue = z
   .union([z.string(), z.number(), z.boolean()], { error: 'header values must be strings' })
   .transform(String)
-  .refine((v) => !BAD_HEADER_VALUE.test(v), 'header values must not contain CR, LF or NUL');
+  .refine((v) => !BAD_HEADER_VALUE.test(v), 'header values must not contain control characters (but tab) or characters above U+00FF');
 
 /** Header names to values. (A name `__proto__` never reaches the output: zod leaves it out.) */
 export const RequestHeaders = z.record(z.string().regex(TOKEN, 'header names must be HTTP tokens'), HeaderValue, {

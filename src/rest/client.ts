@@ -42,17 +42,20 @@ function isTlsFailure(code: string): boolean {
   return code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code);
 }
 
-/** Maps an error from a call to the answer the bridge gives. */
-export function mapRestError(err: unknown, origin: string, timeoutMs: number): AnsweredError {
+/**
+ * Maps an error from a call to the answer the bridge gives. The message goes to the cloud, so
+ * it names no internal address; the log line of the failed call names the backend and its origin.
+ */
+export function mapRestError(err: unknown, timeoutMs: number): AnsweredError {
   if (err instanceof AnsweredError) return err;
   const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown } };
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : 'UNKNOWN';
   if (TIMEOUTS.has(code)) return new AnsweredError('NBW_ERR_REST_TIMEOUT', `REST call timed out after ${timeoutMs} ms`);
-  if (UNREACHABLE.has(code)) return new AnsweredError('NBW_ERR_REST_UNREACHABLE', `REST API unreachable at ${origin}: ${code}`, { cause: err });
+  if (UNREACHABLE.has(code)) return new AnsweredError('NBW_ERR_REST_UNREACHABLE', `REST API unreachable: ${code}`, { cause: err });
   if (isTlsFailure(code)) {
     return new AnsweredError(
       'NBW_ERR_REST_UNREACHABLE',
-      `REST API at ${origin} failed TLS verification (${code}); trust its CA with rest.caFile`,
+      `REST API failed TLS verification (${code}); the bridge's operator must trust its CA (rest.caFile)`,
       { cause: err },
     );
   }
@@ -195,7 +198,7 @@ export class RestClient implements RestCaller {
 
   /** @internal */
   mapError(err: unknown): AnsweredError {
-    return mapRestError(err, this.#origin, this.#timeoutMs);
+    return mapRestError(err, this.#timeoutMs);
   }
 
   /** @internal */

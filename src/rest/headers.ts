@@ -15,6 +15,24 @@ const HOP_BY_HOP = new Set([
 /** Headers the bridge itself owns on the REST hop: the encoding of the body it reads. */
 const REQUEST_OWNED = new Set(['accept-encoding', 'expect']);
 
+/**
+ * Headers that would make a REST API or a proxy in front of it read another method or path
+ * than the one the policy checked, or trust a client address the bridge did not see: never
+ * forwarded from the cloud.
+ */
+export const OVERRIDE_HEADERS: readonly string[] = [
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-method',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'forwarded',
+];
+const OVERRIDES = new Set(OVERRIDE_HEADERS);
+const isOverride = (name: string) => OVERRIDES.has(name) || name.startsWith('x-forwarded-');
+
 /** Names listed in a Connection header are hop-by-hop too (RFC 9110, 7.6.1). */
 function connectionListed(value: string | undefined): Set<string> {
   const out = new Set<string>();
@@ -29,8 +47,8 @@ function connectionListed(value: string | undefined): Set<string> {
 const isHopByHop = (name: string, listed: Set<string>) => HOP_BY_HOP.has(name) || name.startsWith('proxy-') || listed.has(name);
 
 /**
- * The envelope's headers as sent to the REST API: lower-case names, hop-by-hop names dropped,
- * repeated names (differing only in case) joined with ", ".
+ * The envelope's headers as sent to the REST API: lower-case names; hop-by-hop, method-override,
+ * URL-rewrite and forwarding headers dropped; repeated names (differing only in case) joined with ", ".
  */
 export function requestHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   let connection: string | undefined;
@@ -39,7 +57,7 @@ export function requestHeaders(headers: Readonly<Record<string, string>>): Recor
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const name in headers) {
     const lower = name.toLowerCase();
-    if (isHopByHop(lower, listed) || REQUEST_OWNED.has(lower)) continue;
+    if (isHopByHop(lower, listed) || REQUEST_OWNED.has(lower) || isOverride(lower)) continue;
     const value = headers[name] as string;
     out[lower] = lower in out ? `${out[lower]}, ${value}` : value;
   }

@@ -262,3 +262,45 @@ describe('masking keys', () => {
     });
   }
 });
+
+describe('what a cloud can make the bridge log', () => {
+  it('20 000 junk frames cost a few warn lines and one summary, not 20 000 lines, and the link keeps serving', async () => {
+    const { peer, logs, daemon } = await start({ logLevel: 'info' });
+    for (let i = 0; i < 10_000; i++) peer.send(`junk ${i}`);
+    for (let i = 0; i < 10_000; i++) peer.send({ version: '1.0', id: `J-${i}`, type: 'OTHER', subType: 'REQUEST', timeStamp: 1, payload: {} });
+    const ok = await peer.command('GET', '/netbackup/after-junk', { timeoutMs: 20_000 });
+    expect(ok.payload.responseCode).toBe(200);
+    const warns = () => logs.lines().filter((l) => l.level === 'warn' && l.code === 'NBW_ERR_FRAME_DROPPED');
+    expect(warns().length).toBeLessThanOrEqual(10);
+    await daemon.stop();
+    const summary = warns().filter((l) => typeof l.suppressed === 'number');
+    expect(summary.reduce((n, l) => n + (l.suppressed as number), 0)).toBe(20_000 - 10);
+  }, 30_000);
+});
+
+describe('answers to the cloud name no internal address', () => {
+  it('an unreachable REST API is answered 502 without its host or port; the log names them', async () => {
+    const { peer, logs } = await start({ config: { 'rest.baseUrl': 'http://127.0.0.1:9' } });
+    const answer = await peer.command('GET', '/netbackup/x');
+    expect(answer.payload.responseCode).toBe(502);
+    expect(answer.payload.body).not.toContain('127.0.0.1');
+    expect(answer.payload.body).not.toMatch(/:9\b/);
+    expect(logs.lines().find((l) => l.msg === 'REST call failed')).toMatchObject({ origin: 'http://127.0.0.1:9', backend: 'netbackup' });
+  });
+});
+
+describe('headers from the cloud', () => {
+  it('a control character other than tab in a header value is answered 400, not passed to the HTTP client', async () => {
+    const { peer, rest } = await start({});
+    const answer = await peer.command('GET', '/netbackup/x', { headers: { Authorization: 'jwt', 'X-Trace': 'a\u001bb' } });
+    expect(answer.payload.responseCode).toBe(400);
+    expect(rest.requests).toHaveLength(0);
+  });
+
+  it('method-override and URL-rewrite headers never reach the REST API', async () => {
+    const { peer, rest } = await start({});
+    await peer.command('GET', '/netbackup/x', { headers: { Authorization: 'jwt', 'X-HTTP-Method-Override': 'DELETE', 'X-Original-URL': '/netbackup/security/users', 'X-Forwarded-For': '1.2.3.4' } });
+    const seen = rest.requests[0]?.headers ?? {};
+    expect(Object.keys(seen).filter((h) => /override|original|forwarded/i.test(h))).toEqual([]);
+  });
+});

@@ -49,6 +49,11 @@ describe('decodeFrame: COMMAND REQUEST', () => {
     expect(msg.command.payload.headers).toEqual({ 'X-Count': '3', 'X-Flag': 'true' });
   });
 
+  it('accepts a header value with a tab or Latin-1 text (what HTTP allows)', () => {
+    const msg = decodeFrame(env({ uri: '/netbackup/x', method: 'GET', headers: { 'X-A': 'a\tb', 'X-B': 'caf\u00e9' } }));
+    expect(msg.kind === 'command' && msg.command.payload.headers).toEqual({ 'X-A': 'a\tb', 'X-B': 'café' });
+  });
+
   it('leaves out a header named __proto__ instead of touching a prototype', () => {
     const msg = decodeFrame('{"version":"1.0","id":"P","type":"COMMAND","subType":"REQUEST","timeStamp":1,"payload":{"uri":"/netbackup/x","method":"GET","headers":{"__proto__":{"polluted":"yes"},"A":"1"}}}');
     expect(msg.kind === 'invalid' || (msg.kind === 'command' && JSON.stringify(msg.command.payload.headers) === '{"A":"1"}')).toBe(true);
@@ -74,6 +79,10 @@ describe('decodeFrame: COMMAND REQUEST', () => {
     ['payload missing', env(undefined)],
     ['payload an array', env([GET])],
     ['header value with CRLF', env({ ...GET, headers: { 'X-A': 'a\r\nX-Injected: 1' } })],
+    ['header value with a vertical tab', env({ ...GET, headers: { 'X-A': 'a\u000bb' } })],
+    ['header value with ESC', env({ ...GET, headers: { 'X-A': 'a\u001b[31m' } })],
+    ['header value with DEL', env({ ...GET, headers: { 'X-A': 'a\u007fb' } })],
+    ['header value above U+00FF', env({ ...GET, headers: { 'X-A': 'Z\u0100rich' } })],
     ['header name not a token', env({ ...GET, headers: { 'Bad Name': 'x' } })],
     ['empty uri', env({ ...GET, uri: '' })],
     ['id too long', env(GET, { id: 'x'.repeat(1025) })],

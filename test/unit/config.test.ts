@@ -243,3 +243,46 @@ describe('config: schema', () => {
     }
   });
 });
+
+describe('config: problems never echo a secret', () => {
+  const SECRET = 'Hunter2-secret-value';
+  it('prints a bad cloud.url without its user:password and query', () => {
+    const lines = problems({ env: { ...RUN, NBWSS_CLOUD_URL: `wss://admin:${SECRET}@cloud.example/x?key=${SECRET}` } }).join('\n');
+    expect(lines).toMatch(/cloud\.url: must not carry credentials/);
+    expect(lines).not.toContain(SECRET);
+    expect(lines).toContain('wss://***@cloud.example/x?[redacted]');
+  });
+
+  it('never prints the token of a bad cloud.endpoints entry, nor a token URL query', () => {
+    const cfg = file('bad-endpoints.json', JSON.stringify({ cloud: { endpoints: [{ url: `wss://c.example/x?t=${SECRET}`, token: SECRET, extra: 1 }] } }));
+    const lines = problems({ configFile: cfg }).join('\n');
+    expect(lines).toMatch(/unknown key "extra"/);
+    expect(lines).not.toContain(SECRET);
+  });
+
+  it('names where a config or endpoints file is not JSON without quoting it', () => {
+    const cfg = file('broken.json', `{"cloud": {"token": "${SECRET}" "url": 1}}`);
+    const lines = problems({ configFile: cfg }).join('\n');
+    expect(lines).toMatch(/not valid JSON/);
+    expect(lines).not.toContain(SECRET);
+    const eps = file('broken-endpoints.json', `[{"url": "wss://c.example/x", "token": "${SECRET}",}]`);
+    const more = problems({ env: { NBWSS_ENDPOINTS_FILE: eps } }).join('\n');
+    expect(more).toMatch(/cloud\.endpointsFile: .* is not valid JSON/);
+    expect(more).not.toContain(SECRET);
+  });
+
+  it('check-config shows URLs without credentials or query', () => {
+    const cfg = file('query.json', JSON.stringify({ cloud: { url: `wss://c.example/x?k=${SECRET}`, token: 't', endpoints: [{ url: `wss://d.example/y?k=${SECRET}`, token: SECRET, group: 'g' }] } }));
+    const text = JSON.stringify(redactedConfig(loadConfig({ env: {}, configFile: cfg, purpose: 'run' }).config));
+    expect(text).not.toContain(SECRET);
+    expect(text).toContain('wss://c.example/x?[redacted]');
+  });
+});
+
+describe('config: TLS checks cannot be switched off behind the bridge\'s back', () => {
+  it('refuses to start with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment, saying why', () => {
+    const lines = problems({ env: { ...RUN, NODE_TLS_REJECT_UNAUTHORIZED: '0' } }).join('\n');
+    expect(lines).toMatch(/NODE_TLS_REJECT_UNAUTHORIZED=0 .*turns off every certificate check/);
+    expect(() => loadConfig({ env: { ...RUN, NODE_TLS_REJECT_UNAUTHORIZED: '1' }, purpose: 'run' })).not.toThrow();
+  });
+});

@@ -29,6 +29,24 @@ describe('requestHeaders', () => {
     expect(out).toEqual({ accept: 'application/json' });
   });
 
+  it('drops method-override, URL-rewrite and forwarding headers, which would make the REST API read another method, path or client', () => {
+    const out = requestHeaders({
+      'X-HTTP-Method-Override': 'DELETE',
+      'X-HTTP-Method': 'DELETE',
+      'X-Method-Override': 'DELETE',
+      'X-Original-Method': 'DELETE',
+      'X-Original-URL': '/netbackup/security/users',
+      'X-Rewrite-URL': '/admin',
+      'X-Original-URI': '/admin',
+      'X-Forwarded-For': '10.0.0.1',
+      'X-Forwarded-Host': 'internal',
+      'X-Forwarded-Prefix': '/admin',
+      Forwarded: 'for=10.0.0.1',
+      Accept: 'application/json',
+    });
+    expect(out).toEqual({ accept: 'application/json' });
+  });
+
   it('joins names that differ only in case', () => {
     expect(requestHeaders({ 'X-A': '1', 'x-a': '2' })).toEqual({ 'x-a': '1, 2' });
   });
