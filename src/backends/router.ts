@@ -9,9 +9,9 @@ import { Policy } from '../policy/allow.js';
 import { nameOf, parseUri, type ParsedUri } from '../policy/uri.js';
 import type { CommandResponsePayload } from '../protocol/envelope.js';
 import { RestClient, type RestCall, type RestCaller } from '../rest/client.js';
-import type { AuthProfile, GateOptions } from './auth/profile.js';
-import { Ahsay, NetBackupApiKey, Passthrough } from './auth/simple.js';
-import { Cohesity, IbmIam, Storware, VeeamEm, VeeamVbr } from './auth/sessions.js';
+import type { AuthProfile } from './auth/profile.js';
+import { CREDENTIAL_HEADERS, PROFILES, responseAllowlist } from './auth/registry.js';
+import { scrub } from './scrub.js';
 
 /** True when the uri's segments begin with the mount's (by name, as a server that strips ";" parameters reads them). */
 function mountedAt(uri: ParsedUri, mount: readonly string[]): boolean {
@@ -19,9 +19,6 @@ function mountedAt(uri: ParsedUri, mount: readonly string[]): boolean {
   for (let i = 0; i < mount.length; i++) if (nameOf(uri.segments[i] as string) !== mount[i]) return false;
   return true;
 }
-
-/** Session headers a backend sets for the bridge: they stay with the bridge. */
-const SESSION_RESPONSE_HEADERS = ['set-cookie', 'x-restsvcsessionid'];
 
 /** One backend: where calls go and how they are signed. */
 export class Backend implements RestCaller {
@@ -32,29 +29,53 @@ export class Backend implements RestCaller {
   readonly policy: Policy;
   readonly #client: RestClient;
   readonly #auth: AuthProfile;
-  readonly #signed: boolean;
+  /** Response headers that may reach the cloud, or null when the bridge holds no credential here. */
+  readonly #allow: ReadonlySet<string> | null;
+  readonly #log: Logger;
+  readonly #telemetry: Telemetry;
 
   constructor(cfg: BackendConfig, connections: number, log: Logger, telemetry: Telemetry) {
     this.name = cfg.name;
     this.mount = cfg.mount;
     this.mountSegments = cfg.mount.split('/').filter((s) => s !== '');
     this.policy = new Policy(cfg);
+    this.#log = log;
+    this.#telemetry = telemetry;
     this.#client = new RestClient({ baseUrl: cfg.baseUrl, ca: cfg.ca, timeoutMs: cfg.timeoutMs, maxResponseBytes: cfg.maxResponseBytes, connections });
-    this.#signed = cfg.auth.type !== 'passthrough';
-    this.#auth = profileFor(cfg, (call) => this.#client.call(call), { backend: cfg.name, log }, () => telemetry.backendError(cfg.name));
+    this.#allow = responseAllowlist(cfg.auth.type);
+    const spec = PROFILES.get(cfg.auth.type);
+    if (!spec) throw new TypeError(`no auth profile ${cfg.auth.type}; the configuration loader checks that`);
+    this.#auth = spec.create(cfg.auth.values, {
+      send: (call) => this.#client.call(call),
+      backend: cfg.name,
+      log,
+      reportError: () => telemetry.backendError(cfg.name),
+      sessions: (live) => telemetry.backendSessions(cfg.name, live),
+      strip: CREDENTIAL_HEADERS,
+    });
   }
 
-  /** Sends a call with the backend's credentials; a 401 logs in again and retries once. */
+  /**
+   * Sends a call with the backend's credentials. A 401 on a session that is stale replaces it
+   * (once, for every call that saw it) and the call is made once more; the answer of a signed
+   * call keeps no credential of the bridge's.
+   */
   async call(req: RestCall): Promise<CommandResponsePayload> {
-    let res = await this.#client.call(await this.#auth.apply(req));
-    if (res.responseCode === 401 && this.#auth.expired()) res = await this.#client.call(await this.#auth.apply(req));
-    this.#auth.inspect(res);
-    if (this.#signed) {
-      const headers = { ...res.headers };
-      for (const h of SESSION_RESPONSE_HEADERS) delete headers[h];
-      res = { ...res, headers };
+    let signed = await this.#auth.apply(req);
+    let res = await this.#client.call(signed.call);
+    if (res.responseCode === 401 && (await this.#auth.unauthorized(signed))) {
+      signed = await this.#auth.apply(req);
+      res = await this.#client.call(signed.call);
     }
-    return res;
+    if (res.responseCode !== 401) this.#auth.accepted(signed);
+    this.#auth.inspect(res);
+    if (this.#allow === null) return res;
+    const { res: clean, hits } = scrub(res, this.#allow, this.#auth.secrets());
+    if (hits > 0) {
+      this.#telemetry.secretsRedacted(this.name, hits);
+      this.#log.warn({ backend: this.name, path: req.path.split('?')[0], count: hits }, "the backend echoed a credential of the bridge's in its answer; replaced with [redacted]");
+    }
+    return clean;
   }
 
   /** Where calls go (scheme, host and port), for logs only: never in an answer to the cloud. */
@@ -75,20 +96,6 @@ export class Backend implements RestCaller {
   async close(): Promise<void> {
     await this.#auth.close().catch(() => {});
     await this.#client.close();
-  }
-}
-
-function profileFor(cfg: BackendConfig, send: (call: RestCall) => Promise<CommandResponsePayload>, gate: GateOptions, reportError: () => void): AuthProfile {
-  const a = cfg.auth;
-  switch (a.type) {
-    case 'passthrough': return new Passthrough();
-    case 'netbackup-apikey': return new NetBackupApiKey(a.apiKey);
-    case 'ahsay': return new Ahsay(a.username, a.password, reportError);
-    case 'veeam-em': return new VeeamEm(a, send, gate);
-    case 'veeam-vbr': return new VeeamVbr(a, send, gate);
-    case 'cohesity': return new Cohesity(a, send, gate);
-    case 'ibm-iam': return new IbmIam(a, send, gate);
-    case 'storware': return new Storware(a, send, gate);
   }
 }
 

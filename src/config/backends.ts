@@ -2,21 +2,10 @@
 // profile), or one backend named "netbackup" made of the rest.* keys. Secrets are read here.
 import type { RawConfig, ReplayableMethod } from './schema.js';
 import { REPLAYABLE_METHODS } from './schema.js';
-import { readCa, readSecret, type Env } from './files.js';
+import { resolveAuth, type ResolvedAuth } from '../backends/auth/registry.js';
+import { readCa, type Env } from './files.js';
 
-export const AUTH_TYPES = ['passthrough', 'netbackup-apikey', 'veeam-em', 'veeam-vbr', 'cohesity', 'ibm-iam', 'ahsay', 'storware'] as const;
-export type AuthType = (typeof AUTH_TYPES)[number];
-
-/** An auth profile with its secrets read. */
-export type AuthConfig =
-  | { type: 'passthrough' }
-  | { type: 'netbackup-apikey'; apiKey: string }
-  | { type: 'veeam-em'; username: string; password: string }
-  | { type: 'veeam-vbr'; username: string; password: string; apiVersion: string }
-  | { type: 'cohesity'; apiKey: string | null; username: string | null; password: string | null; domain: string; tenantId: string | null }
-  | { type: 'ibm-iam'; apiKey: string; tokenUrl: string; tenantId: string }
-  | { type: 'ahsay'; username: string; password: string }
-  | { type: 'storware'; username: string; password: string };
+export type { ResolvedAuth as AuthConfig } from '../backends/auth/registry.js';
 
 export interface BackendConfig {
   readonly name: string;
@@ -31,7 +20,7 @@ export interface BackendConfig {
   readonly allowedMethods: readonly ReplayableMethod[];
   /** Let ";" path parameters through (the name before ";" is still checked). */
   readonly allowPathParameters: boolean;
-  readonly auth: AuthConfig;
+  readonly auth: ResolvedAuth;
 }
 
 /** A raw backend as written in the config file. */
@@ -44,11 +33,10 @@ export interface RawBackend {
   allowedPaths?: unknown;
   allowedMethods?: unknown;
   allowPathParameters?: unknown;
-  auth?: Record<string, unknown>;
+  auth?: unknown;
 }
 
 const BACKEND_KEYS = ['name', 'mount', 'baseUrl', 'caFile', 'timeoutMs', 'allowedPaths', 'allowedMethods', 'allowPathParameters', 'auth'];
-const AUTH_KEYS = ['type', 'username', 'passwordFile', 'apiKeyFile', 'domain', 'tenantId', 'apiVersion', 'tokenUrl'];
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 const MOUNT = /^\/(?:[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*)?$/;
 const PATH = /^\/[^\s\\?#%]*$/;
@@ -70,70 +58,6 @@ function httpUrl(v: unknown): boolean {
   }
 }
 
-function resolveAuth(where: string, a: Record<string, unknown> | undefined, env: Env, problems: string[]): AuthConfig | null {
-  const auth = a ?? { type: 'passthrough' };
-  if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) {
-    problems.push(`${where}.auth: must be an object with a type`);
-    return null;
-  }
-  for (const k of Object.keys(auth)) if (!AUTH_KEYS.includes(k)) problems.push(`${where}.auth: unknown key ${JSON.stringify(k)}`);
-  const type = auth.type ?? 'passthrough';
-  if (!(AUTH_TYPES as readonly unknown[]).includes(type)) {
-    problems.push(`${where}.auth.type: must be one of ${AUTH_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
-    return null;
-  }
-  const need = (key: string): string | null => {
-    const v = auth[key];
-    if (isString(v)) return v;
-    problems.push(`${where}.auth.${key}: required for auth type ${String(type)}`);
-    return null;
-  };
-  const secret = (key: 'passwordFile' | 'apiKeyFile'): string | null => {
-    const file = need(key);
-    return file === null ? null : readSecret(`${where}.auth.${key}`, file, env, problems);
-  };
-  const optional = (key: string): string | null => (isString(auth[key]) ? (auth[key] as string) : null);
-  switch (type as AuthType) {
-    case 'passthrough':
-      return { type: 'passthrough' };
-    case 'netbackup-apikey': {
-      const apiKey = secret('apiKeyFile');
-      return apiKey === null ? null : { type: 'netbackup-apikey', apiKey };
-    }
-    case 'veeam-em':
-    case 'ahsay':
-    case 'storware': {
-      const username = need('username');
-      const password = secret('passwordFile');
-      return username === null || password === null ? null : { type: type as 'veeam-em' | 'ahsay' | 'storware', username, password };
-    }
-    case 'veeam-vbr': {
-      const username = need('username');
-      const password = secret('passwordFile');
-      const apiVersion = optional('apiVersion') ?? '1.1-rev2';
-      return username === null || password === null ? null : { type: 'veeam-vbr', username, password, apiVersion };
-    }
-    case 'cohesity': {
-      const tenantId = optional('tenantId');
-      const domain = optional('domain') ?? 'LOCAL';
-      if (auth.apiKeyFile !== undefined) {
-        const apiKey = secret('apiKeyFile');
-        return apiKey === null ? null : { type: 'cohesity', apiKey, username: null, password: null, domain, tenantId };
-      }
-      const username = need('username');
-      const password = secret('passwordFile');
-      return username === null || password === null ? null : { type: 'cohesity', apiKey: null, username, password, domain, tenantId };
-    }
-    case 'ibm-iam': {
-      const apiKey = secret('apiKeyFile');
-      const tenantId = need('tenantId');
-      const tokenUrl = optional('tokenUrl') ?? 'https://iam.cloud.ibm.com/identity/token';
-      if (!httpUrl(tokenUrl)) problems.push(`${where}.auth.tokenUrl: must be an http or https URL`);
-      return apiKey === null || tenantId === null ? null : { type: 'ibm-iam', apiKey, tokenUrl, tenantId };
-    }
-  }
-}
-
 /** The backends of a configuration, with secrets and CAs read; problems name the entry and key. */
 export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env, problems: string[]): BackendConfig[] {
   if (raw.backends.length === 0) {
@@ -148,7 +72,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
       allowedPaths: raw.rest.allowedPaths,
       allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as ReplayableMethod))],
       allowPathParameters: raw.rest.allowPathParameters,
-      auth: { type: 'passthrough' },
+      auth: { type: 'passthrough', values: {}, files: {} },
     }];
   }
   const out: BackendConfig[] = [];

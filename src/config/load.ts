@@ -7,6 +7,8 @@ import { resolveBackends, type BackendConfig } from './backends.js';
 import { resolveEndpoints, resolveProxy, redactUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
 import { expandPath, jsonErrorWhere, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
 import { schema, schemaLeaves, type LogLevel, type RawConfig, type ReplayableMethod } from './schema.js';
+import { configSecrets, redactAuth, secretFileWarnings as backendFileWarnings } from '../backends/auth/registry.js';
+import { MIN_SECRET_LENGTH } from '../backends/scrub.js';
 
 export { isLoopbackHost } from './files.js';
 export type { Endpoint, ProxyConfig } from './endpoints.js';
@@ -264,7 +266,11 @@ export function redactedConfig(config: Config): Record<string, unknown> {
   };
 }
 
-/** Warnings for secret files (tokens, the API key) that their group or others can read. */
+/**
+ * Warnings for secret files that their group or others can read (tokens, the notifications API
+ * key, every secret file a backend's auth profile declares), and for secrets too short to be
+ * kept out of answers.
+ */
 export function secretFileWarnings(config: Config, env: Env): string[] {
   const files = new Map<string, string>();
   for (const e of config.cloud.endpoints) if (e.tokenFile) files.set(e.tokenFile, 'token file');
@@ -274,12 +280,11 @@ export function secretFileWarnings(config: Config, env: Env): string[] {
     const path = expandPath(what, f, env, []);
     if (path !== null && readableByOthers(path)) out.push(`${what} ${path} can be read by its group or others; chmod 600 it`);
   }
-  return out;
-}
-
-/** An auth profile with its secrets replaced. */
-function redactAuth(auth: BackendConfig['auth']): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...auth };
-  for (const k of ['password', 'apiKey']) if (out[k] !== undefined && out[k] !== null) out[k] = '[redacted]';
+  config.backends.forEach((b, i) => {
+    out.push(...backendFileWarnings(`backends[${i}]`, b.auth));
+    if (configSecrets(b.auth).some((v) => v.length < MIN_SECRET_LENGTH)) {
+      out.push(`backends[${i}].auth: a secret shorter than ${MIN_SECRET_LENGTH} characters cannot be kept out of the backend's answers; use a longer one`);
+    }
+  });
   return out;
 }

@@ -75,6 +75,8 @@ export class VeeamEmSim extends ProductSim {
         ? send(res, 200, { Refs: [{ Type: 'JobReference', Name: 'Backup Job 1', UID: 'urn:veeam:Job:1' }] })
         : send(res, 200, '<EntityReferences xmlns="http://www.veeam.com/ent/v1.0"><Ref Type="JobReference" Name="Backup Job 1" UID="urn:veeam:Job:1"/></EntityReferences>');
     }
+    // A resource this account may not see: 401 although the session is valid, as EM answers for missing rights.
+    if (url.pathname === '/api/restricted') return send(res, 401, { FirstChanceExceptionMessage: 'Access denied', StatusCode: 401 });
     const start = /^\/api\/jobs\/([^/]+)$/.exec(url.pathname);
     if (req.method === 'POST' && start && url.searchParams.get('action') === 'start') {
       return send(res, 202, { TaskId: `task-${randomUUID()}`, State: 'Running', Operation: 'StartJob' });

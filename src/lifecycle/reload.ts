@@ -4,6 +4,7 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { groupEndpoints } from '../config/endpoints.js';
 import { Router } from '../backends/router.js';
+import { NbApi } from '../notifications/nbapi.js';
 import type { Daemon } from './daemon.js';
 
 /** Keys whose new value is only read at start. */
@@ -56,6 +57,12 @@ export function applyReload(d: Daemon, prev: Config, next: Config, log: Logger):
   // Backends (rest.*, policy, CA files, credentials read from their files) are rebuilt when anything about them changed.
   const backendsChanged = !isDeepStrictEqual(prev.backends, next.backends);
   if (backendsChanged) d.replaceRouter(new Router(next.backends, next.queue.concurrency, log.child({ mod: 'backends' }), d.telemetry));
+  // Notification polls go to the same REST API as commands: they follow rest.* too.
+  const restChanged = prev.rest.baseUrl !== next.rest.baseUrl || prev.rest.ca !== next.rest.ca || prev.rest.timeoutMs !== next.rest.timeoutMs;
+  if (restChanged && d.notifier && next.notifications.apiKey !== null) {
+    const nlog = log.child({ mod: 'notifications' });
+    d.notifier.useApi(new NbApi({ baseUrl: next.rest.baseUrl, ca: next.rest.ca, apiKey: next.notifications.apiKey, timeoutMs: next.rest.timeoutMs, log: nlog }));
+  }
   log.info(
     { backendsChanged, logLevel: next.log.level, ...(needsRestart.length ? { needsRestart } : {}) },
     needsRestart.length ? 'configuration reloaded; some changes need a restart to apply' : 'configuration reloaded',

@@ -1,24 +1,32 @@
-// The fixed list of log paths that hold secrets. Modules never log headers, parameters or
-// bodies; these paths are the second line of defence if one ever does.
+// The log paths that hold secrets: a base list, and every name an auth profile declares as
+// secret (the values its secret files are read into, the credential headers and body fields it
+// sets), so a new profile is redacted without anyone listing it here. Modules never log headers,
+// parameters or bodies; these paths are the second line of defence if one ever does.
+import { SECRET_NAMES } from '../backends/auth/registry.js';
 
-const SECRET_KEYS = [
+const BASE_KEYS = [
   'authorization',
-  'Authorization',
   'token',
   'password',
   'passwd',
   'apiKey',
   'apikey',
   'cookie',
-  'Cookie',
   'set-cookie',
-  'Set-Cookie',
   'sessionId',
   'x-restsvcsessionid',
-  'X-RestSvcSessionId',
   'parameters',
   'body',
 ];
+
+/** Each name as written, lower-cased and capitalized as headers are (Set-Cookie, X-RestSvcSessionId). */
+function spellings(name: string): string[] {
+  const headerCase = name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+  return [...new Set([name, name.toLowerCase(), headerCase, name === 'x-restsvcsessionid' ? 'X-RestSvcSessionId' : headerCase])];
+}
+
+/** Every key that holds a secret, in the spellings logs may carry. */
+export const SECRET_KEYS: readonly string[] = [...new Set([...BASE_KEYS, ...SECRET_NAMES].flatMap(spellings))];
 
 const quote = (k: string) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`);
 const join = (prefix: string, k: string) => (k.startsWith('[') ? `${prefix}${k}` : `${prefix}.${k}`);

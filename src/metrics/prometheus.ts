@@ -29,6 +29,8 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #notifAcked: Counter<'group'>;
   readonly #pollFailures: Counter<'kind'>;
   readonly #backendErrors: Counter<'backend'>;
+  readonly #backendSessions: Gauge<'backend'>;
+  readonly #secretsRedacted: Counter<'backend'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -58,6 +60,8 @@ export class PrometheusTelemetry implements Telemetry {
     this.#notifSent = new Counter({ name: 'nbwss_notification_batches_sent_total', help: 'NOTIFICATION REQUESTs sent, resends included', labelNames: ['group', 'object'], registers });
     this.#notifAcked = new Counter({ name: 'nbwss_notification_batches_acked_total', help: 'NOTIFICATION REQUESTs acknowledged', labelNames: ['group'], registers });
     this.#backendErrors = new Counter({ name: 'nbwss_backend_reported_errors_total', help: 'Answers with a success status that report an error in the body (AhsayCBS)', labelNames: ['backend'], registers });
+    this.#backendSessions = new Gauge({ name: 'nbwss_backend_sessions', help: 'Live sessions the bridge holds with each backend that logs in (at most 1)', labelNames: ['backend'], registers });
+    this.#secretsRedacted = new Counter({ name: 'nbwss_secrets_redacted_total', help: "Credentials of the bridge's that a backend echoed in an answer, replaced with [redacted] before it reached the cloud", labelNames: ['backend'], registers });
     this.#pollFailures = new Counter({ name: 'nbwss_poll_failures_total', help: 'Polls of the jobs or images API that failed', labelNames: ['kind'], registers });
   }
 
@@ -98,6 +102,14 @@ export class PrometheusTelemetry implements Telemetry {
 
   backendError(backend: string): void {
     this.#backendErrors.inc({ backend });
+  }
+
+  backendSessions(backend: string, live: number): void {
+    this.#backendSessions.set({ backend }, live);
+  }
+
+  secretsRedacted(backend: string, count: number): void {
+    this.#secretsRedacted.inc({ backend }, count);
   }
 
   metrics(): Promise<string> {

@@ -28,6 +28,10 @@ export interface Telemetry {
   pollFailed(kind: 'jobs' | 'images'): void;
   /** A backend answered success but reported an error in the body (AhsayCBS). */
   backendError(backend: string): void;
+  /** Live sessions the bridge holds with a backend (0 or 1). */
+  backendSessions(backend: string, live: number): void;
+  /** Credentials of the bridge's a backend echoed in an answer, replaced before it went to the cloud. */
+  secretsRedacted(backend: string, count: number): void;
 }
 
 const noop = () => {};
@@ -46,4 +50,6 @@ export const NO_TELEMETRY: Telemetry = {
   notificationAcked: noop,
   pollFailed: noop,
   backendError: noop,
+  backendSessions: noop,
+  secretsRedacted: noop,
 };

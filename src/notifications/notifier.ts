@@ -50,9 +50,11 @@ export class Notifier {
   #ackTimer: NodeJS.Timeout | null = null;
   #polling = new Set<Promise<void>>();
   #stopped = false;
+  #api: NotifierOptions['api'];
 
   private constructor(opts: NotifierOptions, state: NotifyState) {
     this.#opts = opts;
+    this.#api = opts.api;
     this.#cfg = opts.config;
     this.#log = opts.log;
     this.#telemetry = opts.telemetry ?? NO_TELEMETRY;
@@ -108,11 +110,18 @@ export class Notifier {
     void this.#save();
   }
 
+  /** Polls go to a new REST API client from now on (a reload changed rest.*); the old one closes once its poll is done. */
+  useApi(api: NotifierOptions['api']): void {
+    const old = this.#api;
+    this.#api = api;
+    void Promise.all([...this.#polling]).then(() => old.close()).catch(() => {});
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const t of this.#timers.values()) clearTimeout(t);
     if (this.#ackTimer) clearInterval(this.#ackTimer);
-    await this.#opts.api.close();
+    await this.#api.close();
     await Promise.all([...this.#polling]);
     await this.#save();
   }
@@ -129,7 +138,8 @@ export class Notifier {
   }
 
   async #poll(kind: Kind): Promise<void> {
-    const get = this.#opts.api.get.bind(this.#opts.api);
+    const api = this.#api;
+    const get = api.get.bind(api);
     let next = this.#cfg.pollMs;
     try {
       const now = this.#now();

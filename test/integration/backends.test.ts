@@ -110,10 +110,20 @@ describe('routing by mount', () => {
 });
 
 describe('auth profiles', () => {
-  it('netbackup-apikey sets Authorization to the local API key, replacing the cloud JWT', async () => {
-    const nb = await serve((req, res) => sendJson(res, 200, { auth: req.headers.authorization }));
-    const { peer, logs } = await bridgeWith([{ name: 'netbackup', mount: '/', baseUrl: nb.url, allowedPaths: ['/netbackup/'], auth: { type: 'netbackup-apikey', apiKeyFile: secret('nbkey', 'nb-api-key-value') } }]);
-    expect(body(await peer.command('GET', '/netbackup/admin/jobs'))).toEqual({ auth: 'nb-api-key-value' });
+  it('netbackup-apikey sets Authorization to the local API key, replacing the cloud JWT; an answer echoing the key reaches the cloud with it redacted', async () => {
+    const nb = await serve((req, res) => sendJson(res, 200, { auth: req.headers.authorization }, { 'x-echo': String(req.headers.authorization), etag: '"v1"' }));
+    const { peer, logs, daemon } = await bridgeWith(
+      [{ name: 'netbackup', mount: '/', baseUrl: nb.url, allowedPaths: ['/netbackup/'], auth: { type: 'netbackup-apikey', apiKeyFile: secret('nbkey', 'nb-api-key-value') } }],
+      { metrics: { listen: '127.0.0.1:0' } },
+    );
+    const answer = await peer.command('GET', '/netbackup/admin/jobs');
+    expect(nb.requests[0]?.headers.authorization).toBe('nb-api-key-value');
+    expect(body(answer)).toEqual({ auth: '[redacted]' });
+    expect(answer.payload.headers).toMatchObject({ etag: '"v1"' });
+    expect(answer.payload.headers).not.toHaveProperty('x-echo');
+    const metrics = await (await fetch(`http://${daemon.metricsAddress}/metrics`)).text();
+    expect(metrics).toMatch(/^nbwss_secrets_redacted_total\{backend="netbackup"\} 1$/m);
+    expect(logs.lines().find((l) => /echoed a credential/.test(String(l.msg)))).toMatchObject({ level: 'warn', backend: 'netbackup' });
     noSecrets(logs);
   });
 
@@ -137,6 +147,31 @@ describe('auth profiles', () => {
     await stop();
     expect(sim.logouts).toBe(1);
     noSecrets(logs);
+  });
+
+  it('sessions: concurrent 401s on a stale session share one new login, the replaced session is deleted first, at most one lives, and a path that always answers 401 costs no login per request', async () => {
+    const sim = new VeeamEmSim();
+    const em = await serve(sim.handler);
+    const pw = secret('veeam', sim.password);
+    const { peer, stop, daemon } = await bridgeWith(
+      [{ name: 'veeam', mount: '/veeam-em', baseUrl: em.url, allowedPaths: ['/api/'], auth: { type: 'veeam-em', username: sim.username, passwordFile: pw } }],
+      { metrics: { listen: '127.0.0.1:0' } },
+    );
+    expect((await peer.command('GET', '/veeam-em/api/jobs')).payload.responseCode).toBe(200);
+    expect(sim.logins).toBe(1);
+    sim.expireSessions();
+    const five = await Promise.all([1, 2, 3, 4, 5].map(() => peer.command('GET', '/veeam-em/api/jobs')));
+    expect(five.map((r) => r.payload.responseCode)).toEqual([200, 200, 200, 200, 200]);
+    expect(sim.logins).toBe(2);
+    expect(sim.sessions.size).toBe(1);
+    // A resource the account may not see answers 401 on a valid session: answered as it is, at most one new login for it.
+    for (let i = 0; i < 5; i++) expect((await peer.command('GET', '/veeam-em/api/restricted')).payload.responseCode).toBe(401);
+    expect(sim.logins).toBeLessThanOrEqual(3);
+    expect(sim.sessions.size).toBe(1);
+    const metrics = await (await fetch(`http://${daemon.metricsAddress}/metrics`)).text();
+    expect(metrics).toMatch(/^nbwss_backend_sessions\{backend="veeam"\} 1$/m);
+    await stop();
+    expect(sim.sessions.size).toBe(0);
   });
 
   it('veeam-vbr uses the OAuth2 password grant with x-api-version, refreshes before expiry, logs out on shutdown', async () => {

@@ -285,3 +285,20 @@ describe('across a kill -9', () => {
 });
 
 export type { CloudPeer };
+
+describe('notifications and a reload', () => {
+  it('follow a reload that moves rest.baseUrl: polls go to the new REST API, as commands do', async () => {
+    const s = await servers();
+    const { d } = await daemon(s.env);
+    await s.cloud.readyPeer(0);
+    await until(() => s.rest.requests.some((r) => r.url.startsWith('/netbackup/admin/jobs')), 3000, 'a first poll');
+    const moved = await new RestServer(netbackupHandler(s.sim)).start();
+    cleanups.push(() => moved.stop());
+    const { config } = loadConfig({ env: { ...s.env, NBWSS_REST_BASE_URL: moved.url }, purpose: 'run' });
+    expect(d.reload(config)).not.toContain('rest.baseUrl');
+    await until(() => moved.requests.some((r) => r.url.startsWith('/netbackup/admin/jobs')), 3000, 'a poll to the new REST API');
+    const before = s.rest.requests.length;
+    await sleep(400);
+    expect(s.rest.requests.length).toBe(before);
+  });
+});

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, loadConfig, redactedConfig, type LoadOptions } from '../../src/config/load.js';
 import { schemaLeaves } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/errors.js';
+import { Policy } from '../../src/policy/allow.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nbwss-config-'));
 const file = (name: string, text: string) => {
@@ -203,6 +204,33 @@ describe('config: the backends example', () => {
     const shown = JSON.stringify(redactedConfig(config));
     expect(shown).not.toMatch(/pw-of-/);
     expect(shown).toContain('"password":"[redacted]"');
+  });
+
+  it('allows each product only what a cloud application needs: no session, token, credential or user management', () => {
+    const example = JSON.parse(readFileSync(new URL('../../config/backends.example.json', import.meta.url), 'utf8'));
+    const policy = (name: string) => {
+      const b = example.backends.find((x: { name: string }) => x.name === name);
+      return new Policy({ allowedPaths: b.allowedPaths, allowedMethods: b.allowedMethods ?? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] });
+    };
+    const refused: [string, string][] = [
+      ['netbackup', '/netbackup/security/users'],
+      ['netbackup', '/netbackup/security/api-keys'],
+      ['netbackup', '/netbackup/security/certificates'],
+      ['veeam-em', '/api/logonSessions/x'],
+      ['veeam-em', '/api/sessionMngr/'],
+      ['veeam-vbr', '/api/v1/credentials'],
+      ['veeam-vbr', '/api/oauth2/token'],
+      ['cohesity', '/irisservices/api/v1/public/accessTokens'],
+      ['cohesity', '/irisservices/api/v1/public/users'],
+      ['cohesity', '/v2/users'],
+      ['ahsay', '/obs/api/json/2/AddUser.do'],
+      ['ahsay', '/obs/api/json/2/RemoveUser.do'],
+      ['storware', '/api/session/login'],
+      ['storware', '/api/users'],
+    ];
+    for (const [name, uri] of refused) expect(policy(name).check('POST', uri).ok, `${name} ${uri}`).toBe(false);
+    expect(policy('veeam-em').check('GET', '/api/jobs').ok).toBe(true);
+    expect(policy('netbackup').check('GET', '/netbackup/admin/jobs').ok).toBe(true);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PROFILES, SECRET_NAMES } from '../../src/backends/auth/registry.js';
 import { captureLog } from '../support/log.js';
 
 describe('logger redaction', () => {
@@ -11,6 +12,23 @@ describe('logger redaction', () => {
     log.child({ mod: 'm' }).warn({ apiKey: secret, deep: { a: { password: secret } } }, 'd');
     expect(text()).not.toContain(secret);
     expect(text()).toContain('[redacted]');
+  });
+
+  it('redacts every secret an auth profile declares, in each spelling, without a hand list', () => {
+    const { log, text } = captureLog('trace');
+    const secret = 'S3CR3T-declared';
+    const declared = [...PROFILES.values()].flatMap((p) => [
+      ...Object.values(p.keys).flatMap((k) => (k.secret ? [k.secret] : [])),
+      ...p.sets.headers,
+      ...(p.sets.body ?? []),
+    ]);
+    expect(declared.length).toBeGreaterThan(5);
+    for (const name of declared) {
+      expect(SECRET_NAMES).toContain(name);
+      const header = name.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => d + c.toUpperCase());
+      log.info({ [name]: secret, headers: { [name]: secret, [header]: secret }, req: { headers: { [name]: secret } }, auth: { [name]: secret } }, 'x');
+    }
+    expect(text()).not.toContain(secret);
   });
 
   it('writes JSON lines with a level label, time and message', () => {

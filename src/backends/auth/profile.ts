@@ -1,7 +1,12 @@
-// What an auth profile does to a call, and the login every session-based profile shares:
-// one login in flight at a time, calls waiting for it, and backoff after a failure.
+// What an auth profile is: a declaration and the object that signs calls with it.
+//
+// A declaration says which config keys the profile takes and which of them name secret files,
+// which request headers and body fields it sets, and which response headers it may return.
+// Everything that keeps the bridge's credentials to itself is derived from the declarations
+// (registry.ts): reading and permission checks of secret files, redaction in logs and
+// check-config, stripping the cloud's competing credentials, and filtering answers. A secret
+// a profile does not declare is never handed to it, so a new profile cannot fail open.
 import { AnsweredError } from '../../errors.js';
-import { Backoff } from '../../link/backoff.js';
 import type { Logger } from '../../log/logger.js';
 import type { CommandResponsePayload } from '../../protocol/envelope.js';
 import type { RestCall } from '../../rest/client.js';
@@ -9,36 +14,102 @@ import type { RestCall } from '../../rest/client.js';
 /** Sends a call to the backend without auth (the profile's own logins go through it). */
 export type Send = (call: RestCall) => Promise<CommandResponsePayload>;
 
-export interface AuthProfile {
-  /** The call with the backend's credentials applied; throws a 502 AnsweredError when logging in failed. */
-  apply(call: RestCall): Promise<RestCall>;
-  /** The backend answered 401 to a call made with this session: forget it. True when one retry with a new login makes sense. */
-  expired(): boolean;
-  /** Looks at an answer before it goes back (AhsayCBS reports errors with status 200). */
-  inspect(res: CommandResponsePayload): void;
-  /** Ends the session (logout) on shutdown. */
-  close(): Promise<void>;
-  /** The method a call is sent with, when the profile changes it (the policy checks that one too). */
-  methodSent?(method: string): string;
+/** One config key of a profile (under `backends[i].auth`). */
+export interface KeySpec {
+  /** The key names a file holding a secret, read at start into the value named here (e.g. passwordFile → password). */
+  readonly secret?: string;
+  readonly required?: boolean;
+  /** Value when the key is absent. */
+  readonly default?: string;
+  /** The value must be an http or https URL. */
+  readonly url?: boolean;
 }
 
-/** Headers that carry credentials: the cloud's are dropped where the bridge signs calls itself. */
-export const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'x-restsvcsessionid', 'apikey', 'x-ibm-tenant-id', 'x-api-version'];
+/** A profile's configuration once read: plain values by key, secrets by the name their KeySpec gives. */
+export type AuthValues = Readonly<Record<string, string | null>>;
 
-/** The call's headers without the cloud's credentials, plus `add`. */
-export function withHeaders(call: RestCall, add: Record<string, string>): RestCall {
+/** What a profile needs from the backend it signs for. */
+export interface ProfileContext {
+  /** Sends a call to the backend without auth (for logins and logouts). */
+  send: Send;
+  backend: string;
+  log: Logger;
+  /** Counts errors a backend reports with a success status (AhsayCBS). */
+  reportError: () => void;
+  /** Live sessions of this backend: 0 or 1. */
+  sessions: (live: number) => void;
+  /** Request headers that carry credentials: the cloud's values for them are dropped where the profile signs. */
+  strip: ReadonlySet<string>;
+}
+
+export interface ProfileSpec {
+  readonly type: string;
+  readonly keys: Readonly<Record<string, KeySpec>>;
+  /** Request headers carrying credentials it sets on calls (a cloud's own values for them are dropped), and body fields. */
+  readonly sets: { readonly headers: readonly string[]; readonly body?: readonly string[] };
+  /** Response headers it may pass back beyond the common representation and caching headers. */
+  readonly returns?: readonly string[];
+  /** True when it injects credentials of the bridge's own (answers are then filtered and scrubbed). */
+  readonly signs: boolean;
+  /** Rules across keys beyond required ones; push problems naming `where`. */
+  check?(values: AuthValues, where: string, problems: string[]): void;
+  create(values: AuthValues, ctx: ProfileContext): AuthProfile;
+}
+
+/** A call signed with a session, and which session (for telling a stale session from a 401 about the call). */
+export interface Signed {
+  call: RestCall;
+  /** The session's number; 0 for profiles without sessions. */
+  session: number;
+  /** The session was made for this very call (it waited for the login): a 401 on it is about the call. */
+  fresh: boolean;
+}
+
+export interface AuthProfile {
+  /** The call with the backend's credentials applied; throws a 502 AnsweredError when logging in failed. */
+  apply(call: RestCall): Promise<Signed>;
+  /**
+   * The backend answered 401 to a call signed as `signed`. Resolves true when the call should
+   * be made once more (the session was stale and has been replaced, by this call or another).
+   */
+  unauthorized(signed: Signed): Promise<boolean>;
+  /** A call signed as `signed` got an answer other than 401: its session works. */
+  accepted(signed: Signed): void;
+  /** Looks at an answer before it goes back (AhsayCBS reports errors with status 200). */
+  inspect(res: CommandResponsePayload): void;
+  /** Every secret the profile puts into calls now: none of them may reach the cloud. */
+  secrets(): readonly string[];
+  /** The method a call is sent with, when the profile changes it (the policy checks that one too). */
+  methodSent?(method: string): string;
+  /** Ends the session (logout) on shutdown. */
+  close(): Promise<void>;
+}
+
+/** A value the registry checked as required. */
+export function value(values: AuthValues, key: string): string {
+  const v = values[key];
+  if (typeof v !== 'string') throw new TypeError(`auth value ${key} missing: the profile's declaration must mark it required`);
+  return v;
+}
+
+/** The call's headers without `strip` (the cloud's competing credentials), plus `add`. */
+export function withHeaders(call: RestCall, strip: ReadonlySet<string>, add: Record<string, string>): RestCall {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(call.headers)) if (!CREDENTIAL_HEADERS.includes(k)) headers[k] = v;
+  for (const [k, v] of Object.entries(call.headers)) if (!strip.has(k)) headers[k] = v;
   return { ...call, headers: { ...headers, ...add } };
 }
 
 /** A profile that needs no session. */
 export abstract class Sessionless implements AuthProfile {
-  abstract apply(call: RestCall): Promise<RestCall>;
-  expired(): boolean {
+  abstract apply(call: RestCall): Promise<Signed>;
+  async unauthorized(): Promise<boolean> {
     return false;
   }
+  accepted(): void {}
   inspect(_res: CommandResponsePayload): void {}
+  secrets(): readonly string[] {
+    return [];
+  }
   async close(): Promise<void> {}
 }
 
@@ -47,87 +118,16 @@ export function loginFailed(backend: string, what: string): AnsweredError {
   return new AnsweredError('NBW_ERR_BACKEND_LOGIN', `${backend}: logging in to the backend failed (${what}); the bridge retries with backoff`);
 }
 
-/** How a session that is about to run out is renewed (a refresh grant, or simply a new login). */
-export interface Renewal<T> {
-  stale?: (session: T) => boolean;
-  renew?: (session: T) => Promise<T>;
-}
-
-export interface GateOptions {
-  backend: string;
-  log: Logger;
-  /** Backoff between failed logins. */
-  minMs?: number;
-  maxMs?: number;
-}
-
-/**
- * Holds a session: the first call that needs one logs in, concurrent calls wait for that same
- * login; after a failure every call is answered at once with that failure until the backoff
- * has passed, so a wrong password does not cost a login per request.
- */
-export class LoginGate<T> {
-  readonly #login: () => Promise<T>;
-  readonly #opts: GateOptions;
-  readonly #renewal: Renewal<T>;
-  readonly #backoff: Backoff;
-  #session: T | null = null;
-  #pending: Promise<T> | null = null;
-  #failure: AnsweredError | null = null;
-  #retryAt = 0;
-
-  constructor(login: () => Promise<T>, opts: GateOptions, renewal: Renewal<T> = {}) {
-    this.#login = login;
-    this.#opts = opts;
-    this.#renewal = renewal;
-    this.#backoff = new Backoff({ minMs: opts.minMs ?? 1000, maxMs: opts.maxMs ?? 60_000 });
-  }
-
-  /** The current session, if there is one. */
-  get current(): T | null {
-    return this.#session;
-  }
-
-  /**
-   * The session, logging in when there is none and renewing one about to run out; either way
-   * one login or renewal runs at a time and every caller waits for it.
-   */
-  async get(): Promise<T> {
-    const session = this.#session ?? (await this.#acquire(this.#login));
-    const { stale, renew } = this.#renewal;
-    if (!stale?.(session)) return session;
-    return this.#acquire(() => (renew ? renew(session) : this.#login()).catch(() => this.#login()));
-  }
-
-  /** Forgets the session (it expired); the next get() logs in again. */
-  invalidate(): void {
-    this.#session = null;
-  }
-
-  async #acquire(obtain: () => Promise<T>): Promise<T> {
-    if (this.#pending) return this.#pending;
-    if (this.#failure && Date.now() < this.#retryAt) throw this.#failure;
-    this.#pending = obtain().then(
-      (s) => {
-        this.#session = s;
-        this.#failure = null;
-        this.#backoff.reset();
-        this.#opts.log.info({ backend: this.#opts.backend }, 'logged in to the backend');
-        return s;
-      },
-      (err: unknown) => {
-        const failure = err instanceof AnsweredError ? err : loginFailed(this.#opts.backend, (err as Error).message);
-        this.#failure = failure;
-        const wait = this.#backoff.next();
-        this.#retryAt = Date.now() + wait;
-        this.#opts.log.warn({ backend: this.#opts.backend, code: failure.code, reason: failure.message, retryInMs: wait }, 'login to the backend failed');
-        throw failure;
-      },
-    );
-    try {
-      return await this.#pending;
-    } finally {
-      this.#pending = null;
-    }
+/** A login call's answer as JSON (an object), or {} */
+export function jsonOf(res: CommandResponsePayload): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(res.body);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }
+
+/** An application/x-www-form-urlencoded body. */
+export const form = (fields: Record<string, string>): string =>
+  Object.entries(fields).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');

@@ -1,0 +1,60 @@
+// AhsayCBS JSON API: no session; SysUser and SysPwd go into the JSON body of every call,
+// overwriting any the cloud sent, and every call is a POST. AhsayCBS reports errors as HTTP 200
+// with {"Status":"Error"}: those pass through unchanged and are counted.
+import { AnsweredError } from '../../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from '../../protocol/depth.js';
+import type { CommandResponsePayload } from '../../protocol/envelope.js';
+import type { RestCall } from '../../rest/client.js';
+import { Sessionless, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec, type Signed } from './profile.js';
+
+class Ahsay extends Sessionless {
+  readonly #user: string;
+  readonly #password: string;
+  readonly #ctx: ProfileContext;
+
+  constructor(values: AuthValues, ctx: ProfileContext) {
+    super();
+    this.#user = value(values, 'username');
+    this.#password = value(values, 'password');
+    this.#ctx = ctx;
+  }
+
+  /** AhsayCBS takes every API call as POST: a GET from the cloud is sent as POST. */
+  methodSent(method: string): string {
+    return method === 'GET' ? 'POST' : method;
+  }
+
+  async apply(call: RestCall): Promise<Signed> {
+    let body: Record<string, unknown> = {};
+    if (call.body !== undefined && call.body.trim() !== '') {
+      try {
+        const parsed: unknown = JSON.parse(call.body);
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+      } catch {
+        body = {};
+      }
+      if (nestsDeeperThan(body, DEFAULT_MAX_JSON_DEPTH)) {
+        throw new AnsweredError('NBW_ERR_ENVELOPE_INVALID', `invalid COMMAND REQUEST: parameters nest JSON deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
+      }
+    }
+    const signed = { ...body, SysUser: this.#user, SysPwd: this.#password };
+    const c = withHeaders(call, this.#ctx.strip, { 'content-type': 'application/json' });
+    return { call: { ...c, method: this.methodSent(c.method) as RestCall['method'], body: JSON.stringify(signed) }, session: 0, fresh: false };
+  }
+
+  override inspect(res: CommandResponsePayload): void {
+    if (res.responseCode === 200 && res.body.includes('"Status"') && /"Status"\s*:\s*"Error"/.test(res.body)) this.#ctx.reportError();
+  }
+
+  override secrets(): readonly string[] {
+    return [this.#password];
+  }
+}
+
+export const ahsay: ProfileSpec = {
+  type: 'ahsay',
+  keys: { username: { required: true }, passwordFile: { secret: 'password', required: true } },
+  sets: { headers: [], body: ['SysUser', 'SysPwd'] },
+  signs: true,
+  create: (values, ctx) => new Ahsay(values, ctx),
+};

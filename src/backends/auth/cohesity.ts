@@ -1,0 +1,64 @@
+// Cohesity (IBM Backup and Recovery): an apiKey header, or an access token from a login,
+// replaced on a 401; an optional X-IBM-Tenant-Id.
+import type { RestCall } from '../../rest/client.js';
+import { jsonOf, loginFailed, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec, type Signed } from './profile.js';
+import { SessionProfile } from './session-profile.js';
+
+class Cohesity extends SessionProfile<string> {
+  readonly #v: AuthValues;
+  readonly #apiKey: string | null;
+  constructor(values: AuthValues, ctx: ProfileContext) {
+    super(ctx);
+    this.#v = values;
+    this.#apiKey = values.apiKey ?? null;
+  }
+  protected async login(): Promise<string> {
+    if (this.#apiKey !== null) return this.#apiKey;
+    const res = await this.expect(
+      {
+        method: 'POST',
+        path: '/irisservices/api/v1/public/accessTokens',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ username: value(this.#v, 'username'), password: value(this.#v, 'password'), domain: value(this.#v, 'domain') }),
+      },
+      [200, 201],
+    );
+    const b = jsonOf(res);
+    if (typeof b.accessToken !== 'string') throw loginFailed(this.ctx.backend, 'no accessToken in the login answer');
+    return `${typeof b.tokenType === 'string' ? b.tokenType : 'Bearer'} ${b.accessToken}`;
+  }
+  protected sign(call: RestCall, credential: string): RestCall {
+    const tenant: Record<string, string> = this.#v.tenantId ? { 'x-ibm-tenant-id': this.#v.tenantId } : {};
+    return withHeaders(call, this.ctx.strip, this.#apiKey !== null ? { apikey: credential, ...tenant } : { authorization: credential, ...tenant });
+  }
+  override unauthorized(signed: Signed): Promise<boolean> {
+    // An API key does not go stale: a 401 with it is about the call.
+    return this.#apiKey !== null ? Promise.resolve(false) : super.unauthorized(signed);
+  }
+  protected sessionSecrets(credential: string): readonly string[] {
+    const token = credential.replace(/^\S+ /, '');
+    return token === credential ? [credential] : [credential, token];
+  }
+  protected configSecrets(): readonly string[] {
+    return [this.#v.apiKey, this.#v.password].filter((s): s is string => typeof s === 'string');
+  }
+}
+
+export const cohesity: ProfileSpec = {
+  type: 'cohesity',
+  keys: {
+    apiKeyFile: { secret: 'apiKey' },
+    username: {},
+    passwordFile: { secret: 'password' },
+    domain: { default: 'LOCAL' },
+    tenantId: {},
+  },
+  sets: { headers: ['authorization', 'apikey', 'x-ibm-tenant-id'] },
+  signs: true,
+  check(values, where, problems) {
+    if (values.apiKey !== null && values.apiKey !== undefined) return;
+    if (!values.username) problems.push(`${where}.auth.username: required for auth type cohesity (or set apiKeyFile)`);
+    if (!values.password) problems.push(`${where}.auth.passwordFile: required for auth type cohesity (or set apiKeyFile)`);
+  },
+  create: (values, ctx) => new Cohesity(values, ctx),
+};

@@ -1,0 +1,75 @@
+// The base of every profile that logs in and keeps a session: signing with the gate's session,
+// replacing a stale one on 401, the login call's answer checked, and the secrets in use listed.
+import type { CommandResponsePayload } from '../../protocol/envelope.js';
+import type { RestCall } from '../../rest/client.js';
+import { LoginGate, type SessionHooks } from './gate.js';
+import { loginFailed, type AuthProfile, type ProfileContext, type Signed } from './profile.js';
+
+export abstract class SessionProfile<T> implements AuthProfile {
+  protected readonly gate: LoginGate<T>;
+  protected readonly ctx: ProfileContext;
+
+  constructor(ctx: ProfileContext, hooks: Omit<SessionHooks<T>, 'login' | 'logout'> = {}) {
+    this.ctx = ctx;
+    this.gate = new LoginGate<T>(
+      { ...hooks, login: () => this.login(), logout: (s) => this.logout(s) },
+      { backend: ctx.backend, log: ctx.log, sessions: ctx.sessions },
+    );
+  }
+
+  protected abstract login(): Promise<T>;
+  protected abstract sign(call: RestCall, session: T): RestCall;
+  /** The secrets a session puts into calls (tokens, cookies, the header values themselves). */
+  protected abstract sessionSecrets(session: T): readonly string[];
+  /** Ends a session at the backend; without a logout call it simply runs out. */
+  protected async logout(_session: T): Promise<void> {}
+  /** Secrets from the configuration (passwords, API keys). */
+  protected abstract configSecrets(): readonly string[];
+
+  async apply(call: RestCall): Promise<Signed> {
+    const { session, fresh } = await this.gate.get();
+    return { call: this.sign(call, session.value), session: session.n, fresh };
+  }
+
+  unauthorized(signed: Signed): Promise<boolean> {
+    return this.gate.unauthorized(signed.session, signed.fresh);
+  }
+
+  accepted(signed: Signed): void {
+    this.gate.accepted(signed.session);
+  }
+
+  inspect(_res: CommandResponsePayload): void {}
+
+  secrets(): readonly string[] {
+    const s = this.gate.current;
+    return s ? [...this.configSecrets(), ...this.sessionSecrets(s.value)] : this.configSecrets();
+  }
+
+  close(): Promise<void> {
+    return this.gate.close();
+  }
+
+  /** The login call's answer, or a 502 naming the status (never the credentials). */
+  protected async expect(call: RestCall, ok: number[]): Promise<CommandResponsePayload> {
+    let res: CommandResponsePayload;
+    try {
+      res = await this.ctx.send(call);
+    } catch (err) {
+      throw loginFailed(this.ctx.backend, (err as Error).message);
+    }
+    if (!ok.includes(res.responseCode)) throw loginFailed(this.ctx.backend, `${call.method} ${call.path} answered ${res.responseCode}`);
+    return res;
+  }
+}
+
+/** Renew a token this long before it runs out. */
+export const EARLY_MS = 60_000;
+export const runningOut = (s: { expiresAt: number }): boolean => s.expiresAt - Date.now() < EARLY_MS;
+
+/** An OAuth-style bearer token. */
+export interface OAuth {
+  access: string;
+  refresh: string | null;
+  expiresAt: number;
+}
