@@ -5,6 +5,8 @@
 //
 //   npm run soak                      # 100000 requests
 //   npm run soak -- --requests 20000 --window 256 --drop-ms 300
+//   npm run soak -- --chaos           # the chaos soak (kill -9, restarts, drops right after
+//                                     # reconnects, with a state dir): see bench/chaos.mjs
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +16,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from 'ws';
+
+// `--chaos` runs belong to bench/chaos.mjs, with options of their own.
+if (process.argv.includes('--chaos')) {
+  const { runChaos } = await import('./chaos.mjs');
+  process.exit(await runChaos(process.argv.slice(2)));
+}
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opt } = parseArgs({
