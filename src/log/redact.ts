@@ -28,13 +28,10 @@ function spellings(name: string): string[] {
 /** Every key that holds a secret, in the spellings logs may carry. */
 export const SECRET_KEYS: readonly string[] = [...new Set([...BASE_KEYS, ...SECRET_NAMES].flatMap(spellings))];
 
-const quote = (k: string) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`);
-const join = (prefix: string, k: string) => (k.startsWith('[') ? `${prefix}${k}` : `${prefix}.${k}`);
-
-/** pino redact paths: each secret key at the top level, one and two levels down, and under headers. */
+/** pino redact paths: each secret key (in brackets, which every name may use) at the top level and up to three levels down. */
 export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) => {
-  const k = quote(key);
-  return [k, join('*', k), join('*.*', k), join('headers', k), join('*.headers', k)];
+  const k = `["${key}"]`;
+  return [k, `*${k}`, `*.*${k}`, `*.*.*${k}`];
 });
 
 export const CENSOR = '[redacted]';

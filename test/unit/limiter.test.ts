@@ -29,3 +29,29 @@ describe('WarnLimiter', () => {
     expect(lines().filter((l) => l.suppressed === 4)).toHaveLength(3);
   });
 });
+
+describe('WarnLimiter over time', () => {
+  it('says on the last line of a burst that more are counted, and sums them up on its own once the interval is over', async () => {
+    const { log, lines } = captureLog();
+    const w = new WarnLimiter(log, { burst: 2, intervalMs: 50 });
+    for (let i = 0; i < 7; i++) w.warn('c1', 'drop', { n: i }, 'dropped a message');
+    expect(lines().map((l) => l.msg)).toEqual(['dropped a message', 'dropped a message (more like this are counted, and summed up once a minute)']);
+    await new Promise((r) => setTimeout(r, 130));
+    const summary = lines()[2];
+    expect(summary).toMatchObject({ level: 'warn', n: 6, suppressed: 5, intervalMs: 50 });
+    expect(summary?.msg).toBe('dropped a message: 5 more times in the last interval, not logged one by one');
+    // A new interval starts a new burst.
+    w.warn('c1', 'drop', { n: 7 }, 'dropped a message');
+    expect(lines().at(-1)).toMatchObject({ n: 7, msg: 'dropped a message' });
+    w.flush();
+  });
+
+  it('writes no summary when nothing was held back, and keeps no state for sources gone quiet', async () => {
+    const { log, lines } = captureLog();
+    const w = new WarnLimiter(log, { burst: 5, intervalMs: 30 });
+    w.warn(1, 'a', {}, 'x');
+    await new Promise((r) => setTimeout(r, 100));
+    w.flush();
+    expect(lines()).toHaveLength(1);
+  });
+});

@@ -10,6 +10,7 @@ describe('logger redaction', () => {
     log.info({ req: { headers: { authorization: secret, 'set-cookie': secret } } }, 'b');
     log.info({ cloud: { token: secret }, parameters: secret, body: secret, x: { password: secret } }, 'c');
     log.child({ mod: 'm' }).warn({ apiKey: secret, deep: { a: { password: secret } } }, 'd');
+    log.info({ a: { b: { headers: { 'x-restsvcsessionid': secret, 'X-RestSvcSessionId': secret, 'Set-Cookie': secret } } } }, 'e');
     expect(text()).not.toContain(secret);
     expect(text()).toContain('[redacted]');
   });
