@@ -203,6 +203,21 @@ describe('auth profiles', () => {
     expect(sim.logins).toBe(2); // one password grant, one refresh shared by all five
   });
 
+  it('veeam-vbr falls back to a fresh password login when the refresh is refused, logging the old token out first', async () => {
+    const sim = new VeeamVbrSim();
+    sim.expiresIn = 30;
+    const vbr = await serve(sim.handler);
+    const { peer } = await bridgeWith([
+      { name: 'vbr', mount: '/veeam-vbr', baseUrl: vbr.url, allowedPaths: ['/api/v1/'], auth: { type: 'veeam-vbr', username: sim.username, passwordFile: secret('vbr', sim.password) } },
+    ]);
+    expect((await peer.command('GET', '/veeam-vbr/api/v1/jobs')).payload.responseCode).toBe(200);
+    const grants = sim.logins;
+    sim.refreshTokens.clear();
+    expect((await peer.command('GET', '/veeam-vbr/api/v1/jobs')).payload.responseCode).toBe(200);
+    expect(sim.logins).toBe(grants + 1);
+    expect(sim.logouts).toBe(1);
+  });
+
   it('cohesity logs in for an access token, sends X-IBM-Tenant-Id as given, renews on 401; or uses an apiKey header', async () => {
     const sim = new CohesitySim();
     const api = await serve(sim.handler);

@@ -247,7 +247,8 @@ describe('across a kill -9', () => {
     const s = await servers({ ack: false });
     // The simulator must outlive the bridge: it is served in this process, the bridge runs as a child.
     const start = () => {
-      const child = spawn(process.execPath, [join(root, 'bin', 'nbwss-bridge'), 'run'], { cwd: root, env: { PATH: process.env.PATH ?? '', ...s.env }, stdio: 'ignore' });
+      // One record per notification, so that several ids are pending when the bridge is killed.
+      const child = spawn(process.execPath, [join(root, 'bin', 'nbwss-bridge'), 'run'], { cwd: root, env: { PATH: process.env.PATH ?? '', ...s.env, NBWSS_NOTIFY_BATCH_MAX: '1' }, stdio: 'ignore' });
       cleanups.push(() => {
         if (child.exitCode === null) child.kill('SIGKILL');
       });
@@ -260,6 +261,7 @@ describe('across a kill -9', () => {
     const b = s.sim.addJob();
     await until(() => recordsOf(p1.notifications()).length >= 2, 5000, 'two records');
     const ids = [...new Set(p1.notifications().map((m) => m.id as string))];
+    expect(ids.length).toBeGreaterThanOrEqual(2);
     const ackedId = ids[0] as string;
     p1.send({ version: '1.0', id: ackedId, type: 'NOTIFICATION', subType: 'RESPONSE', timeStamp: 1, payload: {} });
     await sleep(300);

@@ -8,6 +8,7 @@ import { decodeFrame, type Inbound } from '../../src/protocol/codec.js';
 import type { CommandRequest, CommandResponsePayload } from '../../src/protocol/envelope.js';
 import { CommandQueue } from '../../src/queue/queue.js';
 import { IdStore } from '../../src/state/idstore.js';
+import type { Journal, JournalRecord } from '../../src/state/journal.js';
 import type { RestCall, RestCaller } from '../../src/rest/client.js';
 
 class MemoryRest implements RestCaller {
@@ -19,7 +20,7 @@ class MemoryRest implements RestCaller {
   }
 }
 
-function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, queue = { concurrency: 2, maxPending: 1 }) {
+function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, queue = { concurrency: 2, maxPending: 1 }, journal: Journal | null = null) {
   const rest = new MemoryRest(answer);
   const answers: { id: string; status: number; frame: Record<string, any> }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
   const policy = new Policy({ allowedPaths: ['/netbackup/'], allowedMethods: ['GET', 'POST'] });
@@ -27,7 +28,7 @@ function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, que
   const svc = new CommandService({
     routes: { route: (method, uri) => { const r = policy.check(method, uri); return r.ok ? { ok: true, path: r.path, backend: target } : r; } },
     queue: new CommandQueue(queue),
-    store: new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal: null, log: silentLogger() }),
+    store: new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal, log: silentLogger() }),
     log: silentLogger(),
   });
   const channel: Channel = {
@@ -147,5 +148,28 @@ describe('CommandService', () => {
     svc.accept(cmd('Y'));
     await tick();
     expect(answers.map((a) => a.id)).toEqual(['Y']);
+  });
+
+  it('starts the REST call only once its "started" record is on disk, and sends the answer only once its "done" record is', async () => {
+    const writes: { rec: JournalRecord; done: () => void }[] = [];
+    const journal = { bytes: 0, append: (rec: JournalRecord) => new Promise<void>((done) => writes.push({ rec, done })), compact: async () => {} } as unknown as Journal;
+    const { svc, rest, answers } = service(async () => OK, { concurrency: 2, maxPending: 1 }, journal);
+    svc.accept(cmd('J', '/netbackup/x', 'POST'));
+    await tick();
+    expect(writes.map((w) => [w.rec.t, w.rec.g, w.rec.id])).toEqual([['s', 'default', 'J']]);
+    expect(rest.calls).toHaveLength(0);
+    writes[0]?.done();
+    await tick();
+    expect(rest.calls).toHaveLength(1);
+    expect(writes.map((w) => w.rec.t)).toEqual(['s', 'd']);
+    expect(answers).toHaveLength(0);
+    // A repeat while the answer is on its way to disk waits for it: one answer, not two.
+    svc.accept(cmd('J', '/netbackup/x', 'POST'));
+    await tick();
+    expect(answers).toHaveLength(0);
+    writes[1]?.done();
+    await tick();
+    expect(answers.map((a) => [a.id, a.status])).toEqual([['J', 200]]);
+    expect(rest.calls).toHaveLength(1);
   });
 });

@@ -241,6 +241,21 @@ describe('config: redacted view', () => {
     expect(text).not.toContain('tok-secret');
     expect(text).toContain('"token":"[redacted]"');
   });
+
+  it('hides the proxy credentials and the notifications API key', () => {
+    const key = file('notify-key', 'notify-api-key-value\n');
+    const state = mkdtempSync(join(tmpdir(), 'nbwss-state-'));
+    const c = loadConfig({
+      purpose: 'run',
+      env: { ...RUN, NBWSS_CLOUD_PROXY: 'http://proxyuser:proxy-pass-value@proxy.corp:3128', NBWSS_NOTIFY_JOBS: 'true', NBWSS_NOTIFY_API_KEY_FILE: key, NBWSS_STATE_DIR: state },
+    }).config;
+    expect(c.notifications.apiKey).toBe('notify-api-key-value');
+    const text = JSON.stringify(redactedConfig(c));
+    expect(text).not.toContain('proxy-pass-value');
+    expect(text).not.toContain('proxyuser');
+    expect(text).not.toContain('notify-api-key-value');
+    expect(text).toContain('proxy.corp:3128');
+  });
 });
 
 describe('config: schema', () => {

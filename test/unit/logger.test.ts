@@ -15,6 +15,19 @@ describe('logger redaction', () => {
     expect(text()).toContain('[redacted]');
   });
 
+  it.each(['authorization', 'Authorization', 'token', 'password', 'passwd', 'apiKey', 'apikey', 'cookie', 'Cookie', 'set-cookie', 'Set-Cookie', 'sessionId', 'x-restsvcsessionid', 'X-RestSvcSessionId', 'parameters', 'body'])(
+    'redacts %s at the top level, one to three levels down and under headers',
+    (name) => {
+      const { log, text } = captureLog('trace');
+      const secret = `S3CR3T-${name}`;
+      log.info({ [name]: secret }, 'top');
+      log.info({ a: { [name]: secret }, headers: { [name]: secret } }, 'one');
+      log.info({ a: { b: { [name]: secret } }, req: { headers: { [name]: secret } } }, 'two');
+      log.info({ a: { b: { c: { [name]: secret } } } }, 'three');
+      expect(text()).not.toContain(secret);
+    },
+  );
+
   it('redacts every secret an auth profile declares, in each spelling, without a hand list', () => {
     const { log, text } = captureLog('trace');
     const secret = 'S3CR3T-declared';

@@ -179,3 +179,67 @@ describe('Notifier across a restart', () => {
     await n.stop();
   });
 });
+
+describe('Notifier: what is on disk, and in which order', () => {
+  const config = (over: Record<string, unknown> = {}) => ({
+    jobs: true, images: false, pollMs: 20, apiKeyFile: null, apiKey: 'k', batchMax: 1, ackTimeoutMs: 60_000, maxPending: 100, imagesWindowMs: 86_400_000, ...over,
+  });
+  const onDisk = (dir: string): string[] => {
+    try {
+      return (JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { pending: { id: string }[] }).pending.map((p) => p.id);
+    } catch {
+      return [];
+    }
+  };
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(cond()).toBe(true);
+  };
+
+  async function notifier(over: Record<string, unknown>, onSend: (id: string, dir: string) => void = () => {}) {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+    const sim = new NbSim();
+    const sent: string[] = [];
+    const outlet = { ready: true, send: (text: string) => { const id = JSON.parse(text).id as string; onSend(id, dir); sent.push(id); return 1; } };
+    const n = await Notifier.open({ config: config(over), api: { get: simGet(sim), close: async () => {} }, stateDir: dir, groups: new Map([['default', outlet]]), log: silentLogger() });
+    return { n, sim, sent, dir };
+  }
+
+  it('saves a notification before it is sent, so a crash right after the send cannot lose or renumber it', async () => {
+    const unsaved: string[] = [];
+    const { n, sim, sent } = await notifier({}, (id, dir) => {
+      if (!onDisk(dir).includes(id)) unsaved.push(id);
+    });
+    n.start();
+    n.connected('default');
+    await new Promise((r) => setTimeout(r, 60));
+    sim.addJob();
+    sim.addJob();
+    await until(() => sent.length >= 2);
+    await n.stop();
+    expect(unsaved).toEqual([]);
+  });
+
+  it('saves after an acknowledgement, so an acknowledged notification is not sent again after a restart', async () => {
+    const { n, sim, sent, dir } = await notifier({});
+    n.start();
+    n.connected('default');
+    await new Promise((r) => setTimeout(r, 60));
+    sim.addJob();
+    await until(() => sent.length === 1);
+    n.ack('default', sent[0] as string);
+    await until(() => !onDisk(dir).includes(sent[0] as string));
+    await n.stop();
+  });
+
+  it('past maxPending drops the oldest notifications and keeps the newest', async () => {
+    const { n, sim } = await notifier({ maxPending: 2 });
+    n.start();
+    await new Promise((r) => setTimeout(r, 60));
+    const jobs = [sim.addJob(), sim.addJob(), sim.addJob(), sim.addJob()];
+    await until(() => n.pending.length === 2 && n.pending.some((p) => p.records[0]?.jobId === jobs[3]?.jobId));
+    expect(n.pending.map((p) => p.records[0]?.jobId)).toEqual([jobs[2]?.jobId, jobs[3]?.jobId]);
+    await n.stop();
+  });
+});
