@@ -4,20 +4,8 @@
 // parameters or bodies; these paths are the second line of defence if one ever does.
 import { SECRET_NAMES } from '../backends/auth/registry.js';
 
-const BASE_KEYS = [
-  'authorization',
-  'token',
-  'password',
-  'passwd',
-  'apiKey',
-  'apikey',
-  'cookie',
-  'set-cookie',
-  'sessionId',
-  'x-restsvcsessionid',
-  'parameters',
-  'body',
-];
+/** Secrets no auth profile declares: the endpoint token, other spellings of a password, session cookies and ids, request and response bodies. */
+const BASE_KEYS = ['token', 'passwd', 'set-cookie', 'sessionId', 'parameters', 'body'];
 
 /** Each name as written, lower-cased and capitalized as headers are (Set-Cookie, X-RestSvcSessionId). */
 function spellings(name: string): string[] {

@@ -222,12 +222,12 @@ describe('Notifier: what is on disk, and in which order', () => {
   });
 
   it('saves after an acknowledgement, so an acknowledged notification is not sent again after a restart', async () => {
-    const { n, sim, sent, dir } = await notifier({});
+    // Polls a minute apart: only the acknowledgement itself can write the file in between.
+    const { n, sim, sent, dir } = await notifier({ pollMs: 60_000 });
+    sim.addJob();
     n.start();
     n.connected('default');
-    await new Promise((r) => setTimeout(r, 60));
-    sim.addJob();
-    await until(() => sent.length === 1);
+    await until(() => sent.length === 1 && onDisk(dir).includes(sent[0] as string));
     n.ack('default', sent[0] as string);
     await until(() => !onDisk(dir).includes(sent[0] as string));
     await n.stop();
