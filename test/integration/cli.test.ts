@@ -106,6 +106,26 @@ describe('nbwss-bridge CLI', () => {
     expect(r.stderr).toContain(`nbwss-bridge: warning: token file ${join(dir, 'token')} can be read by its group or others; chmod 600 it`);
   });
 
+  it('check-config warns about every secret file a backend declares that others can read, and about secrets too short to scrub', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-cli-'));
+    writeFileSync(join(dir, 'veeam.pw'), 'long-enough-password\n', { mode: 0o640 });
+    writeFileSync(join(dir, 'nb.key'), 'abc\n', { mode: 0o600 });
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({
+      cloud: { url: 'wss://c.example/x', token: 't' },
+      backends: [
+        { name: 'veeam', mount: '/veeam-em', baseUrl: 'https://em.example:9398', allowedPaths: ['/api/jobs'], auth: { type: 'veeam-em', username: 'u', passwordFile: join(dir, 'veeam.pw') } },
+        { name: 'nb', mount: '/', baseUrl: 'https://localhost:1556', allowedPaths: ['/netbackup/'], auth: { type: 'netbackup-apikey', apiKeyFile: join(dir, 'nb.key') } },
+      ],
+    }));
+    const r = await cli(['check-config', '--config', config]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`nbwss-bridge: warning: backends[0].auth.passwordFile: ${join(dir, 'veeam.pw')} can be read by its group or others; chmod 600 it`);
+    expect(r.stderr).toMatch(/backends\[1\]\.auth: a secret shorter than 4 characters/);
+    expect(r.stdout).not.toContain('long-enough-password');
+    expect(JSON.parse(r.stdout).backends[0].auth).toEqual({ type: 'veeam-em', username: 'u', password: '[redacted]', passwordFile: join(dir, 'veeam.pw') });
+  });
+
   it('replay prints one COMMAND RESPONSE per request as NDJSON, in input order', async () => {
     const rest = await new RestServer(netbackupHandler()).start();
     cleanups.push(() => rest.stop());

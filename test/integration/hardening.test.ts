@@ -10,6 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/lifecycle/daemon.js';
@@ -146,6 +147,30 @@ describe('frames a decoder must survive', () => {
     expect(ok.payload.responseCode).toBe(200);
     expect(rest.requests.map((r) => r.url)).toEqual(['/netbackup/after']);
   });
+});
+
+describe('a decoder that cannot throw, through the daemon', () => {
+  it('answers or drops any frame up to a few hundred KiB (deep nesting, huge numbers, lone surrogates, odd types) and keeps serving', async () => {
+    const { peer } = await start({ logLevel: 'error' });
+    const nested = (d: number) => `${'['.repeat(d)}1${']'.repeat(d)}`;
+    const odd = fc.oneof(fc.jsonValue(), fc.constant(null), fc.integer().map(String), fc.constantFrom('"\\ud800"', '1e999999', '-0', '"\\u0000"'));
+    const frame = fc.oneof(
+      fc.integer({ min: 1, max: 60_000 }).map((d) => `{"version":"1.0","id":"F","type":"COMMAND","subType":"REQUEST","timeStamp":1,"payload":{"uri":"/netbackup/x","method":"GET","headers":${nested(d)}}}`),
+      fc.integer({ min: 1, max: 300_000 }).map((n) => `{"version":"1.0","id":"N","type":"COMMAND","subType":"REQUEST","timeStamp":${'9'.repeat(Math.min(n, 5000))},"payload":{"uri":"/netbackup/${'9'.repeat(n)}","method":"GET"}}`),
+      fc.tuple(odd, odd, odd, odd).map(([id, type, uri, headers]) => `{"version":"1.0","id":${typeof id === 'string' ? id : JSON.stringify(id)},"type":${JSON.stringify(type)},"subType":"REQUEST","timeStamp":1,"payload":{"uri":${JSON.stringify(uri)},"method":"GET","headers":${JSON.stringify(headers)}}}`),
+      fc.string({ unit: 'binary', maxLength: 3000 }),
+    );
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(frame, async (text) => {
+        peer.ws.send(text);
+        const ok = await peer.command('GET', '/netbackup/after', { id: `AFTER-${n++}`, timeoutMs: 10_000 });
+        expect(ok.payload.responseCode).toBe(200);
+      }),
+      { numRuns: 40 },
+    );
+    expect(bridge?.cloud.peers).toHaveLength(1);
+  }, 60_000);
 });
 
 describe('endpoint groups keep their ids apart', () => {
