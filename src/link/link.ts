@@ -260,7 +260,8 @@ export class Link extends EventEmitter<LinkEvents> {
 
   #onClosed(c: Connection, info: ClosedInfo): void {
     const { wasReady, reason, peerCode } = info;
-    if (wasReady) this.emit('closed', { connection: c.n, peerCode, largest: info.largest });
+    // Whatever a listener does, the redial below must happen.
+    if (wasReady) this.#emitSafely('closed', { connection: c.n, peerCode, largest: info.largest });
     if (this.#retiring.delete(c)) return;
     if (c === this.#probe) {
       this.#probe = null;
@@ -272,7 +273,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.#current = null;
     if (this.#stable) clearTimeout(this.#stable);
     this.#stable = null;
-    if (wasReady) this.emit('down', { connection: c.n, reason });
+    if (wasReady) this.#emitSafely('down', { connection: c.n, reason });
     if (this.#stopped) return;
     // After losing a ready connection start again from the best endpoint; after a failed dial, try the next one.
     const next = wasReady ? 0 : (c.endpoint + 1) % this.#endpoints.length;
@@ -289,6 +290,14 @@ export class Link extends EventEmitter<LinkEvents> {
       this.#timer = null;
       this.#dial(next);
     }, delay);
+  }
+
+  #emitSafely<K extends 'closed' | 'down'>(event: K, info: LinkEvents[K][0]): void {
+    try {
+      (this.emit as (e: K, i: LinkEvents[K][0]) => boolean)(event, info);
+    } catch (err) {
+      this.#log.error({ err, code: 'NBW_ERR_INTERNAL', event }, 'unexpected error handling the end of a connection; redialling all the same');
+    }
   }
 
   /** Every connection.periodMs, a group on a lower-priority endpoint tries its best one. */
