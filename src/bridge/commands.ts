@@ -94,9 +94,10 @@ export class CommandService {
     try {
       this.#dispatch(msg, ch);
     } catch (err) {
-      const id = msg.kind === 'command' ? msg.command.id : msg.id;
-      this.#log.error({ err, id, group: ch.group, code: 'NBW_ERR_INTERNAL' }, 'unexpected error serving a message; answered 500');
-      if (id === undefined || msg.kind === 'drop' || msg.kind === 'notification-response' || msg.kind === 'connect-response') return;
+      // Only requests are answered; what is not one was going to be dropped anyway.
+      const id = msg.kind === 'command' ? msg.command.id : msg.kind === 'invalid' ? msg.id : undefined;
+      this.#log.error({ err, id, code: 'NBW_ERR_INTERNAL' }, 'unexpected error serving a message');
+      if (id === undefined) return;
       try {
         this.#answerError(ch, id, new AnsweredError('NBW_ERR_INTERNAL', 'the bridge failed unexpectedly serving this request; it did not reach the REST API'), '?');
       } catch (again) {

@@ -20,15 +20,22 @@ class MemoryRest implements RestCaller {
   }
 }
 
-function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, queue = { concurrency: 2, maxPending: 1 }, journal: Journal | null = null) {
+function service(
+  answer: (req: RestCall) => Promise<CommandResponsePayload>,
+  queue = { concurrency: 2, maxPending: 1 },
+  journal: Journal | null = null,
+  opts: { restored?: JournalRecord[]; crossed?: boolean } = {},
+) {
   const rest = new MemoryRest(answer);
   const answers: { id: string; status: number; frame: Record<string, any> }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
   const policy = new Policy({ allowedPaths: ['/netbackup/'], allowedMethods: ['GET', 'POST'] });
   const target = Object.assign(rest, { name: 'memory' });
+  const store = new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal, log: silentLogger() });
+  if (opts.restored) store.restore(opts.restored);
   const svc = new CommandService({
     routes: { route: (method, uri) => { const r = policy.check(method, uri); return r.ok ? { ok: true, path: r.path, backend: target } : r; } },
     queue: new CommandQueue(queue),
-    store: new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal, log: silentLogger() }),
+    store,
     log: silentLogger(),
   });
   const channel: Channel = {
@@ -40,10 +47,10 @@ function service(answer: (req: RestCall) => Promise<CommandResponsePayload>, que
         expect(key).toBe(`default:${frame.id}`);
         answers.push({ id: frame.id, status: frame.payload.responseCode, frame });
       },
-      crossedOnTheWay: () => false,
+      crossedOnTheWay: () => opts.crossed ?? false,
     },
   };
-  return { svc: { accept: (c: CommandRequest) => svc.accept(c, channel), handle: (m: Inbound) => svc.handle(m, channel), stopAccepting: () => svc.stopAccepting(), pendingOn: (n: number) => svc.pendingOn(n) }, rest, answers };
+  return { store, svc: { accept: (c: CommandRequest) => svc.accept(c, channel), handle: (m: Inbound) => svc.handle(m, channel), stopAccepting: () => svc.stopAccepting(), pendingOn: (n: number) => svc.pendingOn(n) }, rest, answers };
 }
 
 const cmd = (id: string, uri = '/netbackup/x', method = 'GET', extra: Record<string, unknown> = {}): CommandRequest => {
@@ -171,5 +178,50 @@ describe('CommandService', () => {
     await tick();
     expect(answers.map((a) => [a.id, a.status])).toEqual([['J', 200]]);
     expect(rest.calls).toHaveLength(1);
+  });
+
+  it('after a restart: an interrupted GET or HEAD runs again, any other interrupted method is answered 409 and never run', async () => {
+    const restored: JournalRecord[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => ({ t: 's', g: 'default', id: `I-${m}`, m, at: Date.now() }));
+    const { svc, rest, answers } = service(async () => OK, { concurrency: 8, maxPending: 8 }, null, { restored });
+    const methods = { 'I-GET': 'GET', 'I-HEAD': 'HEAD', 'I-POST': 'POST', 'I-PUT': 'PUT', 'I-PATCH': 'PATCH', 'I-DELETE': 'DELETE' };
+    for (const [id, m] of Object.entries(methods)) svc.accept(cmd(id, '/netbackup/x', m === 'HEAD' || m === 'GET' ? 'GET' : 'POST'));
+    await tick();
+    expect(rest.calls).toHaveLength(2);
+    const byId = Object.fromEntries(answers.map((a) => [a.id, a]));
+    expect(byId['I-GET']?.status).toBe(200);
+    expect(byId['I-HEAD']?.status).toBe(200);
+    for (const id of ['I-POST', 'I-PUT', 'I-PATCH', 'I-DELETE']) {
+      expect(byId[id]?.status).toBe(409);
+      const body = JSON.parse(byId[id]?.frame.payload.body);
+      expect(body.details.code).toBe('NBW_ERR_OUTCOME_UNKNOWN');
+      expect(body.errorMessage).toContain(methods[id as keyof typeof methods]);
+    }
+    // The 409 is stored: asking again gets it again, still without a call.
+    svc.accept(cmd('I-POST', '/netbackup/x', 'POST'));
+    await tick();
+    expect(answers.filter((a) => a.id === 'I-POST').map((a) => a.status)).toEqual([409, 409]);
+    expect(rest.calls).toHaveLength(2);
+  });
+
+  it('a repeat of an id whose answer was released gets 503 "response expired", unless it crossed that answer on this connection', async () => {
+    const restored: JournalRecord[] = [{ t: 'e', g: 'default', id: 'GONE', m: 'POST', at: Date.now() }];
+    const plain = service(async () => OK, undefined, null, { restored });
+    plain.svc.accept(cmd('GONE', '/netbackup/x', 'POST'));
+    expect(plain.answers.map((a) => [a.id, a.status, JSON.parse(a.frame.payload.body).details.code])).toEqual([['GONE', 503, 'NBW_ERR_RESPONSE_EXPIRED']]);
+    const crossed = service(async () => OK, undefined, null, { restored, crossed: true });
+    crossed.svc.accept(cmd('GONE', '/netbackup/x', 'POST'));
+    expect(crossed.answers).toEqual([]);
+    expect(plain.rest.calls).toEqual([]);
+    expect(crossed.rest.calls).toEqual([]);
+  });
+
+  it('a repeat of an answered id gets the stored answer again, unless it crossed that answer on this connection', async () => {
+    const done: JournalRecord[] = [{ t: 'd', g: 'default', id: 'D', m: 'POST', at: Date.now(), f: '{"id":"D","payload":{"responseCode":201}}' }];
+    const plain = service(async () => OK, undefined, null, { restored: done });
+    plain.svc.accept(cmd('D', '/netbackup/x', 'POST'));
+    expect(plain.answers.map((a) => [a.id, a.status])).toEqual([['D', 201]]);
+    const crossed = service(async () => OK, undefined, null, { restored: done, crossed: true });
+    crossed.svc.accept(cmd('D', '/netbackup/x', 'POST'));
+    expect(crossed.answers).toEqual([]);
   });
 });
