@@ -171,33 +171,34 @@ export class Courier {
    * out again (next connection, or the outbox); one the cloud refused gets a bridge error instead.
    */
   closed(info: ClosedConnection): void {
-    const wire = this.#wire.get(info.connection);
+    const wire = [...(this.#wire.get(info.connection) ?? [])];
     this.#wire.delete(info.connection);
     const tag = info.largest?.tag;
     const refused = info.peerCode === TOO_BIG && isHeld(tag) ? tag : null;
+    // A connection that broke (no clean close) while answers were being written counts against
+    // the largest of them: the likeliest one the cloud choked on, the rest go out again as they are.
     const broke = info.peerCode === null || !CLEAN.has(info.peerCode);
-    const again: { item: Held; entry: IdEntry | undefined; why: string | null }[] = [];
-    for (const w of wire ?? []) {
+    let suspect: OnWire | null = null;
+    for (const w of wire) if (broke && w.item !== refused && (suspect === null || w.item.frame.length > suspect.item.frame.length)) suspect = w;
+    for (const w of wire) {
       w.settled = true;
       if (w.entry) {
         this.#store.unpin(w.entry);
         if (w.entry.deliveredOn === info.connection) w.entry.deliveredOn = null;
       }
+    }
+    if (refused) this.#undeliverable(refused, refused.entry, 'the cloud closed the connection with 1009 (message too big) when it was sent');
+    for (const w of wire) {
       if (w.item === refused) continue;
-      let why: string | null = null;
-      if (broke) {
+      if (w === suspect) {
         const n = (this.#strikes.get(w.item.id) ?? 0) + 1;
-        if (n >= STRIKES) why = `the connection broke ${n} times while it was being sent (last: ${info.peerCode ?? 'no close code'})`;
-        else this.#strike(w.item.id, n);
+        if (n >= STRIKES) {
+          this.#undeliverable(w.item, w.entry, `the connection broke ${n} times while it was being sent`);
+          continue;
+        }
+        this.#strike(w.item.id, n);
       }
-      again.push({ item: w.item, entry: w.entry, why });
-    }
-    if (refused) {
-      again.unshift({ item: refused, entry: refused.entry, why: 'the cloud closed the connection with 1009 (message too big) when it was sent' });
-    }
-    for (const a of again) {
-      if (a.why === null) this.#send(a.item, a.entry);
-      else this.#undeliverable(a.item, a.entry, a.why);
+      this.#send(w.item, w.entry);
     }
   }
 

@@ -151,6 +151,25 @@ describe('Courier', () => {
     expect(JSON.parse(last.payload.body).details.code).toBe('NBW_ERR_ANSWER_TOO_LARGE');
   });
 
+  it('counts a break only against the largest answer being written: the small ones around it go out again as they are', async () => {
+    const { outlet, store, courier } = setup();
+    const big = await answered(store, 'BIG', `big-${'x'.repeat(500)}`);
+    const small = await answered(store, 'SMALL', 'small');
+    for (let i = 0; i < 2; i++) {
+      if (i === 0) {
+        courier.deliver(k('BIG'), big.frame as string, big);
+        courier.deliver(k('SMALL'), 'small', small);
+      }
+      courier.closed(outlet.close(null));
+      outlet.reconnect();
+      courier.flush();
+    }
+    const last = outlet.sent.filter((s) => s.conn === 3).map((s) => s.text);
+    expect(last).toHaveLength(2);
+    expect(JSON.parse(last[0] as string)).toMatchObject({ id: 'BIG', payload: { responseCode: 502 } });
+    expect(last[1]).toBe('small');
+  });
+
   it('does not count a clean close (1000, 1001) against the answer being written', async () => {
     const { outlet, store, courier } = setup();
     const e = await answered(store, 'A', 'frame-A');
