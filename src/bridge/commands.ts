@@ -23,6 +23,8 @@ export interface Answerer {
   deliver(key: string, frame: string, entry?: IdEntry): void;
   /** True when a repeat of this answered id needs no answer of its own (see Courier). */
   crossedOnTheWay(entry: IdEntry): boolean;
+  /** True while a copy of this id's answer is still being written to the current connection. */
+  onItsWay(entry: IdEntry): boolean;
 }
 
 /** Where a request came from, and where its answer goes. */
@@ -186,6 +188,11 @@ export class CommandService {
         this.#log.debug({ id, state: e.state }, 'repeat of an id in flight: it runs once, its answer goes out when it finishes');
         return true;
       case 'done':
+        if (!crossed && ch.answers.onItsWay(e)) {
+          // Another copy would only pile up behind the one being written: one copy per connection at a time.
+          this.#telemetry.dedupeHit('attached');
+          return true;
+        }
         if (crossed) {
           this.#telemetry.dedupeHit('crossed');
           this.#log.debug({ id }, 'resend of an id from an earlier connection whose answer already went out on this one; not sent twice');

@@ -151,6 +151,14 @@ export class Courier {
     return this.#outlet.ready && entry.deliveredOn === conn && entry.askedOn < conn;
   }
 
+  /**
+   * True while a copy of the answer is being written to the current connection: a cloud that
+   * repeats an id without reading must not make the bridge queue a copy per repeat.
+   */
+  onItsWay(entry: IdEntry): boolean {
+    return entry.pins > 0 && entry.deliveredOn !== null && entry.deliveredOn === this.#outlet.connection;
+  }
+
   /** A connection became ready: everything held goes out, in completion order. */
   flush(): void {
     const held = this.#outbox.takeAll();

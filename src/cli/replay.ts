@@ -66,6 +66,7 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
         if (waiting.length && outstanding === 0) allAnswered();
       },
       crossedOnTheWay: () => false,
+      onItsWay: () => false,
     },
   };
 

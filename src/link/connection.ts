@@ -138,6 +138,7 @@ export class Connection {
     this.#ws = ws;
     this.#heartbeat = new Heartbeat(settings.heartbeatMs, {
       ping: () => ws.ping(),
+      queued: () => ws.bufferedAmount,
       dead: () => this.fail(new LinkError('NBW_ERR_HEARTBEAT_TIMEOUT', `no pong from the cloud within ${settings.heartbeatMs} ms`, CLOSE.normal), true),
     });
 
@@ -153,7 +154,6 @@ export class Connection {
     });
     ws.on('pong', () => this.#heartbeat.seen());
     ws.on('message', (data, isBinary) => {
-      this.#heartbeat.seen();
       // Nothing the cloud sends may throw out of here: ws would pass it up to the process.
       try {
         this.#onMessage(data as Buffer, isBinary);

@@ -1,10 +1,17 @@
-// Liveness of one connection: a ping every interval, and a verdict of "dead" when nothing
-// (no pong, no message) came back since the previous ping.
+// Liveness of one connection: a ping every interval, and a verdict of "dead" when no pong came
+// back since the previous ping and nothing queued toward the peer drained meanwhile. Frames
+// from the peer do not count: a peer that sends but never reads must not keep a connection
+// (and everything queued toward it) alive.
 
 export interface HeartbeatTarget {
   ping(): void;
   /** Called once when the peer is judged dead. */
   dead(): void;
+  /**
+   * Bytes queued toward the peer and not yet written. A queue that shrinks means the peer
+   * reads, slowly: its pong is behind what is queued, and it is not dead.
+   */
+  queued?(): number;
 }
 
 export class Heartbeat {
@@ -12,6 +19,7 @@ export class Heartbeat {
   readonly #target: HeartbeatTarget;
   #timer: NodeJS.Timeout | null = null;
   #alive = true;
+  #queued = 0;
 
   constructor(intervalMs: number, target: HeartbeatTarget) {
     this.#intervalMs = intervalMs;
@@ -21,11 +29,12 @@ export class Heartbeat {
   start(): void {
     this.stop();
     this.#alive = true;
+    this.#queued = 0;
     this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
     this.#timer.unref();
   }
 
-  /** Records a sign of life: a pong or any message. */
+  /** Records a pong. */
   seen(): void {
     this.#alive = true;
   }
@@ -36,7 +45,10 @@ export class Heartbeat {
   }
 
   #tick(): void {
-    if (!this.#alive) {
+    const queued = this.#target.queued?.() ?? 0;
+    const draining = queued > 0 && queued < this.#queued;
+    this.#queued = queued;
+    if (!this.#alive && !draining) {
       this.stop();
       this.#target.dead();
       return;

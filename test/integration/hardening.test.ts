@@ -329,3 +329,25 @@ describe('headers from the cloud', () => {
     expect(Object.keys(seen).filter((h) => /override|original|forwarded/i.test(h))).toEqual([]);
   });
 });
+
+describe('a cloud that sends but does not read', () => {
+  it('cannot make the bridge queue a copy of a large stored answer per repeat, and is dropped when it neither pongs nor reads', async () => {
+    const big = { data: 'x'.repeat(2 * 1024 * 1024) };
+    const { peer, daemon, cloud, rest } = await start({ rest: (_req, res) => sendJson(res, 200, big), config: { 'heartbeat.intervalMs': '300' } });
+    const first = await peer.command('GET', '/netbackup/big', { id: 'BIG', timeoutMs: 10_000 });
+    expect(first.payload.responseCode).toBe(200);
+    (peer.ws as unknown as { _socket: Socket })._socket.pause();
+    let peak = 0;
+    for (let i = 0; i < 150; i++) {
+      peer.sendCommand('GET', '/netbackup/big', { id: 'BIG' });
+      if (i % 10 === 0) await sleep(5);
+      peak = Math.max(peak, daemon.link.bufferedAmount);
+    }
+    await sleep(50);
+    peak = Math.max(peak, daemon.link.bufferedAmount);
+    expect(peak).toBeLessThan(2 * 2.2 * 1024 * 1024);
+    // No pong can come back from a peer that does not read, and nothing drains: the bridge drops it and redials.
+    await cloud.readyPeer(1, 5000);
+    expect(rest.requests).toHaveLength(1);
+  }, 20_000);
+});

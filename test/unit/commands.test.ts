@@ -48,6 +48,7 @@ function service(
         answers.push({ id: frame.id, status: frame.payload.responseCode, frame });
       },
       crossedOnTheWay: () => opts.crossed ?? false,
+      onItsWay: () => false,
     },
   };
   return { store, svc: { accept: (c: CommandRequest) => svc.accept(c, channel), handle: (m: Inbound) => svc.handle(m, channel), stopAccepting: () => svc.stopAccepting(), pendingOn: (n: number) => svc.pendingOn(n) }, rest, answers };
@@ -146,7 +147,7 @@ describe('CommandService', () => {
       log: silentLogger(),
     });
     const got: string[] = [];
-    const ch: Channel = { group: 'default', connection: 1, answers: { deliver: (_k, text) => got.push(text), crossedOnTheWay: () => false } };
+    const ch: Channel = { group: 'default', connection: 1, answers: { deliver: (_k, text) => got.push(text), crossedOnTheWay: () => false, onItsWay: () => false } };
     expect(() => broken.handle({ kind: 'command', command: cmd('X') }, ch)).not.toThrow();
     const answer = JSON.parse(got[0] as string);
     expect(answer).toMatchObject({ id: 'X', payload: { responseCode: 500 } });

@@ -40,4 +40,19 @@ describe('Heartbeat', () => {
     expect(target.ping).not.toHaveBeenCalled();
     expect(target.dead).not.toHaveBeenCalled();
   });
+
+  it('keeps a peer whose pong is late but which reads what is queued toward it, and drops one that neither pongs nor reads', () => {
+    let queued = 5_000_000;
+    const target = { ping: vi.fn(), dead: vi.fn(), queued: () => queued };
+    const hb = new Heartbeat(1000, target);
+    hb.start();
+    vi.advanceTimersByTime(1000);
+    for (let i = 0; i < 4; i++) {
+      queued -= 1_000_000;
+      vi.advanceTimersByTime(1000);
+    }
+    expect(target.dead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1000);
+    expect(target.dead).toHaveBeenCalledTimes(1);
+  });
 });
