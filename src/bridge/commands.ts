@@ -151,14 +151,17 @@ export class CommandService {
     const entry = this.#store.queue(key, method, ch.connection);
     const origin = ch.connection;
     this.#pending.set(origin, this.pendingOn(origin) + 1);
-    const accepted = this.#queue.submit({
-      run: () => this.#run(entry, id, target, call, pathOf(uri), ch, origin),
-      cancel: (error) => {
-        this.#store.forget(key);
-        this.#settled(origin);
-        this.#answerError(ch, id, error, method);
+    const accepted = this.#queue.submit(
+      {
+        run: () => this.#run(entry, id, target, call, pathOf(uri), ch, origin),
+        cancel: (error) => {
+          this.#store.forget(key);
+          this.#settled(origin);
+          this.#answerError(ch, id, error, method);
+        },
       },
-    });
+      ch.group,
+    );
     if (!accepted) {
       this.#store.forget(key);
       this.#settled(origin);

@@ -38,26 +38,10 @@ export interface ClosedConnection {
   largest: { bytes: number; tag: unknown } | null;
 }
 
-/** What backpressure holds back: the start of new REST calls. */
+/** What backpressure holds back: the start of new REST calls for this courier's endpoint group. */
 export interface Throttle {
   pause(): void;
   resume(): void;
-}
-
-/**
- * Throttles for several couriers over one target: the target stays paused while any of them
- * holds it paused. Each courier pauses at most once before it resumes.
- */
-export function sharedThrottle(target: Throttle): () => Throttle {
-  let holders = 0;
-  return () => ({
-    pause() {
-      if (holders++ === 0) target.pause();
-    },
-    resume() {
-      if (--holders === 0) target.resume();
-    },
-  });
 }
 
 /** Backpressure can switch on and off many times a second; it is worth one warning a minute. */

@@ -207,6 +207,40 @@ describe('endpoint groups keep their ids apart', () => {
   });
 });
 
+describe('one group\'s slow cloud', () => {
+  it('holds back only its own calls: another group is answered while it does not read', async () => {
+    const big = { data: 'x'.repeat(4 * 1024 * 1024) };
+    const rest = await new RestServer((req, res) => sendJson(res, 200, req.url?.includes('/big') ? big : { pong: true })).start();
+    const cloud = await new FakeCloud({ token: 'lane-token' }).start();
+    cleanups.push(() => rest.stop(), () => cloud.stop());
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-lanes-'));
+    const file = join(dir, 'config.json');
+    const endpoints = [
+      { url: `${cloud.url}?g=slow`, token: 'lane-token', group: 'slow' },
+      { url: `${cloud.url}?g=fast`, token: 'lane-token', group: 'fast' },
+    ];
+    writeFileSync(file, JSON.stringify({ cloud: { endpoints, maxBufferedBytes: 1048576 }, rest: { baseUrl: rest.url }, queue: { concurrency: 2 } }));
+    const { config } = loadConfig({ env: {}, configFile: file, purpose: 'run' });
+    const daemon = await Daemon.open(config, captureLog().log);
+    await daemon.start();
+    cleanups.push(() => daemon.stop());
+    await cloud.readyPeer(1);
+    const slow = cloud.peers.find((p) => p.path.endsWith('g=slow')) as CloudPeer;
+    const fast = cloud.peers.find((p) => p.path.endsWith('g=fast')) as CloudPeer;
+    await slow.connectRequest();
+    await fast.connectRequest();
+    (slow.ws as unknown as { _socket: Socket })._socket.pause();
+    for (let i = 0; i < 12; i++) slow.sendCommand('GET', `/netbackup/big/${i}`);
+    await until(() => rest.requests.length >= 2, 5000, 'the slow group\'s calls to start');
+    await sleep(500);
+    const started = Date.now();
+    const answer = await fast.command('GET', '/netbackup/ping', { timeoutMs: 5000 });
+    expect(answer.payload.responseCode).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(rest.requests.filter((r) => r.url.includes('/big')).length).toBeLessThan(12);
+  }, 20_000);
+});
+
 describe('one answer per id', () => {
   it('a resend crossing an answer held while the link was down gets nothing more, however small dedupe.maxBytes is', async () => {
     const g = gate((req, res) => sendJson(res, 200, { url: req.url, pad: 'p'.repeat(40_000) }));

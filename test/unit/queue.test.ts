@@ -75,4 +75,34 @@ describe('CommandQueue', () => {
     await j.settled;
     expect(log).toEqual(['start p', 'end p']);
   });
+
+  it('holds back only the paused lane: its jobs wait aside without a slot, the other lanes run', async () => {
+    const q = new CommandQueue({ concurrency: 1, maxPending: 5 });
+    const log: string[] = [];
+    q.pause('slow');
+    const a = job(log, 'slow-1');
+    const b = job(log, 'slow-2');
+    const c = job(log, 'fast-1');
+    q.submit(a, 'slow');
+    q.submit(b, 'slow');
+    q.submit(c, 'fast');
+    await c.settled;
+    expect(log).toEqual(['start fast-1', 'end fast-1']);
+    expect(q.waiting).toBe(2);
+    q.resume('slow');
+    await Promise.all([a.settled, b.settled]);
+    expect(log).toEqual(['start fast-1', 'end fast-1', 'start slow-1', 'end slow-1', 'start slow-2', 'end slow-2']);
+    await q.onIdle();
+  });
+
+  it('counts jobs waiting in a paused lane against maxPending, and cancels them too', async () => {
+    const q = new CommandQueue({ concurrency: 1, maxPending: 1 });
+    const log: string[] = [];
+    q.pause('slow');
+    expect([job(log, '1'), job(log, '2'), job(log, '3')].map((j) => q.submit(j, 'slow'))).toEqual([true, true, false]);
+    await new Promise((r) => setTimeout(r, 10));
+    q.cancelWaiting(new AnsweredError('NBW_ERR_SHUTTING_DOWN', 'stop'));
+    expect(log).toEqual(['cancel 1 NBW_ERR_SHUTTING_DOWN', 'cancel 2 NBW_ERR_SHUTTING_DOWN']);
+    await q.onIdle();
+  });
 });
