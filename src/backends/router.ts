@@ -33,6 +33,7 @@ export class Backend implements RestCaller {
   readonly #allow: ReadonlySet<string> | null;
   readonly #log: Logger;
   readonly #telemetry: Telemetry;
+  readonly #maxBytes: number;
 
   constructor(cfg: BackendConfig, connections: number, log: Logger, telemetry: Telemetry) {
     this.name = cfg.name;
@@ -41,6 +42,7 @@ export class Backend implements RestCaller {
     this.policy = new Policy(cfg);
     this.#log = log;
     this.#telemetry = telemetry;
+    this.#maxBytes = cfg.maxResponseBytes;
     this.#client = new RestClient({ baseUrl: cfg.baseUrl, ca: cfg.ca, timeoutMs: cfg.timeoutMs, maxResponseBytes: cfg.maxResponseBytes, connections });
     this.#allow = responseAllowlist(cfg.auth.type);
     const spec = PROFILES.get(cfg.auth.type);
@@ -70,7 +72,14 @@ export class Backend implements RestCaller {
     if (res.responseCode !== 401) this.#auth.accepted(signed);
     this.#auth.inspect(res);
     if (this.#allow === null) return res;
-    const { res: clean, hits } = scrub(res, this.#allow, this.#auth.secrets());
+    const scrubbed = scrub(res, this.#allow, this.#auth.secrets(), this.#maxBytes);
+    if (scrubbed === null) {
+      throw new AnsweredError(
+        'NBW_ERR_REST_FAILED',
+        `the answer is compressed (${res.headers['content-encoding']}) in a way the bridge cannot check for its own credentials, so it is withheld`,
+      );
+    }
+    const { res: clean, hits } = scrubbed;
     if (hits > 0) {
       this.#telemetry.secretsRedacted(this.name, hits);
       this.#log.warn({ backend: this.name, path: req.path.split('?')[0], count: hits }, "the backend echoed a credential of the bridge's in its answer; replaced with [redacted]");
@@ -104,6 +113,8 @@ export interface RouteTarget extends RestCaller {
   readonly name: string;
   /** For logs only. */
   readonly origin?: string;
+  /** The method the backend receives for a call made with `method` (AhsayCBS: every call is a POST). */
+  methodSent?(method: string): string;
 }
 
 export type Route = { ok: true; path: string; backend: RouteTarget } | { ok: false; error: AnsweredError };

@@ -6,6 +6,7 @@
 import { DEFAULT_GROUP } from '../config/endpoints.js';
 import { keyOf } from '../state/keys.js';
 import { AnsweredError } from '../errors.js';
+import { logId } from '../log/fields.js';
 import { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
@@ -98,12 +99,12 @@ export class CommandService {
     } catch (err) {
       // Only requests are answered; what is not one was going to be dropped anyway.
       const id = msg.kind === 'command' ? msg.command.id : msg.kind === 'invalid' ? msg.id : undefined;
-      this.#log.error({ err, id, code: 'NBW_ERR_INTERNAL' }, 'unexpected error serving a message');
+      this.#log.error({ err, id: logId(id), code: 'NBW_ERR_INTERNAL' }, 'unexpected error serving a message');
       if (id === undefined) return;
       try {
         this.#answerError(ch, id, new AnsweredError('NBW_ERR_INTERNAL', 'the bridge failed unexpectedly serving this request; it did not reach the REST API'), '?');
       } catch (again) {
-        this.#log.error({ err: again, id, code: 'NBW_ERR_INTERNAL' }, 'could not answer the request either');
+        this.#log.error({ err: again, id: logId(id), code: 'NBW_ERR_INTERNAL' }, 'could not answer the request either');
       }
     }
   }
@@ -113,18 +114,22 @@ export class CommandService {
       case 'command':
         this.accept(msg.command, ch);
         return;
-      case 'invalid':
-        this.#warn.warn(ch.connection, 'invalid', { id: msg.id, code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
+      case 'invalid': {
+        // A malformed resend of an id already accepted is a repeat: it must not get a second, different answer.
+        const known = this.#store.get(keyOf(ch.group, msg.id));
+        if (known && this.#repeat(known, msg.id, ch)) return;
+        this.#warn.warn(ch.connection, 'invalid', { id: logId(msg.id), code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
         this.#answerError(ch, msg.id, msg.error, '?');
         return;
+      }
       case 'notification-response':
-        this.#warn.warn(ch.connection, 'ack', { id: msg.id, code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a NOTIFICATION RESPONSE for no notification sent');
+        this.#warn.warn(ch.connection, 'ack', { id: logId(msg.id), code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a NOTIFICATION RESPONSE for no notification sent');
         return;
       case 'drop':
-        this.#warn.warn(ch.connection, 'drop', { id: msg.id, code: 'NBW_ERR_FRAME_DROPPED', reason: msg.reason }, 'dropped a message');
+        this.#warn.warn(ch.connection, 'drop', { id: logId(msg.id), code: 'NBW_ERR_FRAME_DROPPED', reason: msg.reason }, 'dropped a message');
         return;
       case 'connect-response':
-        this.#warn.warn(ch.connection, 'connect', { id: msg.id, code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a stray CONNECT RESPONSE');
+        this.#warn.warn(ch.connection, 'connect', { id: logId(msg.id), code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a stray CONNECT RESPONSE');
         return;
     }
   }
@@ -148,7 +153,8 @@ export class CommandService {
     }
     const target = route.backend;
     const call: RestCall = { method, path: route.path, headers: requestHeaders(payload.headers), body: payload.parameters };
-    const entry = this.#store.queue(key, method, ch.connection);
+    // Journaled with the method the backend receives: whether a call may run again after a crash depends on that one.
+    const entry = this.#store.queue(key, target.methodSent?.(method) ?? method, ch.connection);
     const origin = ch.connection;
     this.#pending.set(origin, this.pendingOn(origin) + 1);
     const accepted = this.#queue.submit(

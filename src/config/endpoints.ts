@@ -25,15 +25,28 @@ export const DEFAULT_GROUP = 'default';
 
 /**
  * A URL as it may be printed (stderr, check-config, logs): user and password replaced by
- * `***`, a query or fragment (where a cloud may put a secret) by `[redacted]`.
+ * `***`, a query or fragment (where a cloud may put a secret) by `[redacted]`. A URL without a
+ * host (`socks5:user:pw@proxy`) shows only its scheme.
  */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
+    if (u.host === '') return `${u.protocol}[redacted]`;
     const userinfo = u.username || u.password ? '***@' : '';
     return `${u.protocol}//${userinfo}${u.host}${u.pathname}${u.search ? '?[redacted]' : ''}${u.hash ? '#[redacted]' : ''}`;
   } catch {
     return '[unparsable URL]';
+  }
+}
+
+/** True for a string a URL parser reads with credentials, a query or a fragment, or as a URL without a host. */
+export function mayHideSecrets(value: string): boolean {
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(value)) return false;
+  try {
+    const u = new URL(value);
+    return u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '' || (u.host === '' && value.includes('@'));
+  } catch {
+    return false;
   }
 }
 

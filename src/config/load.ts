@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import { ConfigError } from '../errors.js';
 import { resolveBackends, type BackendConfig } from './backends.js';
-import { resolveEndpoints, resolveProxy, redactUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
+import { mayHideSecrets, resolveEndpoints, resolveProxy, redactUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
 import { expandPath, jsonErrorWhere, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
 import { schema, schemaLeaves, type LogLevel, type RawConfig, type ReplayableMethod } from './schema.js';
 import { configSecrets, redactAuth, secretFileWarnings as backendFileWarnings } from '../backends/auth/registry.js';
@@ -226,7 +226,7 @@ const SECRET_KEY = /token|password|passwd|secret|apikey|api_key|cookie|authoriza
 
 /** A value as it may be printed in a problem line: URLs without credentials or query, secrets replaced. */
 function redactValue(v: unknown, depth = 0): unknown {
-  if (typeof v === 'string') return /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? redactUrl(v) : v;
+  if (typeof v === 'string') return mayHideSecrets(v) ? redactUrl(v) : v;
   if (depth > 8 || typeof v !== 'object' || v === null) return v;
   if (Array.isArray(v)) return v.map((x) => redactValue(x, depth + 1));
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) ? '[redacted]' : redactValue(x, depth + 1)]));

@@ -141,8 +141,14 @@ function checkUrl(v: unknown, protocols: readonly string[], credentialsAllowed =
 convict.addFormat({
   name: 'nbw-ws-url',
   coerce: trimmed,
-  validate: (v: unknown) => checkUrl(v, ['ws', 'wss']),
+  validate: (v: unknown) => checkWsUrl(v),
 });
+
+/** A cloud endpoint URL: ws or wss, no credentials, no fragment (a WebSocket URL cannot have one). */
+function checkWsUrl(v: unknown): void {
+  checkUrl(v, ['ws', 'wss']);
+  if (new URL(v as string).hash !== '' || (v as string).includes('#')) throw new Error('must not have a fragment ("#")');
+}
 
 convict.addFormat({
   name: 'nbw-http-url',
@@ -170,7 +176,7 @@ export function checkEndpoint(e: unknown, where: string): void {
     if (!['url', 'token', 'tokenFile', 'group', 'priority'].includes(k)) throw new Error(`${where} has an unknown key ${JSON.stringify(k)}`);
   }
   try {
-    checkUrl(o.url, ['ws', 'wss']);
+    checkWsUrl(o.url);
   } catch (err) {
     throw new Error(`${where}.url ${(err as Error).message}`);
   }

@@ -7,7 +7,7 @@ import { USER_AGENT } from '../constants.js';
 import { AnsweredError, ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { CommandService } from '../bridge/commands.js';
-import { Courier, sharedThrottle } from '../bridge/courier.js';
+import { Courier } from '../bridge/courier.js';
 import { Link, safeUrl } from '../link/link.js';
 import { PrometheusTelemetry } from '../metrics/prometheus.js';
 import { MetricsServer, type Readiness } from '../metrics/server.js';
@@ -113,7 +113,6 @@ export class Daemon {
       log: log.child({ mod: 'commands' }),
       telemetry: this.telemetry,
     });
-    const throttle = sharedThrottle(this.queue);
     const groups = new Map<string, Group>();
     for (const [name, endpoints] of groupEndpoints(config.cloud.endpoints)) {
       const link = new Link({
@@ -141,7 +140,8 @@ export class Daemon {
         outlet: link,
         outbox,
         store: this.store,
-        throttle: throttle(),
+        // A group whose cloud reads slowly holds back its own calls only.
+        throttle: { pause: () => this.queue.pause(name), resume: () => this.queue.resume(name) },
         maxBufferedBytes: config.cloud.maxBufferedBytes,
         log: log.child({ mod: 'courier', group: name }),
         telemetry: this.telemetry,

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import type { ProxyConfig } from '../config/endpoints.js';
 import { isLoopbackHost } from '../config/files.js';
 import { LinkError } from '../errors.js';
+import { logId } from '../log/fields.js';
 import type { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { DisconnectReason, Telemetry } from '../metrics/telemetry.js';
@@ -285,14 +286,14 @@ export class Connection {
       warn.warn(
         this.n,
         'early',
-        { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', kind: msg.kind, id: msg.kind === 'command' ? msg.command.id : msg.id },
+        { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', kind: msg.kind, id: logId(msg.kind === 'command' ? msg.command.id : msg.id) },
         'dropped a message that arrived before the CONNECT was answered',
       );
       return;
     }
     if (this.#state !== 'ready') return;
     if (msg.kind === 'connect-response') {
-      warn.warn(this.n, 'connect', { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', id: msg.id }, 'dropped a stray CONNECT RESPONSE');
+      warn.warn(this.n, 'connect', { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', id: logId(msg.id) }, 'dropped a stray CONNECT RESPONSE');
       return;
     }
     this.#events.inbound(this, msg);

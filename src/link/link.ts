@@ -195,7 +195,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.#log.info({ endpoints: endpoints.length }, 'endpoint details changed; dialling with the new ones');
     if (this.#current?.ready) {
       this.#probe?.close(CLOSE.goingAway, 'endpoint details changed', 'replaced');
-      this.#probe = this.#connect(0);
+      this.#probe = this.#tryConnect(0);
     }
   }
 
@@ -222,9 +222,34 @@ export class Link extends EventEmitter<LinkEvents> {
     return new Connection(++connections, index, ep.url, ep.token, this.#settings, this.#events);
   }
 
+  /** A connection to a better endpoint, or null (logged) when the client refuses to dial it. */
+  #tryConnect(index: number): Connection | null {
+    try {
+      return this.#connect(index);
+    } catch (err) {
+      this.#log.error({ url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, code: 'NBW_ERR_CONNECT_REFUSED' }, 'cannot dial this cloud endpoint');
+      return null;
+    }
+  }
+
   #dial(index: number): void {
     if (this.#stopped) return;
-    this.#current = this.#connect(index);
+    try {
+      this.#current = this.#connect(index);
+    } catch (err) {
+      // An endpoint the WebSocket client will not even dial (a URL it refuses): try the next after the backoff.
+      this.#current = null;
+      const next = (index + 1) % this.#endpoints.length;
+      const delay = this.#backoff.next();
+      this.#log.error(
+        { url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, retryInMs: delay, code: 'NBW_ERR_CONNECT_REFUSED' },
+        'cannot dial this cloud endpoint; trying again later',
+      );
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        this.#dial(next);
+      }, delay);
+    }
   }
 
   /** The backoff starts over only once a connection has stayed ready for stableMs: a cloud that accepts and then closes at once is not redialled ever faster. */
@@ -266,7 +291,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (c === this.#probe) {
       this.#probe = null;
       const next = c.endpoint + 1;
-      if (!this.#stopped && this.#current?.ready && next < this.#current.endpoint) this.#probe = this.#connect(next);
+      if (!this.#stopped && this.#current?.ready && next < this.#current.endpoint) this.#probe = this.#tryConnect(next);
       return;
     }
     if (c !== this.#current) return;
@@ -306,7 +331,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (this.#stopped || this.#probe || !c?.ready || c.endpoint === 0) return;
     if (Date.now() - this.#lastTry < (this.#opts.periodMs ?? 60_000)) return;
     this.#lastTry = Date.now();
-    this.#probe = this.#connect(0);
+    this.#probe = this.#tryConnect(0);
   }
 
   /** Closes replaced connections once nothing is pending on them (or they waited long enough). */

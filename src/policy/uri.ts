@@ -36,6 +36,11 @@ const QUERY_UNSAFE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu;
 /** Dots that compatibility folding leaves alone but that some servers map to ".". */
 const DOT_LIKE = /[\u3002\uff61\u2024\u2025\u2026\ufe52\u0701\u0702]/g;
 const ONLY_DOTS_AND_SPACES = /^[.\s]+$/;
+const ASCII = /^[\x00-\x7f]*$/;
+/** Characters that render as nothing (zero-width spaces and joiners, variation selectors, BOM): a segment must mean what it shows. */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
+/** Slashes and backslashes that NFKC leaves alone but some code pages map to "/" or "\\". */
+const SLASH_LIKE = /[\u2215\u2044\u29f8\u29f9\u2216\u244a\u1735\u2cfa\u3033]/;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 const refuse = (reason: string): UriResult => ({ ok: false, reason });
@@ -54,14 +59,18 @@ function unsafeSegment(seg: string): string | null {
   if (seg.includes('/')) return 'an encoded "/"';
   if (seg.includes('\\')) return 'a backslash';
   if (STILL_ESCAPED.test(seg)) return 'a percent-escape inside a percent-escape (encoded twice)';
-  const semi = seg.indexOf(';');
-  const name = semi === -1 ? seg : seg.slice(0, semi);
+  const name = nameOf(seg);
   if (ONLY_DOTS_AND_SPACES.test(name) || ONLY_DOTS_AND_SPACES.test(seg)) return `a dot segment ("${seg}")`;
-  const folded = name.normalize('NFKC').replace(DOT_LIKE, '.');
-  if (folded !== name) {
-    if (ONLY_DOTS_AND_SPACES.test(folded)) return 'a segment that reads as dots once Unicode look-alikes are folded';
-    if (folded.includes('/') || folded.includes('\\')) return 'a character that reads as "/" or "\\" once Unicode look-alikes are folded';
-  }
+  if (ASCII.test(seg)) return null;
+  // Beyond ASCII: what a server that folds Unicode (NFKC, or a code page's best fit) would read.
+  if (INVISIBLE.test(seg)) return 'an invisible character';
+  if (SLASH_LIKE.test(seg)) return 'a character that reads as "/" or "\\"';
+  const folded = seg.normalize('NFKC').replace(DOT_LIKE, '.');
+  if (folded === seg) return null;
+  if (folded.includes('/') || folded.includes('\\')) return 'a character that reads as "/" or "\\" once Unicode look-alikes are folded';
+  if (STILL_ESCAPED.test(folded)) return 'characters that read as a percent-escape once Unicode look-alikes are folded';
+  if (folded.includes(';') !== seg.includes(';')) return 'a character that reads as ";" once Unicode look-alikes are folded';
+  if (ONLY_DOTS_AND_SPACES.test(nameOf(folded)) || ONLY_DOTS_AND_SPACES.test(folded)) return 'a segment that reads as dots once Unicode look-alikes are folded';
   return null;
 }
 

@@ -16,9 +16,9 @@ const HOP_BY_HOP = new Set([
 const REQUEST_OWNED = new Set(['accept-encoding', 'expect']);
 
 /**
- * Headers that would make a REST API or a proxy in front of it read another method or path
- * than the one the policy checked, or trust a client address the bridge did not see: never
- * forwarded from the cloud.
+ * Headers that would make a REST API or a proxy in front of it read another method, path or
+ * host than the policy checked, or trust a client address the bridge did not see: never
+ * forwarded from the cloud. Compared with "_" read as "-" (some servers do).
  */
 export const OVERRIDE_HEADERS: readonly string[] = [
   'x-http-method-override',
@@ -28,10 +28,24 @@ export const OVERRIDE_HEADERS: readonly string[] = [
   'x-original-url',
   'x-rewrite-url',
   'x-original-uri',
+  'x-original-host',
+  'x-host',
+  'x-http-host-override',
   'forwarded',
+  'x-forwarded',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
 ];
 const OVERRIDES = new Set(OVERRIDE_HEADERS);
-const isOverride = (name: string) => OVERRIDES.has(name) || name.startsWith('x-forwarded-');
+const isOverride = (name: string) => {
+  const n = name.includes('_') ? name.replaceAll('_', '-') : name;
+  return OVERRIDES.has(n) || n.startsWith('x-forwarded-');
+};
 
 /** Names listed in a Connection header are hop-by-hop too (RFC 9110, 7.6.1). */
 function connectionListed(value: string | undefined): Set<string> {

@@ -12,6 +12,8 @@ export type IdState = 'queued' | 'running' | 'done' | 'expired' | 'interrupted';
 export interface IdEntry {
   /** The store key, `<group>:<id>` (keyOf). */
   readonly id: string;
+  /** The endpoint group that asked. */
+  readonly group: string;
   readonly method: string;
   state: IdState;
   /** The COMMAND RESPONSE frame, while `done`. */
@@ -54,12 +56,21 @@ function legacyKey(id: string, groups: ReadonlySet<string>): string {
   return keyOf(DEFAULT_GROUP, id);
 }
 
+/** What one endpoint group holds in the store: bounds are enforced on the group that holds the most. */
+interface Share {
+  entries: number;
+  keyBytes: number;
+  answerBytes: number;
+  /** Its entries in answer order, for releasing the oldest answers first (stale ones are skipped). */
+  readonly answered: Fifo<IdEntry>;
+  /** Its entries in acceptance order, for forgetting the oldest ids first (stale ones are skipped). */
+  readonly order: Fifo<IdEntry>;
+}
+
 export class IdStore {
   readonly #entries = new Map<string, IdEntry>();
-  /** Entries in answer order, for releasing the oldest answers first (stale ones are skipped). */
-  readonly #answered = new Fifo<IdEntry>();
-  /** Entries in acceptance order, for forgetting the oldest ids first (stale ones are skipped). */
-  readonly #order = new Fifo<IdEntry>();
+  /** Per endpoint group: a cloud that floods the store evicts its own ids and answers, not another group's. */
+  readonly #shares = new Map<string, Share>();
   #bytes = 0;
   /** The part of #bytes that is keys. */
   #keyBytes = 0;
@@ -88,7 +99,9 @@ export class IdStore {
 
   /** @internal Entries held by the eviction lists (for tests: it must track size). */
   get listed(): number {
-    return this.#order.length + this.#answered.length;
+    let n = 0;
+    for (const s of this.#shares.values()) n += s.order.length + s.answered.length;
+    return n;
   }
 
   /** UTF-8 bytes of the keys and answers held. */
@@ -121,13 +134,13 @@ export class IdStore {
         const done = this.#entry(key, r.m, 'done', r.at);
         this.#add(done);
         this.#hold(done, r.f);
-        this.#answered.push(done);
+        this.#share(done.group).answered.push(done);
       } else if (!e || e.state !== 'done') {
         if (e) this.#remove(e);
         this.#add(this.#entry(key, r.m, 'expired', r.at));
       }
     }
-    for (const e of this.#entries.values()) this.#order.push(e);
+    for (const e of this.#entries.values()) this.#share(e.group).order.push(e);
     this.sweep();
     this.#bound();
     const counts: Record<IdState | 'migrated', number> = { queued: 0, running: 0, done: 0, expired: 0, interrupted: 0, migrated };
@@ -150,7 +163,7 @@ export class IdStore {
     const e = this.#entry(key, method, 'queued', this.#now());
     e.askedOn = askedOn;
     this.#add(e);
-    this.#order.push(e);
+    this.#share(e.group).order.push(e);
     this.#bound();
     return e;
   }
@@ -216,7 +229,7 @@ export class IdStore {
     e.state = 'done';
     e.at = at;
     this.#hold(e, frame);
-    this.#answered.push(e);
+    this.#share(e.group).answered.push(e);
     this.#bound();
   }
 
@@ -255,7 +268,20 @@ export class IdStore {
   }
 
   #entry(key: string, method: string, state: IdState, at: number): IdEntry {
-    return { id: key, method, state, frame: null, at, askedOn: 0, deliveredOn: null, pins: 0, bytes: 0 };
+    return { id: key, group: splitKey(key).group, method, state, frame: null, at, askedOn: 0, deliveredOn: null, pins: 0, bytes: 0 };
+  }
+
+  #share(group: string): Share {
+    let s = this.#shares.get(group);
+    if (!s) this.#shares.set(group, (s = { entries: 0, keyBytes: 0, answerBytes: 0, answered: new Fifo(), order: new Fifo() }));
+    return s;
+  }
+
+  /** The group holding the most of `what`. */
+  #heaviest(what: (s: Share) => number): Share | undefined {
+    let top: Share | undefined;
+    for (const s of this.#shares.values()) if (!top || what(s) > what(top)) top = s;
+    return top;
   }
 
   #record(t: 's' | 'e', e: IdEntry, at: number): JournalRecord;
@@ -269,6 +295,9 @@ export class IdStore {
     e.bytes = utf8(e.id);
     this.#bytes += e.bytes;
     this.#keyBytes += e.bytes;
+    const s = this.#share(e.group);
+    s.entries++;
+    s.keyBytes += e.bytes;
     this.#entries.set(e.id, e);
   }
 
@@ -277,6 +306,7 @@ export class IdStore {
     e.frame = frame;
     e.bytes += size;
     this.#bytes += size;
+    this.#share(e.group).answerBytes += size;
   }
 
   #release(e: IdEntry): void {
@@ -284,6 +314,7 @@ export class IdStore {
     const size = e.bytes - utf8(e.id);
     e.bytes -= size;
     this.#bytes -= size;
+    this.#share(e.group).answerBytes -= size;
     e.frame = null;
   }
 
@@ -293,38 +324,67 @@ export class IdStore {
     this.#release(e);
     this.#bytes -= e.bytes;
     this.#keyBytes -= e.bytes;
+    const s = this.#share(e.group);
+    s.entries--;
+    s.keyBytes -= e.bytes;
     e.bytes = 0;
   }
 
   /**
    * Keeps bytes and count within bounds: the oldest answers are released first, then, if the
    * ids alone are too many or too large, the oldest ids forgotten; never an id in flight, and
-   * never an answer still held for delivery.
+   * never an answer still held for delivery. Each step takes from the endpoint group that holds
+   * the most of what is over, so one group's cloud cannot push out another group's ids.
    */
   #bound(): void {
-    // Entries forgotten by age or by hand leave the lists once they reach the front.
     const live = (e: IdEntry) => this.#entries.get(e.id) === e;
-    for (let f = this.#order.peek(); f && !live(f); f = this.#order.peek()) this.#order.shift();
-    for (let f = this.#answered.peek(); f && !(live(f) && f.state === 'done'); f = this.#answered.peek()) this.#answered.shift();
-    for (let tries = this.#answered.length; this.#bytes > this.#maxBytes && tries > 0; tries--) {
-      const e = this.#answered.shift();
-      if (e === undefined) break;
+    // Entries forgotten by age or by hand leave the lists once they reach the front.
+    for (const s of this.#shares.values()) {
+      for (let f = s.order.peek(); f && !live(f); f = s.order.peek()) s.order.shift();
+      for (let f = s.answered.peek(); f && !(live(f) && f.state === 'done'); f = s.answered.peek()) s.answered.shift();
+    }
+    while (this.#bytes > this.#maxBytes) {
+      const s = this.#heaviest((x) => x.answerBytes);
+      if (!s || s.answerBytes === 0 || !this.#releaseOldest(s, live)) break;
+    }
+    // Ids are forgotten for bytes only when the ids alone pass the bound: answers still held
+    // for delivery may exceed it for a while (the outbox bounds them), and must not cost ids.
+    while (this.#entries.size > this.#maxEntries || this.#keyBytes > this.#maxBytes) {
+      const s = this.#entries.size > this.#maxEntries ? this.#heaviest((x) => x.entries) : this.#heaviest((x) => x.keyBytes);
+      if (!s || !this.#forgetOldest(s, live)) break;
+    }
+  }
+
+  /** Releases the oldest answer of a group that is not held for delivery; false when there is none. */
+  #releaseOldest(s: Share, live: (e: IdEntry) => boolean): boolean {
+    for (let tries = s.answered.length; tries > 0; tries--) {
+      const e = s.answered.shift() as IdEntry;
       if (!live(e) || e.state !== 'done') continue;
-      if (e.pins > 0) this.#answered.push(e);
-      else this.expire(e.id);
+      if (e.pins > 0) {
+        s.answered.push(e);
+        continue;
+      }
+      this.expire(e.id);
+      return true;
     }
+    return false;
+  }
+
+  /** Forgets the oldest id of a group that is neither in flight nor held; false when there is none. */
+  #forgetOldest(s: Share, live: (e: IdEntry) => boolean): boolean {
     // Oldest first, from a list of its own: walking the Map from its start would step over every
-    // slot deleted before, on each call. Ids in flight or held go to the back. Ids are forgotten
-    // for bytes only when the ids alone pass the bound: answers still held for delivery may
-    // exceed it for a while (the outbox bounds them), and must not cost other ids their memory.
-    const over = () => this.#entries.size > this.#maxEntries || this.#keyBytes > this.#maxBytes;
-    for (let tries = this.#order.length; over() && tries > 0; tries--) {
-      const e = this.#order.shift();
-      if (e === undefined) break;
+    // slot deleted before, on each call. Ids in flight or held go to the back.
+    for (let tries = s.order.length; tries > 0; tries--) {
+      const e = s.order.shift() as IdEntry;
       if (!live(e)) continue;
-      if (inFlight(e) || e.pins > 0) this.#order.push(e);
-      else this.#remove(e);
+      if (inFlight(e) || e.pins > 0) {
+        s.order.push(e);
+        continue;
+      }
+      this.#remove(e);
+      return true;
     }
+    return false;
   }
 
   async #append(rec: JournalRecord): Promise<void> {

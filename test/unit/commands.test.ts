@@ -225,4 +225,38 @@ describe('CommandService', () => {
     crossed.svc.accept(cmd('D', '/netbackup/x', 'POST'));
     expect(crossed.answers).toEqual([]);
   });
+
+  it('treats a malformed resend of an id already accepted as a repeat: no second, different answer', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { svc, answers } = service(async () => {
+      await held;
+      return OK;
+    });
+    svc.accept(cmd('X1', '/netbackup/x', 'POST'));
+    await tick();
+    svc.handle({ kind: 'invalid', id: 'X1', error: new AnsweredError('NBW_ERR_ENVELOPE_INVALID', 'bad method') });
+    expect(answers).toEqual([]);
+    release();
+    await tick();
+    svc.handle({ kind: 'invalid', id: 'X1', error: new AnsweredError('NBW_ERR_TOO_LARGE', 'too large') });
+    expect(answers.map((a) => [a.id, a.status])).toEqual([['X1', 200], ['X1', 200]]);
+  });
+
+  it('journals the method the backend receives (AhsayCBS sends a GET as POST), so a crash never runs it twice', async () => {
+    const writes: JournalRecord[] = [];
+    const journal = { bytes: 0, append: async (rec: JournalRecord) => void writes.push(rec), compact: async () => {} } as unknown as Journal;
+    const rest = new MemoryRest(async () => OK);
+    const target = Object.assign(rest, { name: 'ahsay', methodSent: (m: string) => (m === 'GET' ? 'POST' : m) });
+    const svc = new CommandService({
+      routes: { route: (_m, uri) => ({ ok: true, path: uri, backend: target }) },
+      queue: new CommandQueue({ concurrency: 1, maxPending: 1 }),
+      store: new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal, log: silentLogger() }),
+      log: silentLogger(),
+    });
+    const ch: Channel = { group: 'default', connection: 1, answers: { deliver: () => {}, crossedOnTheWay: () => false, onItsWay: () => false } };
+    svc.accept(cmd('A1', '/obs/api/json/2/AddUser.do', 'GET'), ch);
+    await tick();
+    expect(writes.map((w) => [w.t, w.m])).toEqual([['s', 'POST'], ['d', 'POST']]);
+  });
 });

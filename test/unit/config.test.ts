@@ -296,6 +296,26 @@ describe('config: problems never echo a secret', () => {
     expect(lines).toContain('wss://***@cloud.example/x?[redacted]');
   });
 
+  it('hides credentials of URLs written without "//", and of URLs without a host', () => {
+    for (const [name, value] of [
+      ['NBWSS_REST_BASE_URL', `https:admin:${SECRET}@localhost:1556`],
+      ['NBWSS_CLOUD_URL', `wss:user:${SECRET}@cloud.example/x`],
+      ['NBWSS_REST_BASE_URL', `https:host.example/?apikey=${SECRET}`],
+    ] as const) {
+      const lines = problems({ env: { ...RUN, [name]: value } }).join('\n');
+      expect(lines).not.toContain(SECRET);
+    }
+    const proxy = problems({ env: { ...RUN, HTTPS_PROXY: `socks5:user:${SECRET}@proxy:1080` } }).join('\n');
+    expect(proxy).toMatch(/HTTPS_PROXY: not a proxy URL: socks5:\[redacted\]/);
+    expect(proxy).not.toContain(SECRET);
+  });
+
+  it('refuses a cloud URL with a fragment, which no WebSocket client can dial', () => {
+    expect(problems({ env: { ...RUN, NBWSS_CLOUD_URL: 'ws://127.0.0.1:9/x#frag' } }).join('\n')).toMatch(/cloud\.url: must not have a fragment/);
+    const cfg = file('fragment-endpoint.json', JSON.stringify({ cloud: { endpoints: [{ url: 'wss://c.example/x#f', token: 't' }] } }));
+    expect(problems({ configFile: cfg }).join('\n')).toMatch(/\[0\]\.url must not have a fragment/);
+  });
+
   it('never prints the token of a bad cloud.endpoints entry, nor a token URL query', () => {
     const cfg = file('bad-endpoints.json', JSON.stringify({ cloud: { endpoints: [{ url: `wss://c.example/x?t=${SECRET}`, token: SECRET, extra: 1 }] } }));
     const lines = problems({ configFile: cfg }).join('\n');

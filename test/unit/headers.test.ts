@@ -42,6 +42,18 @@ describe('requestHeaders', () => {
       'X-Forwarded-Host': 'internal',
       'X-Forwarded-Prefix': '/admin',
       Forwarded: 'for=10.0.0.1',
+      'X-Forwarded': 'for=10.0.0.1',
+      'X-Real-IP': '10.0.0.1',
+      'True-Client-IP': '10.0.0.1',
+      'X-Client-IP': '10.0.0.1',
+      'Client-IP': '10.0.0.1',
+      'X-Cluster-Client-IP': '10.0.0.1',
+      'CF-Connecting-IP': '10.0.0.1',
+      'X-Original-Host': 'internal',
+      'X-Host': 'internal',
+      'X-HTTP-Host-Override': 'internal',
+      X_Forwarded_For: '10.0.0.1',
+      X_HTTP_METHOD_OVERRIDE: 'DELETE',
       Accept: 'application/json',
     });
     expect(out).toEqual({ accept: 'application/json' });

@@ -116,6 +116,16 @@ describe('IdStore', () => {
     expect(s.bytes).toBe(k('A').length + 3);
   });
 
+  it('evicts from the group that holds the most: one group flooding the store cannot push out another group\'s ids or answers', async () => {
+    const { s } = store({ maxEntries: 10, maxBytes: 4096 });
+    const pay = s.queue(keyOf('b', 'PAY-1'), 'POST', 1);
+    await s.finish(pay, 'b-answer');
+    for (let i = 0; i < 500; i++) await s.finish(s.queue(keyOf('a', `GET-${i}-${'x'.repeat(100)}`), 'GET', 1), 'y'.repeat(200));
+    expect(s.get(keyOf('b', 'PAY-1'))).toMatchObject({ state: 'done', frame: 'b-answer' });
+    expect(s.size).toBeLessThanOrEqual(10);
+    expect(s.bytes).toBeLessThanOrEqual(4096);
+  });
+
   it('keeps the ids of different groups apart', async () => {
     const { s } = store();
     await s.finish(s.queue(keyOf('default', 'X@gold'), 'GET', 1), 'default-answer');

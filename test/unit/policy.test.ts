@@ -56,6 +56,13 @@ describe('policy: uris', () => {
     ['/netbackup/\u3002\u3002/x', /look-alikes/],
     ['/netbackup/a\uff0fb', /look-alikes/],
     ['/netbackup/a\uff3cb', /look-alikes/],
+    ['/netbackup/\uff05\uff12\uff45\uff05\uff12\uff45/x', /percent-escape once Unicode look-alikes are folded/],
+    ['/netbackup/..\uff1bx/admin', /";" once Unicode look-alikes are folded/],
+    ['/netbackup/..\u2215../x', /reads as "\/"/],
+    ['/netbackup/..\u2044/x', /reads as "\/"/],
+    ['/netbackup/..\u200b/x', /invisible/],
+    ['/netbackup/..\ufe0f/x', /invisible/],
+    ['/netbackup/a\ufeffb/x', /invisible/],
     ['\\\\evil\\netbackup', /origin-relative/],
     ['/netbackup\\..\\admin', /backslash/],
     ['/netbackup/%5c..%5cadmin', /backslash/],
@@ -97,6 +104,11 @@ describe('policy: uris', () => {
     expect(p.check('GET', '/netbackup/a/..;x=1/b').ok).toBe(false);
     expect(p.check('GET', '/netbackup/a/%2e%2e;/b').ok).toBe(false);
     expect(p.check('GET', '/netbackup;x/a').ok).toBe(true);
+    expect(p.check('GET', '/netbackup/jobs;x\uff0f..\uff0f../a').ok).toBe(false);
+  });
+
+  it('lets ordinary non-ASCII names through', () => {
+    expect(policy.check('GET', '/netbackup/config/hosts/Zürich-ßtraße-東京')).toEqual({ ok: true, path: `/netbackup/config/hosts/${encodeURIComponent('Zürich-ßtraße-東京')}` });
   });
 
   it('treats a prefix without a trailing slash as that path and everything below it', () => {

@@ -5,16 +5,32 @@ import type { RestCall } from '../../rest/client.js';
 import { LoginGate, type SessionHooks } from './gate.js';
 import { loginFailed, type AuthProfile, type ProfileContext, type Signed } from './profile.js';
 
+/** Secrets of replaced sessions kept for scrubbing: a slow answer signed with one may still come back, and the token may still be valid. */
+const RETIRED_KEPT = 16;
+
 export abstract class SessionProfile<T> implements AuthProfile {
   protected readonly gate: LoginGate<T>;
   protected readonly ctx: ProfileContext;
+  #retired: string[] = [];
 
   constructor(ctx: ProfileContext, hooks: Omit<SessionHooks<T>, 'login' | 'logout'> = {}) {
     this.ctx = ctx;
+    const { renew } = hooks;
     this.gate = new LoginGate<T>(
-      { ...hooks, login: () => this.login(), logout: (s) => this.logout(s) },
+      {
+        ...hooks,
+        ...(renew ? { renew: (s: T) => this.#retire(s, () => renew(s)) } : {}),
+        login: () => this.login(),
+        logout: (s) => this.#retire(s, () => this.logout(s)),
+      },
       { backend: ctx.backend, log: ctx.log, sessions: ctx.sessions },
     );
+  }
+
+  /** Remembers a session's secrets before it is renewed or ended. */
+  #retire<R>(session: T, then: () => Promise<R>): Promise<R> {
+    this.#retired = [...this.sessionSecrets(session), ...this.#retired].slice(0, RETIRED_KEPT);
+    return then();
   }
 
   protected abstract login(): Promise<T>;
@@ -43,7 +59,7 @@ export abstract class SessionProfile<T> implements AuthProfile {
 
   secrets(): readonly string[] {
     const s = this.gate.current;
-    return s ? [...this.configSecrets(), ...this.sessionSecrets(s.value)] : this.configSecrets();
+    return [...this.configSecrets(), ...(s ? this.sessionSecrets(s.value) : []), ...this.#retired];
   }
 
   close(): Promise<void> {
