@@ -27,6 +27,8 @@ export interface Outlet {
    * connection's close report when it was the largest frame sent. Returns the connection used, 0 if none.
    */
   send(text: string, done: (err?: Error) => void, prefer?: number, tag?: unknown): number;
+  /** Calls `read` once connection `connection` proves the cloud read what was written on it so far; false when it cannot. */
+  awaitRead?(connection: number, read: () => void): boolean;
 }
 
 /** What the link reports when a connection that carried answers is closed. */
@@ -54,6 +56,12 @@ const CLEAN = new Set([1000, 1001]);
 const STRIKES = 2;
 /** Answers remembered with a strike, at most (a strike is forgotten once its answer is written). */
 const MAX_STRIKES = 4096;
+/**
+ * How long after the next connection is up the answers written on a connection that then
+ * broke, before the cloud proved it read them, stay held in the store: long enough for the
+ * cloud's resends, which get them from the store.
+ */
+export const GRACE_MS = 30_000;
 
 /** An answer handed to a connection and not yet written whole. */
 interface OnWire {
@@ -92,6 +100,12 @@ export class Courier {
   readonly #wire = new Map<number, Set<OnWire>>();
   /** Keys of answers that were being written when a connection broke, and how often. */
   readonly #strikes = new Map<string, number>();
+  /** Copies of each answer handed to a connection and not yet written whole. */
+  readonly #writing = new Map<IdEntry, number>();
+  /** Answers written whole on each connection, held in the store until the cloud proves it read them. */
+  readonly #unproven = new Map<number, Set<IdEntry>>();
+  /** Answers whose connection broke before that proof: held until GRACE_MS after the next connection is up. */
+  #graced: IdEntry[] = [];
 
   constructor(opts: CourierOptions) {
     this.#outlet = opts.outlet;
@@ -140,11 +154,18 @@ export class Courier {
    * repeats an id without reading must not make the bridge queue a copy per repeat.
    */
   onItsWay(entry: IdEntry): boolean {
-    return entry.pins > 0 && entry.deliveredOn !== null && entry.deliveredOn === this.#outlet.connection;
+    return (this.#writing.get(entry) ?? 0) > 0 && entry.deliveredOn !== null && entry.deliveredOn === this.#outlet.connection;
   }
 
   /** A connection became ready: everything held goes out, in completion order. */
   flush(): void {
+    if (this.#graced.length > 0) {
+      const graced = this.#graced;
+      this.#graced = [];
+      setTimeout(() => {
+        for (const e of graced) this.#store.unpin(e);
+      }, GRACE_MS).unref();
+    }
     const held = this.#outbox.takeAll();
     if (held.length) this.#log.info({ answers: held.length }, 'sending answers held while no connection was up');
     for (const item of held) {
@@ -165,6 +186,9 @@ export class Courier {
   closed(info: ClosedConnection): void {
     const wire = [...(this.#wire.get(info.connection) ?? [])];
     this.#wire.delete(info.connection);
+    const unproven = this.#unproven.get(info.connection);
+    this.#unproven.delete(info.connection);
+    if (unproven) this.#graced.push(...unproven);
     const tag = info.largest?.tag;
     const refused = info.peerCode === TOO_BIG && isHeld(tag) ? tag : null;
     // A connection that broke (no clean close) while answers were being written counts against
@@ -175,6 +199,7 @@ export class Courier {
     for (const w of wire) {
       w.settled = true;
       if (w.entry) {
+        this.#written1(w.entry);
         this.#store.unpin(w.entry);
         if (w.entry.deliveredOn === info.connection) w.entry.deliveredOn = null;
       }
@@ -233,7 +258,10 @@ export class Courier {
       let set = this.#wire.get(conn);
       if (!set) this.#wire.set(conn, (set = new Set()));
       set.add(w);
-      if (entry) this.#store.pin(entry);
+      if (entry) {
+        this.#store.pin(entry);
+        this.#writing.set(entry, (this.#writing.get(entry) ?? 0) + 1);
+      }
     }
     if (!this.#paused && outlet.bufferedAmount > this.#maxBuffered) this.#pause();
   }
@@ -247,11 +275,40 @@ export class Courier {
       w.settled = true;
       if (w.conn !== 0) {
         this.#wire.get(w.conn)?.delete(w);
-        if (w.entry) this.#store.unpin(w.entry);
+        if (w.entry) {
+          this.#written1(w.entry);
+          this.#awaitRead(w.conn, w.entry);
+        }
       }
       if (this.#strikes.size > 0) this.#strikes.delete(w.item.id);
     }
     if (this.#paused && this.#outlet.bufferedAmount <= this.#maxBuffered) this.#release();
+  }
+
+  /** One copy of the answer is no longer being written. */
+  #written1(entry: IdEntry): void {
+    const n = (this.#writing.get(entry) ?? 1) - 1;
+    if (n > 0) this.#writing.set(entry, n);
+    else this.#writing.delete(entry);
+  }
+
+  /**
+   * The answer left the bridge, which does not mean the cloud read it: it stays held in the
+   * store until the connection proves the cloud read it (a ping's pong), so that a resend after
+   * a break always finds it, however small dedupe.maxBytes is.
+   */
+  #awaitRead(conn: number, entry: IdEntry): void {
+    let set = this.#unproven.get(conn);
+    if (!set) this.#unproven.set(conn, (set = new Set()));
+    if (set.has(entry)) {
+      this.#store.unpin(entry); // one hold per entry and connection is enough
+      return;
+    }
+    const read = () => {
+      if (this.#unproven.get(conn)?.delete(entry)) this.#store.unpin(entry);
+    };
+    if (this.#outlet.awaitRead?.(conn, read)) set.add(entry);
+    else this.#store.unpin(entry);
   }
 
   #pause(): void {

@@ -85,6 +85,9 @@ function maskFor(url: string, loopbackZeroMask: boolean): { generateMask?: (mask
   return loopbackZeroMask && isLoopbackHost(new URL(url).hostname) ? { generateMask: zeroMask } : {};
 }
 
+/** Proof that the cloud read what was written is asked for at most this often (a ping, answered by a pong). */
+export const PROOF_MS = 100;
+
 const REASONS: Record<string, DisconnectReason> = {
   NBW_ERR_HEARTBEAT_TIMEOUT: 'heartbeat',
   NBW_ERR_CONNECT_TIMEOUT: 'connect_timeout',
@@ -113,6 +116,13 @@ export class Connection {
   /** A write failed: the socket is being torn down and nothing more is sent on it. */
   #writeFailed = false;
   #largest: SentFrame | null = null;
+  /** Callbacks waiting for proof that the cloud read what was written before them, and those whose proof ping is out. */
+  #toProve: (() => void)[] = [];
+  #proving: (() => void)[] = [];
+  #proofTimer: NodeJS.Timeout | null = null;
+  /** The payload of the proof ping out (a pong echoes it: heartbeat pongs do not count as proof). */
+  #proofToken: Buffer | null = null;
+  #proofs = 0;
 
   constructor(n: number, endpoint: number, url: string, token: string, settings: ConnSettings, events: ConnEvents) {
     this.n = n;
@@ -153,7 +163,10 @@ export class Connection {
         settings.connectTimeoutMs,
       );
     });
-    ws.on('pong', () => this.#heartbeat.seen());
+    ws.on('pong', (data) => {
+      this.#heartbeat.seen();
+      if (this.#proofToken !== null && data.equals(this.#proofToken)) this.#proven();
+    });
     ws.on('message', (data, isBinary) => {
       // Nothing the cloud sends may throw out of here: ws would pass it up to the process.
       try {
@@ -168,6 +181,9 @@ export class Connection {
     });
     ws.on('close', (code, reasonBuf) => {
       this.#heartbeat.stop();
+      if (this.#proofTimer) clearTimeout(this.#proofTimer);
+      this.#toProve = [];
+      this.#proving = [];
       if (this.#timer) clearTimeout(this.#timer);
       const wasReady = this.#state === 'ready';
       this.#state = 'closed';
@@ -222,6 +238,35 @@ export class Connection {
       done?.(err ?? undefined);
     });
     return true;
+  }
+
+  /**
+   * Calls `read` once the cloud has read everything written so far: a ping goes out after it
+   * (at most one every PROOF_MS) and its pong, which the cloud can only send after reading what
+   * came before, is the proof. Not called if the connection ends first.
+   */
+  awaitRead(read: () => void): boolean {
+    if (!this.ready) return false;
+    this.#toProve.push(read);
+    this.#proofTimer ??= setTimeout(() => this.#sendProof(), PROOF_MS);
+    return true;
+  }
+
+  #sendProof(): void {
+    this.#proofTimer = null;
+    if (this.#proving.length > 0 || this.#toProve.length === 0 || !this.ready) return;
+    this.#proving = this.#toProve;
+    this.#toProve = [];
+    this.#proofToken = Buffer.from(`read-${++this.#proofs}`);
+    this.#ws.ping(this.#proofToken);
+  }
+
+  #proven(): void {
+    const done = this.#proving;
+    this.#proving = [];
+    this.#proofToken = null;
+    for (const read of done) read();
+    if (this.#toProve.length > 0) this.#proofTimer ??= setTimeout(() => this.#sendProof(), PROOF_MS);
   }
 
   #onWriteError(err: Error): void {

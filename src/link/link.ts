@@ -183,6 +183,13 @@ export class Link extends EventEmitter<LinkEvents> {
     return c?.send(text, done, tag) ? c.n : 0;
   }
 
+  /** Calls `read` once connection `connection` proves the cloud read what was written on it so far; false when it is gone. */
+  awaitRead(connection: number, read: () => void): boolean {
+    if (this.#current?.n === connection) return this.#current.awaitRead(read);
+    for (const c of this.#retiring.keys()) if (c.n === connection) return c.awaitRead(read);
+    return false;
+  }
+
   /**
    * Takes a new endpoint list (a reload). If it differs, the next dial uses it; a ready
    * connection is replaced gracefully once a connection with the new details is ready.

@@ -241,6 +241,29 @@ describe('one group\'s slow cloud', () => {
   }, 20_000);
 });
 
+describe('an answer the bridge wrote but the cloud never read', () => {
+  it('is still there for the resend after a break, however small dedupe.maxBytes is (held until a pong proves it was read)', async () => {
+    const { cloud, peer, daemon, rest } = await start({ rest: (req, res) => sendJson(res, 200, { url: req.url, pad: 'p'.repeat(100_000) }), config: { 'dedupe.maxBytes': '1024' } });
+    (peer.ws as unknown as { _socket: Socket })._socket.pause();
+    peer.sendCommand('GET', '/netbackup/admin/jobs/L1', { id: 'L1' });
+    await until(() => daemon.store.get('default:L1')?.state === 'done' && daemon.courier.onWire === 0, 5000, 'the answer written to the socket');
+    await sleep(300);
+    (peer.ws as unknown as { _socket: Socket })._socket.resetAndDestroy();
+    const second = await cloud.readyPeer(1, 10_000);
+    const again = await second.command('GET', '/netbackup/admin/jobs/L1', { id: 'L1' });
+    expect(again.payload.responseCode).toBe(200);
+    expect(JSON.parse(again.payload.body).url).toBe('/netbackup/admin/jobs/L1');
+    expect(rest.requests).toHaveLength(1);
+  });
+
+  it('is released once the cloud proves it read it', async () => {
+    const { peer, daemon } = await start({ rest: (req, res) => sendJson(res, 200, { url: req.url, pad: 'p'.repeat(10_000) }), config: { 'dedupe.maxBytes': '1024' } });
+    await peer.command('GET', '/netbackup/admin/jobs/R1', { id: 'R1' });
+    await until(() => daemon.store.get('default:R1')?.state === 'expired', 3000, 'the answer released after the proof');
+    expect(daemon.store.bytes).toBeLessThanOrEqual(1024);
+  });
+});
+
 describe('one answer per id', () => {
   it('a resend crossing an answer held while the link was down gets nothing more, however small dedupe.maxBytes is', async () => {
     const g = gate((req, res) => sendJson(res, 200, { url: req.url, pad: 'p'.repeat(40_000) }));
