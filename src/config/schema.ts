@@ -281,7 +281,7 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'nbw-uint', min: 1024, default: 16 * MiB, env: 'NBWSS_MAX_MESSAGE_BYTES', flag: 'cloud-max-message-bytes',
     },
     maxBufferedBytes: {
-      doc: 'Bytes queued toward a slow cloud reader past which no new REST call starts until the socket drains',
+      doc: 'Bytes queued toward a slow cloud reader past which no new REST call of its endpoint group starts until the socket drains',
       format: 'nbw-uint', min: 1024, default: 8 * MiB, env: 'NBWSS_MAX_BUFFERED_BYTES', flag: 'cloud-max-buffered-bytes',
     },
     perMessageDeflate: {
@@ -352,7 +352,7 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'nbw-uint', min: 1, default: 100000, env: 'NBWSS_DEDUPE_MAX_ENTRIES', flag: 'dedupe-max-entries',
     },
     maxBytes: {
-      doc: 'Bytes of stored answers kept at most; past it the oldest are released and a resend of their id is answered 503 "response expired"',
+      doc: 'UTF-8 bytes of remembered ids and stored answers at most; past it the oldest answers are released (never one not yet proven read) and a resend of their id is answered 503 "response expired"',
       format: 'nbw-uint', min: 1024, default: 16 * MiB, env: 'NBWSS_DEDUPE_MAX_BYTES', flag: 'dedupe-max-bytes',
     },
   },
@@ -426,7 +426,7 @@ export const schema: convict.Schema<RawConfig> = {
   },
   heartbeat: {
     intervalMs: {
-      doc: 'Ping interval; a connection without a pong by the next ping is dropped and redialled',
+      doc: 'Ping interval; a connection without a pong by the next ping is dropped and redialled, unless what is queued toward the cloud drained meanwhile (frames from the cloud do not count)',
       format: 'nbw-uint', min: 100, default: 30000, env: 'NBWSS_HEARTBEAT_MS', flag: 'heartbeat-ms',
     },
   },
