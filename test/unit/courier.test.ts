@@ -1,6 +1,6 @@
 // The courier against an outlet of our own (the Outlet interface), so every state can be set.
-import { describe, expect, it } from 'vitest';
-import { Courier, type Outlet } from '../../src/bridge/courier.js';
+import { describe, expect, it, vi } from 'vitest';
+import { Courier, GRACE_MS, type Outlet } from '../../src/bridge/courier.js';
 import { IdStore } from '../../src/state/idstore.js';
 import { keyOf } from '../../src/state/keys.js';
 import { Outbox } from '../../src/state/outbox.js';
@@ -14,9 +14,25 @@ class TestOutlet implements Outlet {
   bufferedAmount = 0;
   /** Calls `done` with an error inside send, as a socket in its error state does. */
   failInside = false;
+  /** send answers 0 (the connection went away between the ready check and the send). */
+  refuse = false;
+  /** Proof-of-read callbacks per connection, when proof is offered at all. */
+  proofs: Map<number, (() => void)[]> | null = null;
+  awaitRead(connection: number, read: () => void): boolean {
+    if (!this.proofs) return false;
+    this.proofs.set(connection, [...(this.proofs.get(connection) ?? []), read]);
+    return true;
+  }
+  /** The cloud proved it read everything written on `connection`. */
+  prove(connection = this.connection) {
+    const reads = this.proofs?.get(connection) ?? [];
+    this.proofs?.delete(connection);
+    for (const r of reads) r();
+  }
   sent: { conn: number; text: string; done: (err?: Error) => void; tag: unknown }[] = [];
   largest = new Map<number, { bytes: number; tag: unknown }>();
   send(text: string, done: (err?: Error) => void, _prefer?: number, tag?: unknown) {
+    if (this.refuse) return 0;
     if (this.sent.length > 10_000) throw new Error('send storm');
     this.sent.push({ conn: this.connection, text, done, tag });
     const l = this.largest.get(this.connection);
@@ -39,7 +55,7 @@ class TestOutlet implements Outlet {
 function setup(opts: { outboxBytes?: number; maxBuffered?: number; storeBytes?: number } = {}) {
   const outlet = new TestOutlet();
   const logs = captureLog();
-  const store = new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: opts.storeBytes ?? 1 << 20, journal: null, log: logs.log });
+  const store = new IdStore({ ttlMs: 3_600_000, maxEntries: 100, maxBytes: opts.storeBytes ?? 1 << 20, journal: null, log: logs.log });
   const throttle = { paused: 0, resumed: 0, pause() { this.paused++; }, resume() { this.resumed++; } };
   const courier = new Courier({ outlet, outbox: new Outbox(opts.outboxBytes ?? 1 << 20), store, throttle, maxBufferedBytes: opts.maxBuffered ?? 100, log: logs.log });
   return { outlet, store, throttle, courier, logs };
@@ -233,5 +249,118 @@ describe('Courier', () => {
     courier.deliver(k('A'), 'a');
     courier.down();
     expect(throttle.resumed).toBe(1);
+  });
+
+  it('holds a written answer in the store until the cloud proves it read it, then lets dedupe.maxBytes release it', async () => {
+    const { outlet, store, courier } = setup({ storeBytes: 64 });
+    outlet.proofs = new Map();
+    const e = store.queue(k('A'), 'GET', 1);
+    store.pin(e);
+    await store.finish(e, 'a'.repeat(100));
+    courier.deliver(k('A'), e.frame as string, e);
+    store.unpin(e);
+    outlet.sent[0]?.done();
+    expect(store.get(k('A'))?.state).toBe('done');
+    outlet.prove();
+    expect(store.get(k('A'))?.state).toBe('expired');
+    expect(store.bytes).toBeLessThanOrEqual(64);
+  });
+
+  it('keeps answers written but not proven read held for GRACE_MS after the next connection is up, when the link broke first', async () => {
+    vi.useFakeTimers();
+    try {
+      const { outlet, store, courier } = setup({ storeBytes: 64 });
+      outlet.proofs = new Map();
+      const e = store.queue(k('A'), 'GET', 1);
+      store.pin(e);
+      await store.finish(e, 'a'.repeat(100));
+      courier.deliver(k('A'), e.frame as string, e);
+      store.unpin(e);
+      outlet.sent[0]?.done();
+      courier.closed(outlet.close(null));
+      vi.advanceTimersByTime(GRACE_MS * 2);
+      expect(store.get(k('A'))?.state).toBe('done');
+      outlet.reconnect();
+      courier.flush();
+      vi.advanceTimersByTime(GRACE_MS - 1);
+      expect(store.get(k('A'))?.state).toBe('done');
+      vi.advanceTimersByTime(2);
+      expect(store.get(k('A'))?.state).toBe('expired');
+      expect(outlet.sent).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps one hold per answer and connection however often it is written, and drops it with the proof', async () => {
+    const { outlet, store, courier } = setup();
+    outlet.proofs = new Map();
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    courier.deliver(k('A'), 'frame-A', e);
+    for (const s of outlet.sent) s.done();
+    expect(e.pins).toBe(1);
+    outlet.prove();
+    expect(e.pins).toBe(0);
+  });
+
+  it('says an answer is on its way only while a copy is being written to the current connection', async () => {
+    const { outlet, store, courier } = setup();
+    const e = await answered(store, 'A', 'frame-A');
+    expect(courier.onItsWay(e)).toBe(false);
+    courier.deliver(k('A'), 'frame-A', e);
+    courier.deliver(k('A'), 'frame-A', e);
+    expect(courier.onItsWay(e)).toBe(true);
+    outlet.sent[0]?.done();
+    expect(courier.onItsWay(e)).toBe(true);
+    outlet.sent[1]?.done();
+    expect(courier.onItsWay(e)).toBe(false);
+    courier.deliver(k('A'), 'frame-A', e);
+    outlet.connection = 2;
+    expect(courier.onItsWay(e)).toBe(false);
+  });
+
+  it('holds an answer the link would not take although it looked ready', () => {
+    const { outlet, courier } = setup();
+    outlet.refuse = true;
+    courier.deliver(k('A'), 'a');
+    outlet.refuse = false;
+    outlet.reconnect();
+    courier.flush();
+    expect(outlet.sent.map((s) => `${s.conn}:${s.text}`)).toEqual(['2:a']);
+  });
+
+  it('blames no answer for a 1009 when the largest frame on the connection was not one of its answers', async () => {
+    const { outlet, store, courier } = setup();
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    courier.closed({ connection: 1, peerCode: 1009, largest: { bytes: 10_000, tag: 'a notification' } });
+    outlet.reconnect();
+    courier.flush();
+    expect(outlet.sent.map((s) => s.text)).toEqual(['frame-A', 'frame-A']);
+    expect(store.get(k('A'))?.frame).toBe('frame-A');
+  });
+
+  it('warns about a slow cloud at most once a minute, counting the episodes in between', () => {
+    vi.useFakeTimers();
+    try {
+      const { outlet, courier, logs } = setup({ maxBuffered: 100 });
+      for (let i = 0; i < 3; i++) {
+        outlet.bufferedAmount = 150;
+        courier.deliver(k(`A${i}`), 'a');
+        outlet.bufferedAmount = 0;
+        outlet.sent.at(-1)?.done();
+      }
+      const warnings = () => logs.lines().filter((l) => /reads slower/.test(String(l.msg)));
+      expect(warnings()).toHaveLength(1);
+      expect(warnings()[0]).toMatchObject({ episodes: 1, limit: 100 });
+      vi.advanceTimersByTime(60_000);
+      outlet.bufferedAmount = 150;
+      courier.deliver(k('B'), 'b');
+      expect(warnings()).toHaveLength(2);
+      expect(warnings()[1]).toMatchObject({ episodes: 3 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
