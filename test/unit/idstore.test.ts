@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { IdStore, type IdStoreOptions } from '../../src/state/idstore.js';
 import { keyOf } from '../../src/state/keys.js';
+import { captureLog } from '../support/log.js';
 
 /** A key of the default group. */
 const k = (id: string) => keyOf('default', id);
@@ -240,5 +241,181 @@ describe('IdStore bounds over time', () => {
     expect(s.size).toBe(100);
     expect(s.get(k('C-9899'))).toBeUndefined();
     expect(s.get(k('C-9900'))?.state).toBe('done');
+  });
+});
+
+describe('IdStore in detail', () => {
+  /** A journal of our own: records appends, can fail them, counts compactions. */
+  function fakeJournal() {
+    const j = {
+      records: [] as unknown[],
+      fail: false,
+      bytes: 0,
+      compactions: 0,
+      compactGate: null as Promise<void> | null,
+      async append(rec: unknown) {
+        if (j.fail) throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
+        j.records.push(rec);
+      },
+      async compact() {
+        j.compactions++;
+        await j.compactGate;
+      },
+    };
+    return j;
+  }
+
+  it('reads a legacy id only as <id>@<group> for a configured group other than the default, never from an id starting with "@"', () => {
+    const { s } = store({ ttlMs: 10_000 });
+    s.restore([
+      { t: 'd', id: '@gold', m: 'GET', at: 1_000_000, f: 'a' },
+      { t: 'd', id: 'X@default', m: 'GET', at: 1_000_000, f: 'b' },
+      { t: 'd', id: 'Y@gold', m: 'GET', at: 1_000_000, f: 'c' },
+    ], ['default', 'gold']);
+    expect(s.get(keyOf('default', '@gold'))?.frame).toBe('a');
+    expect(s.get(keyOf('default', 'X@default'))?.frame).toBe('b');
+    expect(s.get(keyOf('gold', 'Y'))?.frame).toBe('c');
+    expect(s.size).toBe(3);
+  });
+
+  it('accounts bytes exactly when records of one id follow each other at restore', () => {
+    const { s } = store({ ttlMs: 10_000 });
+    s.restore([
+      { t: 'd', g: 'default', id: 'A', m: 'GET', at: 1_000_000, f: 'first' },
+      { t: 'd', g: 'default', id: 'A', m: 'GET', at: 1_000_001, f: 'second!' },
+      { t: 's', g: 'default', id: 'B', m: 'POST', at: 1_000_000 },
+      { t: 'e', g: 'default', id: 'B', m: 'POST', at: 1_000_002 },
+      { t: 'e', g: 'default', id: 'A', m: 'GET', at: 1_000_003 },
+    ]);
+    expect(s.get(k('A'))).toMatchObject({ state: 'done', frame: 'second!' });
+    expect(s.get(k('B'))).toMatchObject({ state: 'expired', frame: null });
+    expect(s.bytes).toBe(2 * k('A').length + 'second!'.length);
+    expect(s.size).toBe(2);
+  });
+
+  it('ages an answered id out only after ttlMs, and never one whose answer is held', async () => {
+    const { s, advance } = store({ ttlMs: 1000 });
+    const a = s.queue(k('A'), 'GET', 1);
+    await s.finish(a, 'x');
+    const b = s.queue(k('B'), 'GET', 1);
+    await s.finish(b, 'y');
+    s.pin(b);
+    advance(1000);
+    expect(s.get(k('A'))?.state).toBe('done');
+    s.sweep();
+    expect(s.size).toBe(2);
+    advance(1);
+    s.sweep();
+    expect(s.get(k('A'))).toBeUndefined();
+    expect(s.get(k('B'))?.frame).toBe('y');
+    s.unpin(b);
+    s.unpin(b);
+    expect(b.pins).toBe(0);
+    expect(s.get(k('B'))).toBeUndefined();
+  });
+
+  it('replaces only an answered id still in the store, journaling the new answer', async () => {
+    const j = fakeJournal();
+    const { s } = store({ journal: j as never });
+    const running = s.queue(k('R'), 'POST', 1);
+    await s.start(running);
+    s.replace(running, 'nope');
+    expect(running.frame).toBeNull();
+    const done = s.queue(k('D'), 'GET', 1);
+    await s.finish(done, 'old');
+    s.expire(k('D'));
+    s.replace(done, 'new');
+    expect(s.get(k('D'))).toMatchObject({ state: 'done', frame: 'new' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(j.records.at(-1)).toMatchObject({ t: 'd', g: 'default', id: 'D', f: 'new' });
+    s.forget(k('D'));
+    s.replace(done, 'gone');
+    expect(s.get(k('D'))).toBeUndefined();
+    expect(s.bytes).toBe(k('R').length);
+  });
+
+  it('expires only an answered id', async () => {
+    const { s } = store();
+    s.queue(k('Q'), 'GET', 1);
+    s.expire(k('Q'));
+    s.expire(k('none'));
+    expect(s.get(k('Q'))?.state).toBe('queued');
+  });
+
+  it('writes each state to the snapshot as its record: started (running, interrupted), done, expired; nothing for a queued id', async () => {
+    const { s } = store({ ttlMs: 10_000 });
+    s.restore([{ t: 's', g: 'default', id: 'I', m: 'POST', at: 1_000_000 }]);
+    s.queue(k('Q'), 'GET', 1);
+    const r = s.queue(k('R'), 'POST', 1);
+    await s.start(r);
+    const d = s.queue(k('D'), 'GET', 1);
+    await s.finish(d, 'dd');
+    const e = s.queue(k('E'), 'GET', 1);
+    await s.finish(e, 'ee');
+    s.expire(k('E'));
+    expect([...s.snapshot()].map((x) => `${x.t}:${x.id}`).sort()).toEqual(['d:D', 'e:E', 's:I', 's:R']);
+  });
+
+  it('compacts only with a journal, one compaction at a time', async () => {
+    await store().s.compact();
+    const j = fakeJournal();
+    let open!: () => void;
+    j.compactGate = new Promise((r) => (open = r));
+    const { s } = store({ journal: j as never });
+    const first = s.compact();
+    await s.compact();
+    expect(j.compactions).toBe(1);
+    open();
+    await first;
+    await s.compact();
+    expect(j.compactions).toBe(2);
+  });
+
+  it('compacts once the journal is larger than twice the live ids and past the floor', async () => {
+    const j = fakeJournal();
+    const { s } = store({ journal: j as never });
+    j.bytes = 1 << 19;
+    await s.finish(s.queue(k('A'), 'GET', 1), 'x');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(j.compactions).toBe(0);
+    j.bytes = (1 << 20) + 1;
+    await s.finish(s.queue(k('B'), 'GET', 1), 'y');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(j.compactions).toBe(1);
+  });
+
+  it('keeps serving in memory when the journal cannot be written, says so once, and again when it can', async () => {
+    const j = fakeJournal();
+    const logs = captureLog();
+    const { s } = store({ journal: j as never, log: logs.log });
+    j.fail = true;
+    await s.finish(s.queue(k('A'), 'GET', 1), 'x');
+    await s.finish(s.queue(k('B'), 'GET', 1), 'y');
+    expect(s.get(k('B'))?.frame).toBe('y');
+    expect(logs.lines().filter((l) => l.code === 'NBW_ERR_JOURNAL_WRITE')).toHaveLength(1);
+    j.fail = false;
+    await s.finish(s.queue(k('C'), 'GET', 1), 'z');
+    expect(logs.lines().filter((l) => l.msg === 'state journal writable again')).toHaveLength(1);
+    await s.finish(s.queue(k('D'), 'GET', 1), 'w');
+    expect(logs.lines().filter((l) => l.msg === 'state journal writable again')).toHaveLength(1);
+  });
+
+  it('takes answers and ids from the group that holds the most of what is over, oldest first', async () => {
+    const { s } = store({ maxEntries: 6, maxBytes: 600 });
+    for (const id of ['b1', 'b2']) await s.finish(s.queue(keyOf('b', id), 'POST', 1), 'B'.repeat(100));
+    for (let i = 0; i < 4; i++) await s.finish(s.queue(keyOf('a', `a${i}`), 'GET', 1), 'A'.repeat(100));
+    // a holds the most answer bytes: its oldest answers go first, b keeps both.
+    expect(s.get(keyOf('b', 'b1'))?.frame).toBe('B'.repeat(100));
+    expect(s.get(keyOf('b', 'b2'))?.frame).toBe('B'.repeat(100));
+    expect(s.get(keyOf('a', 'a0'))?.state).toBe('expired');
+    expect(s.get(keyOf('a', 'a3'))?.state).toBe('done');
+    // a holds the most ids: its oldest ids go first.
+    for (let i = 4; i < 8; i++) await s.finish(s.queue(keyOf('a', `a${i}`), 'GET', 1), 'a');
+    expect(s.size).toBe(6);
+    expect(s.get(keyOf('b', 'b1'))).toBeDefined();
+    expect(s.get(keyOf('b', 'b2'))).toBeDefined();
+    expect(s.get(keyOf('a', 'a0'))).toBeUndefined();
+    expect(s.get(keyOf('a', 'a7'))?.state).toBe('done');
+    expect(s.listed).toBeLessThanOrEqual(2 * s.size + 4);
   });
 });
