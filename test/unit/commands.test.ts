@@ -8,6 +8,9 @@ import { decodeFrame, type Inbound } from '../../src/protocol/codec.js';
 import type { CommandRequest, CommandResponsePayload } from '../../src/protocol/envelope.js';
 import { CommandQueue } from '../../src/queue/queue.js';
 import { IdStore } from '../../src/state/idstore.js';
+import type { Routing } from '../../src/backends/router.js';
+import type { Logger } from '../../src/log/logger.js';
+import { NO_TELEMETRY, type Telemetry } from '../../src/metrics/telemetry.js';
 import type { Journal, JournalRecord } from '../../src/state/journal.js';
 import type { RestCall, RestCaller } from '../../src/rest/client.js';
 
@@ -24,19 +27,21 @@ function service(
   answer: (req: RestCall) => Promise<CommandResponsePayload>,
   queue = { concurrency: 2, maxPending: 1 },
   journal: Journal | null = null,
-  opts: { restored?: JournalRecord[]; crossed?: boolean } = {},
+  opts: { restored?: JournalRecord[]; crossed?: boolean; onItsWay?: boolean; maxBytes?: number; telemetry?: Telemetry; log?: Logger } = {},
 ) {
   const rest = new MemoryRest(answer);
   const answers: { id: string; status: number; frame: Record<string, any> }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
   const policy = new Policy({ allowedPaths: ['/netbackup/'], allowedMethods: ['GET', 'POST'] });
   const target = Object.assign(rest, { name: 'memory' });
-  const store = new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: 1 << 20, journal, log: silentLogger() });
+  const store = new IdStore({ ttlMs: 60_000, maxEntries: 100, maxBytes: opts.maxBytes ?? 1 << 20, journal, log: silentLogger() });
   if (opts.restored) store.restore(opts.restored);
+  const commandQueue = new CommandQueue(queue);
   const svc = new CommandService({
     routes: { route: (method, uri) => { const r = policy.check(method, uri); return r.ok ? { ok: true, path: r.path, backend: target } : r; } },
-    queue: new CommandQueue(queue),
+    queue: commandQueue,
     store,
-    log: silentLogger(),
+    log: opts.log ?? silentLogger(),
+    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
   });
   const channel: Channel = {
     group: 'default',
@@ -48,10 +53,17 @@ function service(
         answers.push({ id: frame.id, status: frame.payload.responseCode, frame });
       },
       crossedOnTheWay: () => opts.crossed ?? false,
-      onItsWay: () => false,
+      onItsWay: () => opts.onItsWay ?? false,
     },
   };
-  return { store, svc: { accept: (c: CommandRequest) => svc.accept(c, channel), handle: (m: Inbound) => svc.handle(m, channel), stopAccepting: () => svc.stopAccepting(), pendingOn: (n: number) => svc.pendingOn(n) }, rest, answers };
+  const api = {
+    accept: (c: CommandRequest) => svc.accept(c, channel),
+    handle: (m: Inbound) => svc.handle(m, channel),
+    stopAccepting: () => svc.stopAccepting(),
+    pendingOn: (n: number) => svc.pendingOn(n),
+    reconfigure: (r: Routing) => svc.reconfigure(r),
+  };
+  return { store, svc: api, rest, answers, queue: commandQueue };
 }
 
 const cmd = (id: string, uri = '/netbackup/x', method = 'GET', extra: Record<string, unknown> = {}): CommandRequest => {
@@ -258,5 +270,95 @@ describe('CommandService', () => {
     svc.accept(cmd('A1', '/obs/api/json/2/AddUser.do', 'GET'), ch);
     await tick();
     expect(writes.map((w) => [w.t, w.m])).toEqual([['s', 'POST'], ['d', 'POST']]);
+  });
+
+  /** Telemetry of our own: which hooks were called with what. */
+  const recorder = () => {
+    const calls: [string, ...unknown[]][] = [];
+    const t: Telemetry = { ...NO_TELEMETRY };
+    for (const name of Object.keys(NO_TELEMETRY) as (keyof Telemetry)[]) (t as Record<string, unknown>)[name] = (...args: unknown[]) => calls.push([name, ...args]);
+    return { t, calls };
+  };
+  const body = (a: { frame: Record<string, any> }) => JSON.parse(a.frame.payload.body); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  it('counts how each repeat was served, and REST durations in seconds', async () => {
+    const { t, calls } = recorder();
+    const restored: JournalRecord[] = [
+      { t: 'd', g: 'default', id: 'D', m: 'GET', at: Date.now(), f: '{"id":"D","payload":{"responseCode":200}}' },
+      { t: 'e', g: 'default', id: 'E', m: 'GET', at: Date.now() },
+      { t: 's', g: 'default', id: 'P', m: 'POST', at: Date.now() },
+    ];
+    const { svc } = service(async () => OK, undefined, null, { restored, telemetry: t });
+    svc.accept(cmd('D'));
+    svc.accept(cmd('E'));
+    svc.accept(cmd('P', '/netbackup/x', 'POST'));
+    svc.accept(cmd('NEW'));
+    svc.accept(cmd('NEW'));
+    await tick();
+    expect(calls.filter((c) => c[0] === 'dedupeHit').map((c) => c[1])).toEqual(['replayed', 'expired', 'outcome_unknown', 'attached']);
+    const durations = calls.filter((c) => c[0] === 'restDuration');
+    expect(durations).toHaveLength(1);
+    expect(durations[0]?.[1]).toBe('GET');
+    expect(durations[0]?.[2]).toBeGreaterThanOrEqual(0);
+    expect(durations[0]?.[2]).toBeLessThan(5);
+    const crossed = recorder();
+    const c = service(async () => OK, undefined, null, { restored, telemetry: crossed.t, crossed: true });
+    c.svc.accept(cmd('D'));
+    c.svc.accept(cmd('E'));
+    expect(crossed.calls.filter((x) => x[0] === 'dedupeHit').map((x) => x[1])).toEqual(['crossed', 'crossed']);
+    const onItsWay = recorder();
+    const w = service(async () => OK, undefined, null, { restored, telemetry: onItsWay.t, onItsWay: true });
+    w.svc.accept(cmd('D'));
+    expect(w.answers).toEqual([]);
+    expect(onItsWay.calls.filter((x) => x[0] === 'dedupeHit').map((x) => x[1])).toEqual(['attached']);
+  });
+
+  it('says what went wrong in each answer it gives itself', async () => {
+    const { svc, answers } = service(async () => { throw new Error('surprise'); }, { concurrency: 1, maxPending: 0 });
+    svc.accept(cmd('A'));
+    svc.accept(cmd('B'));
+    await tick();
+    svc.stopAccepting();
+    svc.accept(cmd('C'));
+    const byId = Object.fromEntries(answers.map((a) => [a.id, body(a).errorMessage]));
+    expect(byId.B).toMatch(/^the bridge queue is full; send the request again later$/);
+    expect(byId.A).toMatch(/^REST call failed$/);
+    expect(byId.C).toMatch(/^the bridge is shutting down; send the request again later$/);
+    const expired = service(async () => OK, undefined, null, { restored: [{ t: 'e', g: 'default', id: 'E', m: 'GET', at: Date.now() }] });
+    expired.svc.accept(cmd('E'));
+    expect(body(expired.answers[0] as never).errorMessage).toMatch(/^response expired: this id was already executed/);
+  });
+
+  it('frees the queue slot only once the answer is stored, and releases its hold on the answer once delivered', async () => {
+    const writes: { rec: JournalRecord; done: () => void }[] = [];
+    const journal = { bytes: 0, append: (rec: JournalRecord) => new Promise<void>((done) => writes.push({ rec, done })), compact: async () => {} } as unknown as Journal;
+    const { svc, queue, store } = service(async () => OK, { concurrency: 1, maxPending: 1 }, journal, { maxBytes: 1024 });
+    svc.accept(cmd('J', '/netbackup/x', 'POST'));
+    await tick();
+    writes[0]?.done();
+    await tick();
+    expect(queue.running).toBe(1);
+    writes[1]?.done();
+    await tick();
+    expect(queue.running).toBe(0);
+    expect(store.get('default:J')?.pins).toBe(0);
+  });
+
+  it('takes new routes for new requests', async () => {
+    const { svc, answers, rest } = service(async () => OK);
+    svc.reconfigure({ route: () => ({ ok: false, error: new AnsweredError('NBW_ERR_POLICY_URI', 'closed for now') }) });
+    svc.accept(cmd('A'));
+    expect(answers.map((a) => [a.id, a.status])).toEqual([['A', 403]]);
+    expect(rest.calls).toEqual([]);
+  });
+
+  it('answers 500 for a request, and nothing for what is not one, when handling itself fails', () => {
+    const broken = { warn: () => { throw new Error('log full'); }, error: () => {}, info: () => {}, debug: () => {}, isLevelEnabled: () => false } as unknown as Logger;
+    const { svc, answers } = service(async () => OK, undefined, null, { log: broken });
+    svc.handle({ kind: 'drop', reason: 'x', id: 'D' });
+    svc.handle({ kind: 'notification-response', id: 'N' });
+    expect(answers).toEqual([]);
+    svc.handle({ kind: 'invalid', id: 'I', error: new AnsweredError('NBW_ERR_ENVELOPE_INVALID', 'bad') });
+    expect(answers.map((a) => [a.id, a.status])).toEqual([['I', 500]]);
   });
 });
