@@ -276,7 +276,7 @@ describe('CommandService', () => {
   const recorder = () => {
     const calls: [string, ...unknown[]][] = [];
     const t: Telemetry = { ...NO_TELEMETRY };
-    for (const name of Object.keys(NO_TELEMETRY) as (keyof Telemetry)[]) (t as Record<string, unknown>)[name] = (...args: unknown[]) => calls.push([name, ...args]);
+    for (const name of Object.keys(NO_TELEMETRY) as (keyof Telemetry)[]) (t as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => calls.push([name, ...args]);
     return { t, calls };
   };
   const body = (a: { frame: Record<string, any> }) => JSON.parse(a.frame.payload.body); // eslint-disable-line @typescript-eslint/no-explicit-any
