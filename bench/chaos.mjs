@@ -19,7 +19,8 @@
 //   2 ids never answered (within --settle-ms)   6 stalls: unanswered for 10 s of link-up time
 //   3 ids answered 2xx, not run exactly once    7 drops or restarts without a connection in 10 s
 //   4 ids answered 409, run more than once      8 daemon exits the soak did not cause
-// and: ids with conflicting answers (a 2xx and a non-2xx, or naming different ids), answers or
+// and: ids with conflicting answers (a 2xx and a non-2xx, or naming different ids), small answers
+// replaced by NBW_ERR_ANSWER_TOO_LARGE (no cloud refuses a hundred bytes), answers or
 // runs of ids never sent, a daemon wedged (/healthz silent 15 s) or above 1.5 GiB RSS, requests
 // left unsent at the deadline. Ids answered twice are counted and reported, not failed. A daemon
 // that is wedged, runs away or does not reconnect is killed (a "recovery" kill) so the run goes on.
@@ -978,6 +979,8 @@ function evaluate(run) {
     { key: 'wedged', label: `daemon wedged (/healthz silent ${WEDGE_MS / 1000} s)`, items: run.wedges },
     { key: 'runawayMemory', label: `daemon RSS over ${mib(RSS_LIMIT)}`, items: run.runaway },
     { key: 'conflicting', label: 'ids with conflicting answers', items: records.filter((r) => conflicting(r.answers)).map((r) => r.id) },
+    // The REST answers here are about a hundred bytes: no cloud refuses them, so none may be turned into a "too large" error.
+    { key: 'falseTooLarge', label: 'small answers replaced by NBW_ERR_ANSWER_TOO_LARGE', items: records.filter((r) => r.answers.some((a) => a.code === 'NBW_ERR_ANSWER_TOO_LARGE')).map((r) => r.id) },
     { key: 'stray', label: 'answers or executions of ids never sent', items: [...ledger.stray.map((a) => a.id), ...[...executions.keys()].filter((id) => !ledger.records.has(id))] },
     { key: 'incomplete', label: 'requests never sent (deadline)', items: run.opts.requests > ledger.issued ? [`${run.opts.requests - ledger.issued} of ${run.opts.requests}`] : [] },
   ];

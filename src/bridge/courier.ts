@@ -54,6 +54,12 @@ const TOO_BIG = 1009;
 const CLEAN = new Set([1000, 1001]);
 /** Connections that broke while one answer was being written, before it counts as one the cloud cannot take. */
 const STRIKES = 2;
+/**
+ * Only answers at least this large count a break against them: a cloud that cannot take
+ * smaller messages says so with 1009, and a small answer caught in two ordinary breaks must
+ * not turn into an error.
+ */
+export const STRIKE_FLOOR = 64 * 1024;
 /** Answers remembered with a strike, at most (a strike is forgotten once its answer is written). */
 const MAX_STRIKES = 4096;
 /**
@@ -192,10 +198,14 @@ export class Courier {
     const tag = info.largest?.tag;
     const refused = info.peerCode === TOO_BIG && isHeld(tag) ? tag : null;
     // A connection that broke (no clean close) while answers were being written counts against
-    // the largest of them: the likeliest one the cloud choked on, the rest go out again as they are.
+    // the largest of them (of at least STRIKE_FLOOR): the likeliest one the cloud choked on; the
+    // rest go out again as they are.
     const broke = info.peerCode === null || !CLEAN.has(info.peerCode);
     let suspect: OnWire | null = null;
-    for (const w of wire) if (broke && w.item !== refused && (suspect === null || w.item.frame.length > suspect.item.frame.length)) suspect = w;
+    for (const w of wire) {
+      if (!broke || w.item === refused || w.item.frame.length < STRIKE_FLOOR) continue;
+      if (suspect === null || w.item.frame.length > suspect.item.frame.length) suspect = w;
+    }
     for (const w of wire) {
       w.settled = true;
       if (w.entry) {

@@ -1,6 +1,6 @@
 // The courier against an outlet of our own (the Outlet interface), so every state can be set.
 import { describe, expect, it, vi } from 'vitest';
-import { Courier, GRACE_MS, type Outlet } from '../../src/bridge/courier.js';
+import { Courier, GRACE_MS, STRIKE_FLOOR, type Outlet } from '../../src/bridge/courier.js';
 import { IdStore } from '../../src/state/idstore.js';
 import { keyOf } from '../../src/state/keys.js';
 import { Outbox } from '../../src/state/outbox.js';
@@ -152,14 +152,15 @@ describe('Courier', () => {
     expect(logs.text()).not.toContain('xxxxxxxx');
   });
 
-  it('gives up on an answer that was being written when two connections broke, not on the first break', async () => {
+  it('gives up on a large answer that was being written when two connections broke, not on the first break', async () => {
     const { outlet, store, courier } = setup();
-    const e = await answered(store, 'A', 'frame-A');
-    courier.deliver(k('A'), 'frame-A', e);
+    const big = `frame-A${'x'.repeat(STRIKE_FLOOR)}`;
+    const e = await answered(store, 'A', big);
+    courier.deliver(k('A'), big, e);
     courier.closed(outlet.close(null));
     outlet.reconnect();
     courier.flush();
-    expect(outlet.sent.map((s) => s.text)).toEqual(['frame-A', 'frame-A']);
+    expect(outlet.sent.map((s) => s.text)).toEqual([big, big]);
     courier.closed(outlet.close(1011));
     outlet.reconnect();
     courier.flush();
@@ -167,9 +168,21 @@ describe('Courier', () => {
     expect(JSON.parse(last.payload.body).details.code).toBe('NBW_ERR_ANSWER_TOO_LARGE');
   });
 
-  it('counts a break only against the largest answer being written: the small ones around it go out again as they are', async () => {
+  it('never counts a break against an answer smaller than STRIKE_FLOOR', async () => {
     const { outlet, store, courier } = setup();
-    const big = await answered(store, 'BIG', `big-${'x'.repeat(500)}`);
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    for (let i = 0; i < 3; i++) {
+      courier.closed(outlet.close(null));
+      outlet.reconnect();
+      courier.flush();
+    }
+    expect(outlet.sent.map((s) => s.text)).toEqual(['frame-A', 'frame-A', 'frame-A', 'frame-A']);
+  });
+
+  it('counts a break only against the largest answer being written: the others go out again as they are', async () => {
+    const { outlet, store, courier } = setup();
+    const big = await answered(store, 'BIG', `big-${'x'.repeat(STRIKE_FLOOR + 500)}`);
     const small = await answered(store, 'SMALL', 'small');
     for (let i = 0; i < 2; i++) {
       if (i === 0) {
