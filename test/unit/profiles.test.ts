@@ -41,3 +41,91 @@ describe('session profiles', () => {
     expect(secrets).toContain('ACCESS-TOKEN-NUMBER-1-abcdef');
   });
 });
+
+const ctx = (send: (call: RestCall) => Promise<CommandResponsePayload> = async () => ({ headers: {}, responseCode: 200, body: '' }), errors: string[] = []) => ({
+  send,
+  backend: 'b',
+  log: silentLogger(),
+  reportError: () => void errors.push('error'),
+  sessions: () => {},
+  strip: new Set(['authorization', 'cookie']),
+});
+const create = (type: string, values: Record<string, string | null>, c = ctx()) => {
+  const spec = PROFILES.get(type);
+  if (!spec) throw new Error(`no ${type} profile`);
+  return spec.create(values, c);
+};
+
+describe('the AhsayCBS profile', () => {
+  const ahsay = (errors: string[] = []) => create('ahsay', { username: 'system', password: 'ahsay-password' }, ctx(undefined, errors));
+  const body = async (p: AuthProfile, call: Partial<RestCall>) => {
+    const signed = await p.apply({ method: 'POST', path: '/obs/api/json/2/ListUsers.do', headers: { authorization: 'cloud', accept: 'application/json' }, ...call });
+    return { call: signed.call, json: JSON.parse(signed.call.body as string) as Record<string, unknown> };
+  };
+
+  it('sends every call as POST with the credentials in a JSON body, overwriting the cloud\'s, and no cloud credential header', async () => {
+    const p = ahsay();
+    expect(p.methodSent?.('GET')).toBe('POST');
+    expect(p.methodSent?.('PUT')).toBe('PUT');
+    const r = await body(p, { method: 'GET', body: '{"Owner":"","SysUser":"cloud","SysPwd":"cloud-pw"}' });
+    expect(r.call.method).toBe('POST');
+    expect(r.json).toEqual({ Owner: '', SysUser: 'system', SysPwd: 'ahsay-password' });
+    expect(r.call.headers).toEqual({ accept: 'application/json', 'content-type': 'application/json' });
+  });
+
+  it.each([
+    ['no body', undefined],
+    ['an empty body', '   '],
+    ['a body that is not JSON', 'Owner='],
+    ['a JSON array', '[1,2]'],
+    ['a JSON string', '"x"'],
+    ['JSON null', 'null'],
+  ])('starts from an empty object for %s', async (_, b) => {
+    expect((await body(ahsay(), { body: b })).json).toEqual({ SysUser: 'system', SysPwd: 'ahsay-password' });
+  });
+
+  it('answers 400 for parameters nested deeper than the bound', async () => {
+    let deep = '1';
+    for (let i = 0; i < 200; i++) deep = `{"a":${deep}}`;
+    await expect(ahsay().apply({ method: 'POST', path: '/x', headers: {}, body: deep })).rejects.toMatchObject({ code: 'NBW_ERR_ENVELOPE_INVALID', status: 400, message: expect.stringMatching(/deeper than 128/) });
+  });
+
+  it('counts an error reported with status 200, and nothing else', () => {
+    const errors: string[] = [];
+    const p = ahsay(errors);
+    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"Error","Message":"no such user"}' });
+    p.inspect({ headers: {}, responseCode: 200, body: '{"Status" : "Error"}' });
+    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK"}' });
+    p.inspect({ headers: {}, responseCode: 500, body: '{"Status":"Error"}' });
+    p.inspect({ headers: {}, responseCode: 200, body: '"Error"' });
+    expect(errors).toHaveLength(2);
+    expect(p.secrets()).toEqual(['ahsay-password']);
+  });
+});
+
+describe('the Storware profile', () => {
+  it('keeps every cookie of the login answer (name=value only), signs with them, logs out with them, and counts them as secrets', async () => {
+    const calls: RestCall[] = [];
+    const send = async (call: RestCall): Promise<CommandResponsePayload> => {
+      calls.push(call);
+      if (call.path === '/api/session/login') return { headers: { 'set-cookie': 'JSESSIONID=abc123; Path=/; HttpOnly, route=r1; Expires=Wed, 21 Oct 2026 07:28:00 GMT' }, responseCode: 201, body: '{}' };
+      return { headers: {}, responseCode: 200, body: '' };
+    };
+    const p = create('storware', { username: 'svc', password: 'storware-password' }, ctx(send));
+    const signed = await p.apply({ method: 'GET', path: '/api/virtual-machines', headers: { cookie: 'cloud=1', accept: 'application/json' } });
+    expect(signed.call.headers).toEqual({ accept: 'application/json', cookie: 'JSESSIONID=abc123; route=r1' });
+    expect(JSON.parse(calls[0]?.body as string)).toEqual({ login: 'svc', password: 'storware-password' });
+    expect(p.secrets()).toEqual(['storware-password', 'JSESSIONID=abc123; route=r1', 'abc123', 'r1']);
+    await p.close();
+    expect(calls.at(-1)).toMatchObject({ method: 'POST', path: '/api/session/logout', headers: { cookie: 'JSESSIONID=abc123; route=r1' } });
+  });
+
+  it('fails the login without a session cookie, or with a status other than 200 and 201, never naming the password', async () => {
+    for (const answer of [{ headers: {}, responseCode: 201, body: '{}' }, { headers: { 'set-cookie': 'a=b' }, responseCode: 401, body: '{}' }]) {
+      const p = create('storware', { username: 'svc', password: 'storware-password' }, ctx(async () => answer));
+      const err = await p.apply({ method: 'GET', path: '/api/x', headers: {} }).catch((e: unknown) => e as Error);
+      expect(err).toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN' });
+      expect(String((err as Error).message)).not.toContain('storware-password');
+    }
+  });
+});
