@@ -129,3 +129,66 @@ describe('the Storware profile', () => {
     }
   });
 });
+
+describe('the Cohesity profile', () => {
+  it('with an API key: the apiKey header and the tenant as given, no login, and a 401 is answered as it is', async () => {
+    const calls: RestCall[] = [];
+    const p = create('cohesity', { apiKey: 'cohesity-api-key', username: null, password: null, domain: 'LOCAL', tenantId: 'tenant-1/' }, ctx(async (c) => (calls.push(c), { headers: {}, responseCode: 200, body: '' })));
+    const signed = await p.apply({ method: 'GET', path: '/v2/x', headers: { authorization: 'cloud', apikey: 'cloud-key' } });
+    expect(signed.call.headers).toEqual({ apikey: 'cohesity-api-key', 'x-ibm-tenant-id': 'tenant-1/' });
+    expect(calls).toEqual([]);
+    expect(await p.unauthorized(signed)).toBe(false);
+    expect(p.secrets()).toContain('cohesity-api-key');
+  });
+
+  it('with a password: logs in with the domain, signs with "<tokenType> <accessToken>" (Bearer when the type is missing), and fails a login without a token', async () => {
+    const answers = [{ accessToken: 'tok-1', tokenType: 'Custom' }, { accessToken: 'tok-2' }, { nothing: true }];
+    const calls: RestCall[] = [];
+    const login = () => create('cohesity', { apiKey: null, username: 'u', password: 'cohesity-password', domain: 'CORP', tenantId: null }, ctx(async (c) => {
+      calls.push(c);
+      return { headers: {}, responseCode: 201, body: JSON.stringify(answers.shift()) };
+    }));
+    const first = await login().apply({ method: 'GET', path: '/v2/x', headers: {} });
+    expect(first.call.headers).toEqual({ authorization: 'Custom tok-1' });
+    expect(JSON.parse(calls[0]?.body as string)).toEqual({ username: 'u', password: 'cohesity-password', domain: 'CORP' });
+    const second = await login().apply({ method: 'GET', path: '/v2/x', headers: {} });
+    expect(second.call.headers).toEqual({ authorization: 'Bearer tok-2' });
+    await expect(login().apply({ method: 'GET', path: '/v2/x', headers: {} })).rejects.toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN', message: expect.stringMatching(/no accessToken/) });
+  });
+});
+
+describe('the Veeam profiles', () => {
+  it('Enterprise Manager: Basic login, the session header, the session id from JSON or XML; a login without the header fails', async () => {
+    const em = (answer: CommandResponsePayload) => {
+      const calls: RestCall[] = [];
+      return { calls, p: create('veeam-em', { username: 'svc', password: 'em-password' }, ctx(async (c) => (calls.push(c), c.method === 'POST' ? answer : { headers: {}, responseCode: 204, body: '' }))) };
+    };
+    const xml = em({ headers: { 'x-restsvcsessionid': 'sess-token' }, responseCode: 201, body: '<LogonSession><SessionId>urn:veeam:LogonSession:42</SessionId></LogonSession>' });
+    const signed = await xml.p.apply({ method: 'GET', path: '/api/jobs', headers: {} });
+    expect(xml.calls[0]?.headers.authorization).toBe(`Basic ${Buffer.from('svc:em-password').toString('base64')}`);
+    expect(signed.call.headers).toEqual({ 'x-restsvcsessionid': 'sess-token' });
+    await xml.p.close();
+    expect(xml.calls.at(-1)).toMatchObject({ method: 'DELETE', path: `/api/logonSessions/${encodeURIComponent('urn:veeam:LogonSession:42')}` });
+    const json = em({ headers: { 'x-restsvcsessionid': 't2' }, responseCode: 201, body: '{"SessionId":"id-json"}' });
+    await json.p.apply({ method: 'GET', path: '/api/jobs', headers: {} });
+    expect(json.p.secrets()).toEqual(expect.arrayContaining(['em-password', 't2', 'id-json']));
+    const none = em({ headers: {}, responseCode: 201, body: '{}' });
+    await expect(none.p.apply({ method: 'GET', path: '/api/jobs', headers: {} })).rejects.toMatchObject({ message: expect.stringMatching(/no X-RestSvcSessionId/) });
+  });
+
+  it('Backup & Replication: the password grant with x-api-version, the token\'s lifetime (900 s when not given), and a token answer without one fails', async () => {
+    const vbr = (answer: Record<string, unknown>) => {
+      const calls: RestCall[] = [];
+      return { calls, p: create('veeam-vbr', { username: 'svc', password: 'vbr-password', apiVersion: '1.2-rev0' }, ctx(async (c) => (calls.push(c), { headers: {}, responseCode: 200, body: JSON.stringify(answer) }))) };
+    };
+    const ok = vbr({ access_token: 'acc', refresh_token: 'ref' });
+    const signed = await ok.p.apply({ method: 'GET', path: '/api/v1/jobs', headers: {} });
+    expect(signed.call.headers).toEqual({ authorization: 'Bearer acc', 'x-api-version': '1.2-rev0' });
+    expect(new URLSearchParams(ok.calls[0]?.body as string).get('grant_type')).toBe('password');
+    expect(ok.calls[0]?.headers['x-api-version']).toBe('1.2-rev0');
+    expect(ok.calls).toHaveLength(1);
+    expect(ok.p.secrets()).toEqual(expect.arrayContaining(['vbr-password', 'acc', 'ref']));
+    const bad = vbr({ token: 'x' });
+    await expect(bad.p.apply({ method: 'GET', path: '/api/v1/jobs', headers: {} })).rejects.toMatchObject({ message: expect.stringMatching(/no access_token/) });
+  });
+});
