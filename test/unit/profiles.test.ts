@@ -121,7 +121,8 @@ describe('the Storware profile', () => {
   });
 
   it('fails the login without a session cookie, or with a status other than 200 and 201, never naming the password', async () => {
-    for (const answer of [{ headers: {}, responseCode: 201, body: '{}' }, { headers: { 'set-cookie': 'a=b' }, responseCode: 401, body: '{}' }]) {
+    const answers: CommandResponsePayload[] = [{ headers: {}, responseCode: 201, body: '{}' }, { headers: { 'set-cookie': 'a=b' }, responseCode: 401, body: '{}' }];
+    for (const answer of answers) {
       const p = create('storware', { username: 'svc', password: 'storware-password' }, ctx(async () => answer));
       const err = await p.apply({ method: 'GET', path: '/api/x', headers: {} }).catch((e: unknown) => e as Error);
       expect(err).toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN' });
