@@ -234,7 +234,7 @@ export class Link extends EventEmitter<LinkEvents> {
     try {
       return this.#connect(index);
     } catch (err) {
-      this.#log.error({ url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, code: 'NBW_ERR_CONNECT_REFUSED' }, 'cannot dial this cloud endpoint');
+      this.#log.error({ url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, code: 'NBW_ERR_ENDPOINT_UNUSABLE' }, 'cannot dial this cloud endpoint');
       return null;
     }
   }
@@ -249,7 +249,7 @@ export class Link extends EventEmitter<LinkEvents> {
       const next = (index + 1) % this.#endpoints.length;
       const delay = this.#backoff.next();
       this.#log.error(
-        { url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, retryInMs: delay, code: 'NBW_ERR_CONNECT_REFUSED' },
+        { url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, retryInMs: delay, code: 'NBW_ERR_ENDPOINT_UNUSABLE' },
         'cannot dial this cloud endpoint; trying again later',
       );
       this.#timer = setTimeout(() => {
