@@ -44,6 +44,17 @@ describe('Link', () => {
     expect(link.send('{"x":1}')).toBe(link.connection);
   });
 
+  it('logs an endpoint the WebSocket client refuses to dial and goes on to the next, never throwing', async () => {
+    const cloud = await new FakeCloud({ token: 'tok' }).start();
+    const logs = captureLog();
+    const link = new Link({ ...baseOpts(cloud.url, null), endpoints: [{ url: 'ws://127.0.0.1:9/x#fragment', token: 'tok' }, { url: cloud.url, token: 'tok' }], reconnect: { minMs: 20, maxMs: 50 }, log: logs.log });
+    cleanups.push(() => cloud.stop(), () => link.stop());
+    expect(() => link.start()).not.toThrow();
+    await cloud.readyPeer(0, 5000);
+    await until(() => link.ready, 2000, 'ready on the second endpoint');
+    expect(logs.lines().find((l) => l.code === 'NBW_ERR_ENDPOINT_UNUSABLE')).toMatchObject({ level: 'error', url: 'ws://127.0.0.1:9/x' });
+  });
+
   it('says who it is in the upgrade request', async () => {
     const { cloud, link } = await setup();
     link.start();
