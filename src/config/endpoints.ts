@@ -1,6 +1,6 @@
 // The cloud endpoints to dial, from cloud.url, cloud.endpoints and the endpoints file, and
 // the proxy to dial them through.
-import { checkEndpoint, type RawConfig, type RawEndpoint } from './schema.js';
+import { checkEndpoint, groupName, type RawConfig, type RawEndpoint } from './schema.js';
 import { expandPath, isLoopbackHost, jsonErrorWhere, readSecret, readText, type Env } from './files.js';
 
 export interface Endpoint {
@@ -50,6 +50,15 @@ export function mayHideSecrets(value: string): boolean {
   }
 }
 
+/** The entries of an endpoint details document: a list, {"endpoints": [...]}, or one endpoint. */
+function endpointList(parsed: unknown): unknown[] | null {
+  if (Array.isArray(parsed)) return parsed;
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const o = parsed as Record<string, unknown>;
+  if (Array.isArray(o.endpoints)) return o.endpoints;
+  return 'url' in o ? [o] : null;
+}
+
 function fromFile(path: string, env: Env, problems: string[]): RawEndpoint[] {
   const file = expandPath('cloud.endpointsFile', path, env, problems);
   const text = file === null ? null : readText('cloud.endpointsFile', file, problems);
@@ -61,9 +70,9 @@ function fromFile(path: string, env: Env, problems: string[]): RawEndpoint[] {
     problems.push(`cloud.endpointsFile: ${path} is not valid JSON (${jsonErrorWhere(err)})`);
     return [];
   }
-  const list = Array.isArray(parsed) ? parsed : (parsed as { endpoints?: unknown } | null)?.endpoints;
-  if (!Array.isArray(list)) {
-    problems.push(`cloud.endpointsFile: ${path} must hold a list of endpoints, or {"endpoints": [...]}`);
+  const list = endpointList(parsed);
+  if (list === null) {
+    problems.push(`cloud.endpointsFile: ${path} must hold a list of endpoints, {"endpoints": [...]} or one endpoint object with a url`);
     return [];
   }
   const ok: RawEndpoint[] = [];
@@ -82,7 +91,7 @@ function fromFile(path: string, env: Env, problems: string[]): RawEndpoint[] {
  * Every endpoint from every source, with tokens read. `cloud.url` (with cloud.token or
  * cloud.tokenFile) is one endpoint in group "default" with priority 0.
  */
-export function resolveEndpoints(raw: RawConfig, cloudToken: string | null, env: Env, problems: string[]): Endpoint[] {
+export function resolveEndpoints(raw: RawConfig, cloudToken: string | null, env: Env, problems: string[], warnings: string[] = []): Endpoint[] {
   const out: Endpoint[] = [];
   if (raw.cloud.url !== null && cloudToken !== null) {
     out.push({ url: raw.cloud.url, token: cloudToken, tokenFile: raw.cloud.tokenFile, group: DEFAULT_GROUP, priority: 0 });
@@ -94,7 +103,12 @@ export function resolveEndpoints(raw: RawConfig, cloudToken: string | null, env:
   for (const [key, e] of listed) {
     const token = e.token ?? (e.tokenFile ? readSecret(`${key}.tokenFile`, e.tokenFile, env, problems) : null);
     if (token === null) continue;
-    out.push({ url: e.url, token, tokenFile: e.tokenFile ?? null, group: e.group ?? DEFAULT_GROUP, priority: e.priority ?? 0 });
+    const host = new URL(e.url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    if (e.hostName !== undefined && e.hostName.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase() !== host.replace(/\.$/, '')) {
+      warnings.push(`${key}: hostName ${JSON.stringify(e.hostName)} is not the host of its url (${host}); the bridge dials the url and checks the certificate against ${host}`);
+    }
+    const group = groupName(e.groupId ?? e.group) ?? DEFAULT_GROUP;
+    out.push({ url: e.url, token, tokenFile: e.tokenFile ?? null, group, priority: e.priority ?? 0 });
   }
   const seen = new Set<string>();
   for (const e of out) {

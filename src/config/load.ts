@@ -175,7 +175,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
   if (raw.cloud.url !== null && raw.cloud.token === null && raw.cloud.tokenFile === null) {
     problems.push('cloud.token: required with cloud.url (set NBWSS_CLOUD_TOKEN_FILE, NBWSS_CLOUD_TOKEN or cloud.tokenFile in the config file)');
   }
-  const endpoints = resolveEndpoints(raw, token, env, problems);
+  const endpoints = resolveEndpoints(raw, token, env, problems, warnings);
   if (opts.purpose === 'run' && endpoints.length === 0 && problems.length === 0) {
     problems.push('cloud.url: required (set NBWSS_CLOUD_URL, --cloud-url, cloud.url or cloud.endpoints in the config file, or NBWSS_ENDPOINTS_FILE)');
   }

@@ -66,8 +66,12 @@ export interface RawEndpoint {
   url: string;
   token?: string;
   tokenFile?: string;
-  group?: string;
+  /** NetBackup's name for the group; `group` is its alias. */
+  groupId?: string | number;
+  group?: string | number;
   priority?: number;
+  /** The host the cloud application expects to be dialled (NetBackup's endpoint details); checked against the URL. */
+  hostName?: string;
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -163,17 +167,28 @@ convict.addFormat({
 convict.addFormat({
   name: 'nbw-endpoints',
   validate(v: unknown) {
-    if (!Array.isArray(v)) throw new Error('must be a list of {url, token | tokenFile, group, priority}');
+    if (!Array.isArray(v)) throw new Error('must be a list of {url, token | tokenFile, groupId, priority, hostName}');
     v.forEach((e: unknown, i: number) => checkEndpoint(e, `[${i}]`));
   },
 });
+
+/** The keys of an endpoint entry: NetBackup's (`url`, `token`, `groupId`, `priority`, `hostName`) and ours. */
+export const ENDPOINT_KEYS = ['url', 'token', 'tokenFile', 'groupId', 'group', 'priority', 'hostName'] as const;
+
+/** A group as written (`"east"`, or a number such as 1) as the name the bridge uses; null when it is neither. */
+export function groupName(v: unknown): string | null {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? String(v) : null;
+  return isString(v) && /^[\w.-]{1,64}$/.test(v) ? v : null;
+}
 
 /** Checks the shape of one endpoint; the URL itself is checked like cloud.url. */
 export function checkEndpoint(e: unknown, where: string): void {
   const o = e as Record<string, unknown> | null;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${where} must be an object`);
   for (const k of Object.keys(o)) {
-    if (!['url', 'token', 'tokenFile', 'group', 'priority'].includes(k)) throw new Error(`${where} has an unknown key ${JSON.stringify(k)}`);
+    if (!(ENDPOINT_KEYS as readonly string[]).includes(k)) {
+      throw new Error(`${where} has an unknown key ${JSON.stringify(k)} (known: ${ENDPOINT_KEYS.join(', ')})`);
+    }
   }
   try {
     checkWsUrl(o.url);
@@ -183,9 +198,17 @@ export function checkEndpoint(e: unknown, where: string): void {
   if ((o.token === undefined) === (o.tokenFile === undefined)) throw new Error(`${where} needs exactly one of token and tokenFile`);
   if (o.token !== undefined && (!isString(o.token) || o.token.trim() === '')) throw new Error(`${where}.token must be a non-empty string`);
   if (o.tokenFile !== undefined && (!isString(o.tokenFile) || o.tokenFile === '')) throw new Error(`${where}.tokenFile must be a file path`);
-  if (o.group !== undefined && (!isString(o.group) || !/^[\w.-]{1,64}$/.test(o.group))) throw new Error(`${where}.group must be a name of letters, digits, _ . -`);
+  for (const k of ['groupId', 'group'] as const) {
+    if (o[k] !== undefined && groupName(o[k]) === null) throw new Error(`${where}.${k} must be a name of letters, digits, _ . - (at most 64), or a whole number`);
+  }
+  if (o.groupId !== undefined && o.group !== undefined && groupName(o.groupId) !== groupName(o.group)) {
+    throw new Error(`${where} has groupId ${JSON.stringify(o.groupId)} and group ${JSON.stringify(o.group)}; group is an alias of groupId, give one`);
+  }
   if (o.priority !== undefined && (typeof o.priority !== 'number' || !Number.isSafeInteger(o.priority) || o.priority < 0)) {
     throw new Error(`${where}.priority must be a whole number of at least 0 (lower is preferred)`);
+  }
+  if (o.hostName !== undefined && (!isString(o.hostName) || o.hostName.trim() === '' || /[\s/@]/.test(o.hostName))) {
+    throw new Error(`${where}.hostName must be a host name such as cloud.example.com`);
   }
 }
 
@@ -245,11 +268,11 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'nbw-ws-url', default: null, nullable: true, env: 'NBWSS_CLOUD_URL', flag: 'cloud-url',
     },
     endpoints: {
-      doc: 'Cloud endpoints (config file only): a list of {url, token | tokenFile, group, priority}; one connection per group, to its reachable endpoint of lowest priority number',
+      doc: 'Cloud endpoints (config file only): a list of {url, token | tokenFile, groupId (alias group), priority, hostName}; one connection per group, to its reachable endpoint of lowest priority number',
       format: 'nbw-endpoints', default: [],
     },
     endpointsFile: {
-      doc: 'The endpoint details JSON a cloud application generates (a list of endpoints, or {"endpoints": [...]}); ${CREDENTIALS_DIRECTORY} is expanded',
+      doc: 'The endpoint details JSON a cloud application generates for NetBackup (a list of endpoints, {"endpoints": [...]} or one endpoint object); ${CREDENTIALS_DIRECTORY} is expanded',
       format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_ENDPOINTS_FILE', flag: 'endpoints-file',
     },
     proxy: {

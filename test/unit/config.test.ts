@@ -349,3 +349,58 @@ describe('config: TLS checks cannot be switched off behind the bridge\'s back', 
     expect(() => loadConfig({ env: { ...RUN, NODE_TLS_REJECT_UNAUTHORIZED: '1' }, purpose: 'run' })).not.toThrow();
   });
 });
+
+describe('config: endpoint details as NetBackup takes them', () => {
+  const FIXTURE = join(import.meta.dirname, '../../fixtures/nbwss/endpoint-details.json');
+  const endpointsOf = (env: Record<string, string>) => loadConfig({ env, purpose: 'run' });
+
+  it('accepts the endpoint details file NetBackup uses unchanged (url, token, groupId, priority, hostName)', () => {
+    const { config, warnings } = endpointsOf({ NBWSS_ENDPOINTS_FILE: FIXTURE });
+    expect(config.cloud.endpoints.map((e) => [e.group, e.priority, e.url])).toEqual([
+      ['east', 1, 'wss://cloud-east.example.com:443/nbwss/agents'],
+      ['east', 2, 'wss://cloud-east-2.example.com/nbwss/agents'],
+      ['west', 1, 'wss://cloud-west.example.com/nbwss/agents'],
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('takes a list, {"endpoints": [...]} or one endpoint object', () => {
+    const one = { url: 'wss://c.example/x', token: 't', groupId: 'g1', priority: 0, hostName: 'c.example' };
+    for (const doc of [[one], { endpoints: [one] }, one]) {
+      const { config } = endpointsOf({ NBWSS_ENDPOINTS_FILE: file(`eps-${Math.random()}.json`, JSON.stringify(doc)) });
+      expect(config.cloud.endpoints).toEqual([{ url: 'wss://c.example/x', token: 't', tokenFile: null, group: 'g1', priority: 0 }]);
+    }
+    const lines = problems({ env: { NBWSS_ENDPOINTS_FILE: file('eps-neither.json', '{"hosts": []}') } }).join('\n');
+    expect(lines).toMatch(/must hold a list of endpoints, \{"endpoints": \[\.\.\.\]\} or one endpoint object/);
+  });
+
+  it('keeps group as an alias of groupId, takes a numeric groupId, and refuses two different names', () => {
+    const eps = (e: object) => file(`eps-${Math.random()}.json`, JSON.stringify([{ url: 'wss://c.example/x', token: 't', ...e }]));
+    expect(endpointsOf({ NBWSS_ENDPOINTS_FILE: eps({ group: 'old' }) }).config.cloud.endpoints[0]?.group).toBe('old');
+    expect(endpointsOf({ NBWSS_ENDPOINTS_FILE: eps({ groupId: 7 }) }).config.cloud.endpoints[0]?.group).toBe('7');
+    expect(endpointsOf({ NBWSS_ENDPOINTS_FILE: eps({ groupId: 'a', group: 'a' }) }).config.cloud.endpoints[0]?.group).toBe('a');
+    expect(problems({ env: { NBWSS_ENDPOINTS_FILE: eps({ groupId: 'a', group: 'b' }) } }).join('\n')).toMatch(/\[0\] has groupId "a" and group "b"; group is an alias of groupId/);
+    expect(problems({ env: { NBWSS_ENDPOINTS_FILE: eps({ groupId: 'a b' }) } }).join('\n')).toMatch(/\[0\]\.groupId must be a name/);
+    expect(problems({ env: { NBWSS_ENDPOINTS_FILE: eps({ groupId: -1 }) } }).join('\n')).toMatch(/\[0\]\.groupId must be a name/);
+    expect(problems({ env: { NBWSS_ENDPOINTS_FILE: eps({ hostName: 'a/b' }) } }).join('\n')).toMatch(/\[0\]\.hostName must be a host name/);
+    expect(problems({ env: { NBWSS_ENDPOINTS_FILE: eps({ hostName: 3 }) } }).join('\n')).toMatch(/\[0\]\.hostName must be a host name/);
+  });
+
+  it('says when hostName is not the host of the url, and still dials the url', () => {
+    const eps = file('eps-host.json', JSON.stringify([
+      { url: 'wss://c.example/x', token: 't', hostName: 'other.example' },
+      { url: 'wss://C.Example./y', token: 't', hostName: 'c.example' },
+      { url: 'wss://[::1]:9/z', token: 't', hostName: '::1' },
+    ]));
+    const { config, warnings } = endpointsOf({ NBWSS_ENDPOINTS_FILE: eps });
+    expect(config.cloud.endpoints).toHaveLength(3);
+    expect(warnings).toEqual([
+      'cloud.endpointsFile[0]: hostName "other.example" is not the host of its url (c.example); the bridge dials the url and checks the certificate against c.example',
+    ]);
+  });
+
+  it('still refuses plain ws:// to a remote host from an endpoint details file', () => {
+    const eps = file('eps-ws.json', JSON.stringify([{ url: 'ws://cloud.example/x', token: 't', groupId: 'g' }]));
+    expect(problems({ env: { NBWSS_ENDPOINTS_FILE: eps } }).join('\n')).toMatch(/plain ws:\/\/ to cloud\.example .*use wss:\/\/ or set cloud\.allowInsecure/);
+  });
+});
