@@ -56,7 +56,7 @@ export interface Config {
   /** `dir` with ${STATE_DIRECTORY} expanded. */
   readonly state: { readonly dir: string | null };
   readonly reconnect: { readonly minMs: number; readonly maxMs: number };
-  readonly connection: { readonly periodMs: number };
+  readonly connection: { readonly periodMs: number; readonly failBack: boolean };
   readonly metrics: { readonly listen: string | null };
   readonly notifications: {
     readonly jobs: boolean;

@@ -44,7 +44,7 @@ export interface RawConfig {
   outbox: { maxBytes: number };
   state: { dir: string | null };
   reconnect: { minMs: number; maxMs: number };
-  connection: { periodMs: number };
+  connection: { periodMs: number; failBack: boolean };
   metrics: { listen: string | null };
   notifications: {
     jobs: boolean;
@@ -403,8 +403,12 @@ export const schema: convict.Schema<RawConfig> = {
   },
   connection: {
     periodMs: {
-      doc: 'How often a group connected to a lower-priority endpoint tries its better ones',
+      doc: "NetBackup's connectionInfo.period: with connection.failBack, how often a group connected to a lower-priority endpoint tries its better ones",
       format: 'nbw-uint', min: 100, default: 60000, env: 'NBWSS_CONNECT_PERIOD_MS', flag: 'connect-period-ms',
+    },
+    failBack: {
+      doc: 'Move a connected group back to a better endpoint once it answers (a second connection while the move is made). Off, as NetBackup does: a better endpoint is used after the connection is lost, or when the cloud closes it',
+      format: 'nbw-bool', default: false, env: 'NBWSS_FAIL_BACK', flag: 'fail-back',
     },
   },
   metrics: {

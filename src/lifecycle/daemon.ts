@@ -123,6 +123,7 @@ export class Daemon {
         heartbeatMs: config.heartbeat.intervalMs,
         reconnect: config.reconnect,
         periodMs: config.connection.periodMs,
+        failBack: config.connection.failBack,
         maxMessageBytes: config.cloud.maxMessageBytes,
         maxJsonDepth: config.cloud.maxJsonDepth,
         perMessageDeflate: config.cloud.perMessageDeflate,

@@ -24,6 +24,7 @@ const RESTART_ONLY = [
   'reconnect.minMs',
   'reconnect.maxMs',
   'connection.periodMs',
+  'connection.failBack',
   'heartbeat.intervalMs',
   'notifications.jobs',
   'notifications.images',

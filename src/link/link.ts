@@ -1,7 +1,8 @@
 // One endpoint group's link to the cloud: one connection at a time to the reachable endpoint
-// of highest priority, redialled with backoff, and moved back to a better endpoint once one
-// answers again. A connection that is replaced stays open until the requests that arrived on
-// it are answered on it.
+// of highest priority, redialled with backoff from the best endpoint after a loss. As NetBackup
+// does, a connected group stays where it is when a better endpoint comes back; with `failBack`
+// it moves there once one answers. A connection that is replaced (a move, new endpoint details)
+// stays open until the requests that arrived on it are answered on it.
 import { EventEmitter } from 'node:events';
 import type { ProxyConfig } from '../config/endpoints.js';
 import { WarnLimiter } from '../log/limiter.js';
@@ -45,8 +46,10 @@ export interface LinkOptions {
   connectTimeoutMs: number;
   heartbeatMs: number;
   reconnect: { minMs: number; maxMs: number };
-  /** How often a connection to a lower-priority endpoint tries the better ones. */
+  /** With failBack: how often a connection to a lower-priority endpoint tries the better ones. */
   periodMs?: number;
+  /** Move back to a better endpoint while connected (off: as NetBackup, only after a loss). */
+  failBack?: boolean;
   /** Frames above this many bytes are not served (answered 413 when their id can be read). */
   maxMessageBytes: number;
   /** Deepest JSON nesting accepted from the cloud (128 by default). */
@@ -90,6 +93,8 @@ export class Link extends EventEmitter<LinkEvents> {
   #endpoints: readonly LinkEndpoint[];
   #current: Connection | null = null;
   #probe: Connection | null = null;
+  /** The probe replaces a connection made with endpoint details that changed (not a fail-back). */
+  #replacing = false;
   readonly #retiring = new Map<Connection, number>();
   #timer: NodeJS.Timeout | null = null;
   #stable: NodeJS.Timeout | null = null;
@@ -202,6 +207,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.#log.info({ endpoints: endpoints.length }, 'endpoint details changed; dialling with the new ones');
     if (this.#current?.ready) {
       this.#probe?.close(CLOSE.goingAway, 'endpoint details changed', 'replaced');
+      this.#replacing = true;
       this.#probe = this.#tryConnect(0);
     }
   }
@@ -272,6 +278,7 @@ export class Link extends EventEmitter<LinkEvents> {
   #onReady(c: Connection): void {
     if (c === this.#probe) {
       this.#probe = null;
+      this.#replacing = false;
       const old = this.#current;
       this.#current = c;
       this.#watchStable();
@@ -298,7 +305,10 @@ export class Link extends EventEmitter<LinkEvents> {
     if (c === this.#probe) {
       this.#probe = null;
       const next = c.endpoint + 1;
-      if (!this.#stopped && this.#current?.ready && next < this.#current.endpoint) this.#probe = this.#tryConnect(next);
+      // New endpoint details are tried in order until one answers; a fail-back only up to the endpoint in use.
+      const worth = this.#replacing ? next < this.#endpoints.length : this.#opts.failBack === true && next < (this.#current?.endpoint ?? 0);
+      if (!this.#stopped && this.#current?.ready && worth) this.#probe = this.#tryConnect(next);
+      else this.#replacing = false;
       return;
     }
     if (c !== this.#current) return;
@@ -332,10 +342,10 @@ export class Link extends EventEmitter<LinkEvents> {
     }
   }
 
-  /** Every connection.periodMs, a group on a lower-priority endpoint tries its best one. */
+  /** With failBack, every connection.periodMs a group on a lower-priority endpoint tries its best one. */
   #tryBetter(): void {
     const c = this.#current;
-    if (this.#stopped || this.#probe || !c?.ready || c.endpoint === 0) return;
+    if (!this.#opts.failBack || this.#stopped || this.#probe || !c?.ready || c.endpoint === 0) return;
     if (Date.now() - this.#lastTry < (this.#opts.periodMs ?? 60_000)) return;
     this.#lastTry = Date.now();
     this.#probe = this.#tryConnect(0);

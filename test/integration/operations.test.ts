@@ -163,7 +163,7 @@ describe('endpoint groups and failover', () => {
     return r;
   }
 
-  it('connects to the best reachable endpoint of a group, and moves back to a better one once it answers, finishing in-flight answers on the old connection', async () => {
+  it('with connection.failBack: connects to the best reachable endpoint of a group, and moves back to a better one once it answers, finishing in-flight answers on the old connection', async () => {
     const g = gate();
     const rest = await restSim((req, res) => (req.url.includes('/slow') ? g.handler(req, res) : sendJson(res, 200, { ok: true })));
     const backup = await cloudSim('tok-b');
@@ -177,7 +177,7 @@ describe('endpoint groups and failover', () => {
         { url: backup.url, token: 'tok-b', group: 'gold', priority: 1 },
       ],
       rest,
-      { connection: { periodMs: 300 } },
+      { connection: { periodMs: 300, failBack: true } },
     );
     const onBackup = await backup.readyPeer(0, 5000);
     const id = onBackup.sendCommand('POST', '/netbackup/config/slow', { parameters: '{}' });
@@ -193,6 +193,34 @@ describe('endpoint groups and failover', () => {
     expect((await onBackup.responseFor(id, 3000)).payload.responseCode).toBe(200);
     expect(onPreferred.responsesFor(id)).toHaveLength(0);
     expect(await onBackup.closed).toBe(1001);
+  });
+
+  it('as NetBackup by default: stays on the endpoint in use when a better one comes back, and starts from the best after a loss', async () => {
+    const rest = await restSim();
+    const backup = await cloudSim('tok-b');
+    const probe = await cloudSim('tok-a');
+    const preferredPort = probe.port;
+    await probe.stop();
+    const { d } = await daemonWith(
+      [
+        { url: `ws://127.0.0.1:${preferredPort}/nbwss`, token: 'tok-a', group: 'gold', priority: 0 },
+        { url: backup.url, token: 'tok-b', group: 'gold', priority: 1 },
+      ],
+      rest,
+      { connection: { periodMs: 200 } },
+    );
+    const onBackup = await backup.readyPeer(0, 5000);
+    const preferred = await cloudSim('tok-a', preferredPort);
+    // Several periods pass: no second connection in the group, the one in use keeps serving.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(preferred.peers).toHaveLength(0);
+    expect(d.link.endpoint).toContain(String(backup.port));
+    expect((await onBackup.command('GET', '/netbackup/admin/jobs')).payload.responseCode).toBe(200);
+    // The cloud closes it: the bridge starts again from the best endpoint.
+    onBackup.ws.close(1001);
+    const onPreferred = await preferred.readyPeer(0, 5000);
+    expect((await onPreferred.command('GET', '/netbackup/admin/jobs')).payload.responseCode).toBe(200);
+    expect(backup.peers).toHaveLength(1);
   });
 
   it('fails over to the next endpoint when the one in use goes down', async () => {
