@@ -70,7 +70,7 @@ export interface Config {
     readonly maxPending: number;
     readonly imagesWindowMs: number;
   };
-  readonly heartbeat: { readonly intervalMs: number };
+  readonly heartbeat: { readonly intervalMs: number; readonly maxMissedPongs: number };
   readonly shutdown: { readonly graceMs: number };
   readonly log: { readonly level: LogLevel };
   /** The config file that was read, if any. */

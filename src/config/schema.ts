@@ -56,7 +56,7 @@ export interface RawConfig {
     maxPending: number;
     imagesWindowMs: number;
   };
-  heartbeat: { intervalMs: number };
+  heartbeat: { intervalMs: number; maxMissedPongs: number };
   shutdown: { graceMs: number };
   log: { level: string };
 }
@@ -84,8 +84,9 @@ convict.addFormat({
   coerce: (v: unknown) => (isString(v) && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
   validate(v: unknown, schema: convict.SchemaObj) {
     const min = typeof schema.min === 'number' ? schema.min : 0;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
-      throw new Error(`must be a whole number of at least ${min}`);
+    const max = typeof schema.max === 'number' ? schema.max : Number.MAX_SAFE_INTEGER;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+      throw new Error(max === Number.MAX_SAFE_INTEGER ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`);
     }
   },
 });
@@ -439,8 +440,8 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'nbw-uint', min: 1, default: 100, env: 'NBWSS_NOTIFY_BATCH_MAX', flag: 'notify-batch-max',
     },
     ackTimeoutMs: {
-      doc: 'Time a NOTIFICATION REQUEST waits for its RESPONSE before it is sent again with the same id',
-      format: 'nbw-uint', min: 100, default: 30000, env: 'NBWSS_NOTIFY_ACK_TIMEOUT_MS', flag: 'notify-ack-timeout-ms',
+      doc: "NetBackup's notification.scheduledRate: time a NOTIFICATION REQUEST waits for its RESPONSE before it is sent again with the same id",
+      format: 'nbw-uint', min: 100, default: 5000, env: 'NBWSS_NOTIFY_ACK_TIMEOUT_MS', flag: 'notify-ack-timeout-ms',
     },
     maxPending: {
       doc: 'Records waiting for acknowledgement at most; past it the oldest are dropped with one summary warning',
@@ -453,8 +454,12 @@ export const schema: convict.Schema<RawConfig> = {
   },
   heartbeat: {
     intervalMs: {
-      doc: 'Ping interval; a connection without a pong by the next ping is dropped and redialled, unless what is queued toward the cloud drained meanwhile (frames from the cloud do not count)',
+      doc: "NetBackup's keepAlive.scheduledRate: ping interval. A ping counts as missed when no pong came by the next one and nothing queued toward the cloud drained meanwhile (frames from the cloud do not count)",
       format: 'nbw-uint', min: 100, default: 30000, env: 'NBWSS_HEARTBEAT_MS', flag: 'heartbeat-ms',
+    },
+    maxMissedPongs: {
+      doc: "NetBackup's keepAlive.maxPongMissAllowed: pings in a row that may go without a pong; one more and the connection is dropped and redialled",
+      format: 'nbw-uint', min: 0, max: 100, default: 2, env: 'NBWSS_HEARTBEAT_MAX_MISSED_PONGS', flag: 'heartbeat-max-missed-pongs',
     },
   },
   shutdown: {

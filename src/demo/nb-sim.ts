@@ -1,35 +1,63 @@
 // A simulation of NetBackup's jobs and catalog images APIs that speaks their query syntax:
 // OData-style `filter` (`lastUpdateTime gt …`, `backupTime ge …`), `sort`, `page[limit]`,
 // cursor paging for jobs (`page[after]` = `meta.pagination.next`) and offset paging for
-// images (`page[offset]`). Tests and the demo add jobs, move them through states, add images.
+// images (`page[offset]`). Tests and the demo add jobs, move them through states, add images
+// and copies. Fields, names and enums are those of NetBackup's API 10.0–14.0 (admin.yaml and
+// catalog.yaml): jobs name policy types in upper case (`VMWARE`) and schedule types
+// `FULL_BACKUP`, …; images carry their backup id only as the resource id, name policy types
+// for display (`VMware`, `MS-Windows`), schedule types `FULL`, …, count copies in `numCopies`
+// and list each copy's fragments.
 import type { ServerResponse } from 'node:http';
 import type { RecordedRequest } from './fake-rest.js';
 
 export interface SimJob {
   jobId: number;
+  /** 0 for a job without a parent. */
   parentJobId: number;
   jobType: string;
+  /** Upper case, as the jobs API names it: VMWARE, STANDARD, WINDOWS_NT, … */
   policyType: string;
   policyName: string;
+  /** FULL_BACKUP, DIFFERENTIAL_INCREMENTAL_BACKUP, … */
   scheduleType: string;
+  scheduleName: string;
   clientName: string;
+  /** QUEUED, ACTIVE, REQUEUED, DONE, SUSPENDED, INCOMPLETE. */
   state: string;
-  status: number | null;
+  /** 0 until the job is DONE, then its exit status. */
+  status: number;
   startTime: string;
-  endTime: string | null;
+  endTime: string;
   lastUpdateTime: string;
   kilobytesTransferred: number;
+  percentComplete: number;
+}
+
+/** One fragment of one copy of an image. */
+export interface SimFragment {
+  copyNumber: number;
+  fragmentNumber: number;
+  /** Only on cloud snapshot copies: CLOUD_SNAPSHOT or CLOUD_SNAPSHOT_REPLICA. */
+  copyType?: string;
+  expiration: string;
 }
 
 export interface SimImage {
+  /** The resource id; the API has no backupId attribute. */
   backupId: string;
   clientName: string;
   policyName: string;
+  /** Display-cased, as the catalog names it: VMware, Standard, MS-Windows, Hyper-V, … */
   policyType: string;
+  /** FULL, DIFFERENTIAL_INCREMENTAL, CUMULATIVE_INCREMENTAL, USER_BACKUP, USER_ARCHIVE. */
   scheduleType: string;
+  scheduleName: string;
   backupTime: string;
-  expiration: string;
-  copyCount: number;
+  /** null: never expires. */
+  expiration: string | null;
+  numCopies: number;
+  primaryCopy: number;
+  fragments: SimFragment[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -96,18 +124,20 @@ export class NbSim {
     const at = this.#tick();
     const job: SimJob = {
       jobId,
-      parentJobId: jobId,
+      parentJobId: 0,
       jobType: 'BACKUP',
       policyType: 'VMWARE',
       policyName: 'vm-daily',
       scheduleType: 'FULL_BACKUP',
+      scheduleName: 'daily-full',
       clientName: `vm${jobId}.domain.com`,
       state: 'QUEUED',
-      status: null,
+      status: 0,
       startTime: at,
-      endTime: null,
+      endTime: '1970-01-01T00:00:00.000Z',
       lastUpdateTime: at,
       kilobytesTransferred: 0,
+      percentComplete: 0,
       ...fields,
     };
     this.jobs.set(jobId, job);
@@ -123,6 +153,7 @@ export class NbSim {
     if (state === 'DONE') {
       job.status = status;
       job.endTime = job.lastUpdateTime;
+      job.percentComplete = 100;
     }
     return job;
   }
@@ -135,19 +166,48 @@ export class NbSim {
     job.lastUpdateTime = this.#tick();
   }
 
+  /** An image with one local copy (one fragment) unless `fields` says otherwise. */
   addImage(fields: Partial<SimImage> & { backupId: string }): SimImage {
     const now = this.#now();
+    const expiration = iso(now + 14 * 86_400_000);
     const image: SimImage = {
       clientName: 'client01',
       policyName: 'vm-daily',
-      policyType: 'VMWARE',
-      scheduleType: 'FULL_BACKUP',
+      policyType: 'VMware',
+      scheduleType: 'FULL',
+      scheduleName: 'daily-full',
       backupTime: iso(now),
-      expiration: iso(now + 14 * 86_400_000),
-      copyCount: 1,
+      expiration,
+      numCopies: 1,
+      primaryCopy: 1,
+      fragments: [{ copyNumber: 1, fragmentNumber: 1, expiration }],
       ...fields,
     };
     this.images.set(image.backupId, image);
+    return image;
+  }
+
+  /** Adds a copy (a duplicate, or a cloud snapshot copy when `copyType` is given). */
+  addCopy(backupId: string, copyType?: string): SimImage {
+    const image = this.#image(backupId);
+    const copyNumber = Math.max(0, ...image.fragments.map((f) => f.copyNumber)) + 1;
+    image.fragments.push({ copyNumber, fragmentNumber: 1, expiration: image.expiration ?? iso(0), ...(copyType ? { copyType } : {}) });
+    image.numCopies = new Set(image.fragments.map((f) => f.copyNumber)).size;
+    return image;
+  }
+
+  /** Expires one copy: its fragments leave the catalog. */
+  expireCopy(backupId: string, copyNumber: number): SimImage {
+    const image = this.#image(backupId);
+    image.fragments = image.fragments.filter((f) => f.copyNumber !== copyNumber);
+    image.numCopies = new Set(image.fragments.map((f) => f.copyNumber)).size;
+    if (image.primaryCopy === copyNumber) image.primaryCopy = image.fragments[0]?.copyNumber ?? 0;
+    return image;
+  }
+
+  #image(backupId: string): SimImage {
+    const image = this.images.get(backupId);
+    if (!image) throw new Error(`no image ${backupId}`);
     return image;
   }
 
@@ -179,6 +239,11 @@ export class NbSim {
     let terms;
     try {
       terms = parseFilter(url.searchParams.get('filter'));
+      // The images API's default window: the last 24 hours.
+      if (isImages && !terms.some((t) => t.name === 'backupTime')) {
+        const now = this.#now();
+        terms.push({ name: 'backupTime', op: 'ge', value: iso(now - 86_400_000) }, { name: 'backupTime', op: 'le', value: iso(now) });
+      }
     } catch (err) {
       send(400, { errorCode: 400, errorMessage: (err as Error).message });
       return true;
@@ -205,8 +270,8 @@ export class NbSim {
       .sort((a, b) => Date.parse(b.backupTime) - Date.parse(a.backupTime) || a.backupId.localeCompare(b.backupId));
     const offset = Number(url.searchParams.get('page[offset]') ?? 0);
     send(200, {
-      data: list.slice(offset, offset + limit).map((i) => ({ type: 'image', id: i.backupId, attributes: { ...i } })),
-      meta: { pagination: { offset, limit, count: list.length } },
+      data: list.slice(offset, offset + limit).map(({ backupId, ...attributes }) => ({ type: 'image', id: backupId, attributes })),
+      meta: { pagination: { offset, limit, count: list.length, first: 0, last: Math.max(0, Math.floor((list.length - 1) / limit) * limit) } },
     });
     return true;
   }

@@ -121,6 +121,7 @@ export class Daemon {
         ca: config.cloud.ca,
         connectTimeoutMs: config.cloud.connectTimeoutMs,
         heartbeatMs: config.heartbeat.intervalMs,
+        maxMissedPongs: config.heartbeat.maxMissedPongs,
         reconnect: config.reconnect,
         periodMs: config.connection.periodMs,
         failBack: config.connection.failBack,

@@ -26,6 +26,7 @@ const RESTART_ONLY = [
   'connection.periodMs',
   'connection.failBack',
   'heartbeat.intervalMs',
+  'heartbeat.maxMissedPongs',
   'notifications.jobs',
   'notifications.images',
   'notifications.pollMs',

@@ -25,6 +25,8 @@ export interface ConnSettings {
   ca: string | null;
   connectTimeoutMs: number;
   heartbeatMs: number;
+  /** Pings in a row that may go without a pong before the connection is given up. */
+  maxMissedPongs: number;
   maxMessageBytes: number;
   /** Deepest JSON nesting accepted from the cloud. */
   maxJsonDepth: number;
@@ -150,8 +152,11 @@ export class Connection {
     this.#heartbeat = new Heartbeat(settings.heartbeatMs, {
       ping: () => ws.ping(),
       queued: () => ws.bufferedAmount,
-      dead: () => this.fail(new LinkError('NBW_ERR_HEARTBEAT_TIMEOUT', `no pong from the cloud within ${settings.heartbeatMs} ms`, CLOSE.normal), true),
-    });
+      dead: () => {
+        const missed = settings.maxMissedPongs + 1;
+        this.fail(new LinkError('NBW_ERR_HEARTBEAT_TIMEOUT', `no pong from the cloud to ${missed} ping${missed > 1 ? 's' : ''} in a row, ${settings.heartbeatMs} ms apart`, CLOSE.normal), true);
+      },
+    }, settings.maxMissedPongs);
 
     ws.on('open', () => {
       this.#state = 'handshaking';

@@ -1,5 +1,6 @@
-// Liveness of one connection: a ping every interval, and a verdict of "dead" when no pong came
-// back since the previous ping and nothing queued toward the peer drained meanwhile. Frames
+// Liveness of one connection: a ping every interval, and a verdict of "dead" once more than
+// `maxMissed` pings in a row got no pong while nothing queued toward the peer drained (as
+// NetBackup's keepAlive.maxPongMissAllowed). Frames
 // from the peer do not count: a peer that sends but never reads must not keep a connection
 // (and everything queued toward it) alive.
 
@@ -17,18 +18,23 @@ export interface HeartbeatTarget {
 export class Heartbeat {
   readonly #intervalMs: number;
   readonly #target: HeartbeatTarget;
+  readonly #maxMissed: number;
   #timer: NodeJS.Timeout | null = null;
   #alive = true;
+  #missed = 0;
   #queued = 0;
 
-  constructor(intervalMs: number, target: HeartbeatTarget) {
+  /** `maxMissed`: pings in a row that may go without a pong; one more and the peer is dead. */
+  constructor(intervalMs: number, target: HeartbeatTarget, maxMissed = 0) {
     this.#intervalMs = intervalMs;
     this.#target = target;
+    this.#maxMissed = maxMissed;
   }
 
   start(): void {
     this.stop();
     this.#alive = true;
+    this.#missed = 0;
     this.#queued = 0;
     this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
     this.#timer.unref();
@@ -48,7 +54,8 @@ export class Heartbeat {
     const queued = this.#target.queued?.() ?? 0;
     const draining = queued > 0 && queued < this.#queued;
     this.#queued = queued;
-    if (!this.#alive && !draining) {
+    this.#missed = this.#alive || draining ? 0 : this.#missed + 1;
+    if (this.#missed > this.#maxMissed) {
       this.stop();
       this.#target.dead();
       return;

@@ -45,6 +45,8 @@ export interface LinkOptions {
   /** Time allowed to open the socket, and again for the CONNECT RESPONSE. */
   connectTimeoutMs: number;
   heartbeatMs: number;
+  /** Pings in a row that may go without a pong (NetBackup's keepAlive.maxPongMissAllowed); 0 by default. */
+  maxMissedPongs?: number;
   reconnect: { minMs: number; maxMs: number };
   /** With failBack: how often a connection to a lower-priority endpoint tries the better ones. */
   periodMs?: number;
@@ -116,6 +118,7 @@ export class Link extends EventEmitter<LinkEvents> {
       ca: opts.ca,
       connectTimeoutMs: opts.connectTimeoutMs,
       heartbeatMs: opts.heartbeatMs,
+      maxMissedPongs: opts.maxMissedPongs ?? 0,
       maxMessageBytes: opts.maxMessageBytes,
       maxJsonDepth: opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH,
       perMessageDeflate: opts.perMessageDeflate,

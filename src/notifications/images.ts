@@ -1,60 +1,126 @@
-// Polling images: the images backed up within the window, offset-paged to the end; an IMAGE
-// record CREATE for an image not seen before, UPDATE when its expiration or copy count changes.
-// A deleted image shows only as an absence from the window, which expiry and the window
-// sliding past it look like too, so deletions are not reported (see the README).
+// Polling images: the catalog's images backed up within the window, offset-paged to the end.
+// After a first poll that takes what is there as the baseline, an IMAGE record is sent for
+//   CREATE                   an image not seen before;
+//   UPDATE                   a change of its expiration or number of copies (`numCopies`);
+//   NO_LOCAL_COPY_AVAILABLE  every copy the catalog lists is a cloud snapshot or a replica
+//                            (`fragments[].copyType`), where one was not before;
+//   DELETE                   an image still inside the window that two polls in a row did not
+//                            find (one miss can be an offset page shifting under the poll).
+// An image that leaves the window by age is forgotten without a record.
 import type { Get } from './jobs.js';
-import { epochSeconds, scheduleType, type UnknownValues } from './vocabulary.js';
+import { clientType, epochSeconds, text, type UnknownValues } from './vocabulary.js';
+
+/** What is remembered of an image between polls. */
+export interface ImageSeen {
+  /** Expiration, epoch seconds (null: never expires). */
+  exp: number | null;
+  /** Number of copies (null: the catalog did not say). */
+  copies: number | null;
+  /** backupTime, epoch seconds. */
+  time: number;
+  client: string;
+  type: string;
+  /** At least one copy that is not a cloud snapshot or replica. */
+  local: boolean;
+  /** Polls in a row that did not find it while it was inside the window. */
+  misses: number;
+}
 
 export interface ImagesState {
   /** False until the first poll has taken the images already there as the baseline. */
   primed: boolean;
-  /** backupId → [expiration in s, copy count, backupTime in s]. */
-  known: Record<string, [number | null, number | null, number]>;
+  /** backupId → what was seen (older releases kept [expiration, copies, backupTime]). */
+  known: Record<string, ImageSeen | [number | null, number | null, number]>;
 }
+
+export type ImageOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'NO_LOCAL_COPY_AVAILABLE';
+
+/** Polls in a row an image inside the window must be missing before it is reported deleted. */
+export const DELETE_AFTER_MISSES = 2;
+
+/** Copy types of copies that cannot be restored from this server's own storage. */
+const NOT_LOCAL = /REPLICA|CLOUD/;
 
 type Page = { data?: { id?: string; attributes?: Record<string, unknown> }[]; meta?: { pagination?: { count?: unknown } } };
 
-const copiesOf = (a: Record<string, unknown>): number | null =>
-  typeof a.copyCount === 'number' ? a.copyCount : Array.isArray(a.copies) ? a.copies.length : null;
+/** The number of copies: `numCopies`, else the distinct copy numbers of the fragments. */
+export function copiesOf(a: Record<string, unknown>): number | null {
+  if (typeof a.numCopies === 'number' && Number.isFinite(a.numCopies)) return a.numCopies;
+  if (!Array.isArray(a.fragments) || a.fragments.length === 0) return null;
+  return new Set(a.fragments.map((f: { copyNumber?: unknown } | null) => f?.copyNumber)).size;
+}
 
-export function imageRecord(a: Record<string, unknown>, operationId: string, unknown: UnknownValues): Record<string, unknown> {
-  const record: Record<string, unknown> = {
-    backupId: a.backupId,
-    clientName: a.clientName,
-    clientType: a.policyType,
-    policyName: a.policyName,
-    scheduleType: scheduleType(a.scheduleType, unknown),
-    backupTime: epochSeconds(a.backupTime),
-    expiration: epochSeconds(a.expiration),
-    copyCount: copiesOf(a) ?? undefined,
-    operationId,
-  };
-  for (const k of Object.keys(record)) if (record[k] === undefined) delete record[k];
-  return record;
+/**
+ * False only when the catalog lists copies and every one of them is a cloud snapshot or a
+ * replica of one (its fragments' `copyType`); an image without fragments counts as local.
+ */
+export function hasLocalCopy(a: Record<string, unknown>): boolean {
+  if (!Array.isArray(a.fragments) || a.fragments.length === 0) return true;
+  const remote = new Map<unknown, boolean>();
+  for (const f of a.fragments as ({ copyNumber?: unknown; copyType?: unknown } | null)[]) {
+    const isRemote = typeof f?.copyType === 'string' && NOT_LOCAL.test(f.copyType);
+    remote.set(f?.copyNumber, (remote.get(f?.copyNumber) ?? true) && isRemote);
+  }
+  return [...remote.values()].some((r) => !r);
+}
+
+/** An IMAGE record exactly as NetBackup sends one: these six fields, times in epoch seconds. */
+export function imageRecord(seen: Pick<ImageSeen, 'client' | 'type' | 'time'>, backupId: string, operationId: ImageOperation, createdTime: number): Record<string, unknown> {
+  return { backupId, clientName: seen.client, clientType: seen.type, backupTime: seen.time, createdTime, operationId };
+}
+
+/** An entry written by an older release, read as what it remembered. */
+function upgrade(v: ImageSeen | [number | null, number | null, number]): ImageSeen {
+  if (!Array.isArray(v)) return v;
+  return { exp: v[0], copies: v[1], time: v[2], client: '', type: '', local: true, misses: 0 };
 }
 
 export async function pollImages(get: Get, prev: ImagesState, now: number, windowMs: number, unknown: UnknownValues): Promise<{ records: Record<string, unknown>[]; state: ImagesState }> {
   const since = new Date(now - windowMs).toISOString();
-  const known = { ...prev.known };
+  const horizon = Math.floor((now - windowMs) / 1000);
+  const created = Math.floor(now / 1000);
+  const known: Record<string, ImageSeen> = {};
+  for (const [id, v] of Object.entries(prev.known)) known[id] = { ...upgrade(v) };
+  const found = new Set<string>();
   const records: Record<string, unknown>[] = [];
   const limit = 100;
   for (let offset = 0; offset < 10_000_000; offset += limit) {
     const page = (await get('/netbackup/catalog/images', { filter: `backupTime ge ${since}`, 'page[offset]': offset, 'page[limit]': limit })) as Page;
     const data = page.data ?? [];
     for (const item of data) {
-      const a: Record<string, unknown> = { backupId: item.id, ...(item.attributes ?? {}) };
-      const id = String(a.backupId);
-      const expiration = epochSeconds(a.expiration) ?? null;
-      const copies = copiesOf(a);
-      const seen = known[id];
-      if (prev.primed && !seen) records.push(imageRecord(a, 'CREATE', unknown));
-      else if (prev.primed && seen && (seen[0] !== expiration || seen[1] !== copies)) records.push(imageRecord(a, 'UPDATE', unknown));
-      known[id] = [expiration, copies, epochSeconds(a.backupTime) ?? Math.floor(now / 1000)];
+      const a = item.attributes ?? {};
+      const id = text(item.id ?? a.backupId);
+      if (id === '' || found.has(id)) continue;
+      found.add(id);
+      const was = known[id];
+      const seen: ImageSeen = {
+        exp: epochSeconds(a.expiration) ?? null,
+        copies: copiesOf(a),
+        time: epochSeconds(a.backupTime) ?? created,
+        client: text(a.clientName),
+        type: clientType(a.clientType ?? a.policyType, unknown),
+        local: hasLocalCopy(a),
+        misses: 0,
+      };
+      known[id] = seen;
+      if (!prev.primed) continue;
+      if (!was) records.push(imageRecord(seen, id, 'CREATE', created));
+      else if (was.exp !== seen.exp || was.copies !== seen.copies) records.push(imageRecord(seen, id, 'UPDATE', created));
+      if (!seen.local && (!was || was.local)) records.push(imageRecord(seen, id, 'NO_LOCAL_COPY_AVAILABLE', created));
     }
     const count = Number(page.meta?.pagination?.count);
     if (data.length < limit || (Number.isFinite(count) && offset + limit >= count)) break;
   }
-  const horizon = Math.floor((now - windowMs) / 1000);
-  const kept = Object.entries(known).filter(([, [, , backupTime]]) => backupTime >= horizon);
-  return { records, state: { primed: true, known: Object.fromEntries(kept) } };
+  for (const [id, seen] of Object.entries(known)) {
+    if (found.has(id)) continue;
+    if (seen.time < horizon) {
+      delete known[id];
+      continue;
+    }
+    seen.misses += 1;
+    if (seen.misses < DELETE_AFTER_MISSES) continue;
+    delete known[id];
+    if (prev.primed) records.push(imageRecord(seen, id, 'DELETE', created));
+  }
+  return { records, state: { primed: true, known } };
 }

@@ -1,6 +1,8 @@
-// Polling jobs: everything updated since the cursor, cursor-paged to the end; a JOB record
-// when a job is first seen and whenever its state changes, not on progress updates.
-import { epochSeconds, scheduleType, type UnknownValues } from './vocabulary.js';
+// Polling jobs: everything updated since the cursor, cursor-paged to the end. As NetBackup
+// does, a job is reported when it is first seen, when it becomes ACTIVE and when it is DONE:
+// the jobs API's other states are folded into these three (see vocabulary.ts) and a record is
+// sent only when the job moved forward, never for progress or a retry.
+import { epochSeconds, JOB_STATE_RANK, JOB_STATES, scheduleType, text, whole, type JobState, type UnknownValues } from './vocabulary.js';
 
 /** What the jobs poller remembers between polls (persisted in the state file). */
 export interface JobsState {
@@ -21,25 +23,26 @@ const MAX_KNOWN = 100_000;
 
 type Page = { data?: { id?: string; attributes?: Record<string, unknown> }[]; meta?: { pagination?: { next?: unknown } } };
 
-/** A JOB record in NBWSS vocabulary. */
-export function jobRecord(a: Record<string, unknown>, unknown: UnknownValues): Record<string, unknown> {
-  const record: Record<string, unknown> = {
-    jobId: a.jobId,
-    parentJobId: a.parentJobId,
-    jobType: a.jobType,
-    policyType: a.policyType,
-    policyName: a.policyName,
+/** The NBWSS state of a jobs API state (or of one remembered by an older release); null when unknown. */
+export const jobState = (state: unknown): JobState | null => (typeof state === 'string' ? JOB_STATES[state] ?? null : null);
+
+/**
+ * A JOB record exactly as NetBackup sends one: these ten fields, times in epoch seconds,
+ * `status` 0 until the job is DONE.
+ */
+export function jobRecord(a: Record<string, unknown>, state: JobState, unknown: UnknownValues): Record<string, unknown> {
+  return {
+    jobId: whole(a.jobId),
+    parentJobId: whole(a.parentJobId),
+    jobType: text(a.jobType),
+    policyType: text(a.policyType),
+    policyName: text(a.policyName),
     scheduleType: scheduleType(a.scheduleType, unknown),
-    clientName: a.clientName,
-    state: a.state,
+    clientName: text(a.clientName),
+    state,
+    status: state === 'DONE' ? whole(a.status) : 0,
+    startTime: epochSeconds(a.startTime) ?? 0,
   };
-  if (a.state === 'DONE') record.status = a.status;
-  const start = epochSeconds(a.startTime);
-  if (start !== undefined) record.startTime = start;
-  const end = epochSeconds(a.endTime);
-  if (a.state === 'DONE' && end !== undefined) record.endTime = end;
-  for (const k of Object.keys(record)) if (record[k] === undefined) delete record[k];
-  return record;
 }
 
 /** One poll: the records to report and the state to remember afterwards (the input is not changed). */
@@ -56,11 +59,22 @@ export async function pollJobs(get: Get, prev: JobsState, now: number, unknown: 
     for (const item of page.data ?? []) {
       const a = item.attributes ?? {};
       const jobId = String(a.jobId ?? item.id);
-      const state = String(a.state ?? '');
       const updated = Date.parse(String(a.lastUpdateTime ?? '')) || now;
       newest = Math.max(newest, updated);
-      if (known[jobId]?.[0] !== state) records.push(jobRecord({ jobId: Number(jobId), ...a }, unknown));
-      known[jobId] = [state, updated];
+      const state = jobState(a.state);
+      const before = known[jobId];
+      if (state === null) {
+        unknown.note('state', text(a.state));
+        if (before) known[jobId] = [before[0], updated];
+        continue;
+      }
+      const reported = before ? jobState(before[0]) : null;
+      if (reported === null || JOB_STATE_RANK[state] > JOB_STATE_RANK[reported]) {
+        records.push(jobRecord({ jobId: Number(jobId), ...a }, state, unknown));
+        known[jobId] = [state, updated];
+      } else {
+        known[jobId] = [reported, updated];
+      }
     }
     const next = page.meta?.pagination?.next;
     if (next === undefined || next === null || next === '' || (page.data ?? []).length === 0) break;

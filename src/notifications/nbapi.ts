@@ -6,8 +6,16 @@ import { Pool } from 'undici';
 import { BridgeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 
-/** API versions asked for, newest first. */
-export const API_VERSIONS = ['14.0', '13.0', '12.0', '11.0', '10.0', '9.0', '8.0', '7.0', '6.0', '5.0', '4.0', '3.0', '2.0', '1.0'];
+/**
+ * API versions asked for, newest first: 14.0 is NetBackup 11.2, 13.0 is 11.0, 12.0 is 10.5,
+ * 10.0 is 10.3. Below 8.0 the catalog images API has another shape.
+ */
+export const API_VERSIONS = ['14.0', '13.0', '12.0', '11.0', '10.0', '9.0', '8.0'];
+
+/** The oldest version each API is polled with: the jobs API pages by cursor from 9.0 on. */
+export const MIN_VERSION: Readonly<Record<string, string>> = { '/netbackup/admin/jobs': '9.0', '/netbackup/catalog/images': '8.0' };
+
+const atLeast = (version: string, floor: string | undefined) => floor === undefined || Number(version) >= Number(floor);
 
 export const mediaType = (version: string) => `application/vnd.netbackup+json;version=${version}`;
 
@@ -71,7 +79,11 @@ export class NbApi {
   async get(path: string, query: Record<string, string | number>): Promise<unknown> {
     const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
     const target = `${this.#basePath}${path}${qs ? `?${qs}` : ''}`;
-    const versions = this.#version ? [this.#version] : API_VERSIONS;
+    const floor = MIN_VERSION[path];
+    if (this.#version && !atLeast(this.#version, floor)) {
+      throw new PollError(`${path}: the server offers API ${this.#version}; polling this API needs ${floor} or later`, 406);
+    }
+    const versions = this.#version ? [this.#version] : API_VERSIONS.filter((v) => atLeast(v, floor));
     for (const version of versions) {
       const res = await this.#pool.request({
         path: target,
@@ -100,7 +112,7 @@ export class NbApi {
         throw new PollError(`${path}: the answer is not JSON`, res.statusCode);
       }
     }
-    throw new PollError(`${path}: no API version offered (asked ${API_VERSIONS.join(', ')})`, 406);
+    throw new PollError(`${path}: no API version offered (asked ${versions.join(', ')}; polling this API needs ${floor ?? API_VERSIONS.at(-1)} or later)`, 406);
   }
 
   /** Closes the connections, aborting a poll in flight (it fails, and is done again after a restart). */

@@ -1,17 +1,81 @@
 // The two vocabularies: what the REST API says and what an NBWSS NOTIFICATION says. Every
-// mapping lives here, in one table, with a test per entry.
+// mapping lives here, in one table per field, with a test per entry.
 
-/** REST schedule types → NBWSS schedule types. */
+/**
+ * Schedule types → NBWSS schedule types. The jobs API names them `FULL_BACKUP`, …, the catalog
+ * images API `FULL`, …; NBWSS has five.
+ */
 export const SCHEDULE_TYPES: Readonly<Record<string, string>> = {
   FULL_BACKUP: 'ST_FULL',
+  FULL: 'ST_FULL',
   DIFFERENTIAL_INCREMENTAL_BACKUP: 'ST_DINC',
+  DIFFERENTIAL_INCREMENTAL: 'ST_DINC',
   CUMULATIVE_INCREMENTAL_BACKUP: 'ST_CINC',
+  CUMULATIVE_INCREMENTAL: 'ST_CINC',
   USER_BACKUP: 'ST_UBACKUP',
   USER_ARCHIVE: 'ST_UARCHIVE',
 };
 
-/** Job states the bridge reports a change to (others pass through as they are). */
-export const JOB_STATES = ['QUEUED', 'ACTIVE', 'REQUEUED', 'DONE', 'SUSPENDED', 'INCOMPLETE'] as const;
+/**
+ * The jobs API's states → the three an NBWSS JOB record has. A job waiting to run again
+ * (REQUEUED) is QUEUED; one that ran and is paused (SUSPENDED) or failed but may still be
+ * resumed (INCOMPLETE) is ACTIVE: it has started and is not DONE.
+ */
+export const JOB_STATES: Readonly<Record<string, JobState>> = {
+  QUEUED: 'QUEUED',
+  REQUEUED: 'QUEUED',
+  ACTIVE: 'ACTIVE',
+  SUSPENDED: 'ACTIVE',
+  INCOMPLETE: 'ACTIVE',
+  DONE: 'DONE',
+};
+
+export type JobState = 'QUEUED' | 'ACTIVE' | 'DONE';
+
+/** How far along a job is: a JOB record is sent only when this grows. */
+export const JOB_STATE_RANK: Readonly<Record<JobState, number>> = { QUEUED: 1, ACTIVE: 2, DONE: 3 };
+
+/**
+ * The catalog's display names of policy types → the upper-case names the jobs API uses for the
+ * same types (and an NBWSS IMAGE record's `clientType`). Matched without regard to case.
+ */
+export const CLIENT_TYPES: Readonly<Record<string, string>> = {
+  'standard': 'STANDARD',
+  'proxy': 'PROXY',
+  'oracle': 'OBACKUP',
+  'informix-on-bar': 'INFORMIX',
+  'sybase': 'SYBASE',
+  'ms-sharepoint': 'SHAREPOINT',
+  'datatools-sql-backtrack': 'BACKTRACK',
+  'ms-windows': 'WINDOWS_NT',
+  'ms-sql-server': 'SQL_SERVER',
+  'ms-exchange-server': 'EXCHANGE',
+  'sap': 'SAP',
+  'db2': 'DB2',
+  'ndmp': 'NDMP',
+  'flashbackup': 'FLASHBACKUP',
+  'split-mirror': 'SPLITMIRROR',
+  'afs': 'AFS',
+  'lotus-notes': 'LOTUS_NOTES',
+  'teradata': 'NCR_TERADATA',
+  'flashbackup-windows': 'FBU_WINDOWS',
+  'vault': 'VAULT',
+  'nbu-catalog': 'NBU_CATALOG',
+  'generic': 'GENERIC',
+  'puredisk-export': 'PUREDISK_EXPORT',
+  'enterprise-vault': 'ENTERPRISE_VAULT',
+  'vmware': 'VMWARE',
+  'hyper-v': 'HYPERV',
+  'bigdata': 'BIGDATA',
+  'hypervisor': 'HYPERVISOR',
+  'deployment': 'DEPLOYMENT',
+  'cloud': 'CLOUD',
+  'nutanix-ahv': 'NUTANIX_AHV',
+  'universal-share': 'UNIVERSAL_SHARE',
+  'nas-data-protection': 'NAS_DATA_PROTECTION',
+  'kubernetes': 'KUBERNETES',
+  'kvm': 'KVM',
+};
 
 /** Reports each unknown value once, so a new NetBackup release does not flood the log. */
 export class UnknownValues {
@@ -31,12 +95,26 @@ export class UnknownValues {
 }
 
 /** A schedule type in NBWSS terms; an unknown one passes through unchanged (and is reported once). */
-export function scheduleType(value: unknown, unknown: UnknownValues): unknown {
-  if (typeof value !== 'string') return value;
+export function scheduleType(value: unknown, unknown: UnknownValues): string {
+  if (typeof value !== 'string') return '';
   const mapped = SCHEDULE_TYPES[value];
   if (mapped !== undefined) return mapped;
   if (!value.startsWith('ST_')) unknown.note('scheduleType', value);
   return value;
+}
+
+/**
+ * A catalog policy type as an NBWSS `clientType`: a known display name by the table, a name
+ * already upper case as it is, anything else upper-cased with `_` for other characters (and
+ * reported once).
+ */
+export function clientType(value: unknown, unknown: UnknownValues): string {
+  if (typeof value !== 'string' || value === '') return '';
+  const known = CLIENT_TYPES[value.toLowerCase()];
+  if (known !== undefined) return known;
+  if (/^[A-Z0-9_]+$/.test(value)) return value;
+  unknown.note('policyType', value);
+  return value.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 }
 
 /** An ISO 8601 time as epoch seconds; a number passes through; anything else is left out. */
@@ -46,3 +124,9 @@ export function epochSeconds(value: unknown): number | undefined {
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
+
+/** A string field as NBWSS sends it: always there, empty when the REST API left it out. */
+export const text = (value: unknown): string => (typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value));
+
+/** A whole-number field: always there, 0 when the REST API left it out. */
+export const whole = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : /^\s*-?\d+\s*$/.test(String(value)) ? Number(value) : 0);

@@ -86,6 +86,10 @@ describe('job notifications', () => {
     expect(records.map((r) => r.state)).toEqual(['QUEUED', 'ACTIVE', 'DONE']);
     expect(records[2]).toMatchObject({ object: 'JOB', jobId: job.jobId, jobType: 'BACKUP', policyType: 'VMWARE', scheduleType: 'ST_DINC', clientName: 'vm42.domain.com', state: 'DONE', status: 0 });
     expect(typeof records[2]?.startTime).toBe('number');
+    for (const r of records) {
+      const { id: _id, object: _object, ...fields } = r;
+      expect(Object.keys(fields)).toEqual(['jobId', 'parentJobId', 'jobType', 'policyType', 'policyName', 'scheduleType', 'clientName', 'state', 'status', 'startTime']);
+    }
     const first = peer.notifications()[0];
     expect(first).toMatchObject({ version: '1.0', type: 'NOTIFICATION', subType: 'REQUEST' });
     expect(first?.payload[0]).toMatchObject({ notificationType: 'INFO', object: 'JOB' });
@@ -149,6 +153,16 @@ describe('job notifications', () => {
     const accepts = s.rest.requests.filter((r) => r.url.startsWith('/netbackup/admin/jobs')).map((r) => r.headers.accept);
     expect(accepts.slice(0, 3)).toEqual(['14.0', '13.0', '12.0'].map((v) => `application/vnd.netbackup+json;version=${v}`));
     expect(new Set(accepts.slice(3))).toEqual(new Set(['application/vnd.netbackup+json;version=12.0']));
+  });
+
+  it('never step the jobs API below 9.0, where cursor paging begins: the poll fails with a warning that says so', async () => {
+    const s = await servers({ sim: new NbSim({ maxVersion: 8 }) });
+    const { logs } = await daemon(s.env);
+    await s.cloud.readyPeer(0);
+    await until(() => logs.text().includes('NBW_ERR_POLL_FAILED'), 3000, 'the poll warning');
+    const accepts = s.rest.requests.filter((r) => r.url.startsWith('/netbackup/admin/jobs')).map((r) => r.headers.accept);
+    expect(new Set(accepts)).toEqual(new Set(['14.0', '13.0', '12.0', '11.0', '10.0', '9.0'].map((v) => `application/vnd.netbackup+json;version=${v}`)));
+    expect(logs.text()).toMatch(/polling this API needs 9\.0 or later/);
   });
 
   it('back off on 503, honour Retry-After on 429, and keep the command path answering meanwhile', async () => {
@@ -227,18 +241,31 @@ describe('job notifications', () => {
 });
 
 describe('image notifications', () => {
-  it('report new images (CREATE) and changed ones (UPDATE) after the first poll set the baseline', async () => {
+  it('report new images (CREATE), changed ones (UPDATE), deleted ones (DELETE) and lost local copies (NO_LOCAL_COPY_AVAILABLE) after the first poll set the baseline', async () => {
     const s = await servers();
     s.sim.addImage({ backupId: 'before_1' });
+    s.sim.addImage({ backupId: 'before_2', clientName: 'client02', policyType: 'Standard' });
+    s.sim.addImage({ backupId: 'before_3' });
+    s.sim.addCopy('before_3', 'CLOUD_SNAPSHOT_REPLICA');
     await daemon({ ...s.env, NBWSS_NOTIFY_JOBS: 'false', NBWSS_NOTIFY_IMAGES: 'true' });
     const peer = await s.cloud.readyPeer(0);
     await sleep(400);
     s.sim.addImage({ backupId: 'client01_1458601200', clientName: 'client01', scheduleType: 'USER_BACKUP' });
-    s.sim.images.get('before_1')!.copyCount = 2;
-    await until(() => recordsOf(peer.notifications()).length === 2, 3000, 'two image records');
+    s.sim.addCopy('before_1');
+    s.sim.images.delete('before_2');
+    s.sim.expireCopy('before_3', 1);
+    const ops = () => recordsOf(peer.notifications()).map((r) => `${r.backupId}:${r.operationId}`).sort();
+    await until(() => ops().length === 5, 3000, 'five image records');
+    await sleep(300);
+    expect(ops()).toEqual(['before_1:UPDATE', 'before_2:DELETE', 'before_3:NO_LOCAL_COPY_AVAILABLE', 'before_3:UPDATE', 'client01_1458601200:CREATE']);
     const records = recordsOf(peer.notifications());
-    expect(records.map((r) => `${r.backupId}:${r.operationId}`).sort()).toEqual(['before_1:UPDATE', 'client01_1458601200:CREATE']);
-    expect(records.find((r) => r.operationId === 'CREATE')).toMatchObject({ object: 'IMAGE', clientName: 'client01', scheduleType: 'ST_UBACKUP' });
+    for (const r of records) {
+      const { id: _id, object, ...fields } = r;
+      expect(object).toBe('IMAGE');
+      expect(Object.keys(fields)).toEqual(['backupId', 'clientName', 'clientType', 'backupTime', 'createdTime', 'operationId']);
+    }
+    expect(records.find((r) => r.operationId === 'CREATE')).toMatchObject({ clientName: 'client01', clientType: 'VMWARE' });
+    expect(records.find((r) => r.operationId === 'DELETE')).toMatchObject({ clientName: 'client02', clientType: 'STANDARD' });
   });
 });
 

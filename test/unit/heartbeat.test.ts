@@ -31,6 +31,43 @@ describe('Heartbeat', () => {
     expect(target.ping).toHaveBeenCalledTimes(1);
   });
 
+  it('allows maxMissed pings in a row without a pong, and declares the peer dead at the next one', () => {
+    const target = { ping: vi.fn(), dead: vi.fn() };
+    const hb = new Heartbeat(1000, target, 2);
+    hb.start();
+    vi.advanceTimersByTime(3000);
+    expect(target.ping).toHaveBeenCalledTimes(3);
+    expect(target.dead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1000);
+    expect(target.dead).toHaveBeenCalledTimes(1);
+    expect(target.ping).toHaveBeenCalledTimes(3);
+  });
+
+  it('counts only misses in a row: a pong starts the count over', () => {
+    const target = { ping: vi.fn(), dead: vi.fn() };
+    const hb = new Heartbeat(1000, target, 1);
+    hb.start();
+    for (let i = 0; i < 10; i++) {
+      vi.advanceTimersByTime(2000);
+      hb.seen();
+    }
+    expect(target.dead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(3000);
+    expect(target.dead).toHaveBeenCalledTimes(1);
+  });
+
+  it('starts the count over when restarted', () => {
+    const target = { ping: vi.fn(), dead: vi.fn() };
+    const hb = new Heartbeat(1000, target, 1);
+    hb.start();
+    vi.advanceTimersByTime(2000);
+    hb.start();
+    vi.advanceTimersByTime(2000);
+    expect(target.dead).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1000);
+    expect(target.dead).toHaveBeenCalledTimes(1);
+  });
+
   it('does nothing once stopped', () => {
     const target = { ping: vi.fn(), dead: vi.fn() };
     const hb = new Heartbeat(1000, target);

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
-import { imageRecord, pollImages } from '../../src/notifications/images.js';
-import { jobRecord, pollJobs, type Get } from '../../src/notifications/jobs.js';
+import { copiesOf, hasLocalCopy, imageRecord, pollImages, type ImagesState } from '../../src/notifications/images.js';
+import { jobRecord, pollJobs, type Get, type JobsState } from '../../src/notifications/jobs.js';
 import { retryAfterMs } from '../../src/notifications/nbapi.js';
 import { freshState, loadNotifyState, StateFile, STATE_FILE } from '../../src/notifications/store.js';
-import { epochSeconds, SCHEDULE_TYPES, scheduleType, UnknownValues } from '../../src/notifications/vocabulary.js';
+import { CLIENT_TYPES, clientType, epochSeconds, JOB_STATE_RANK, JOB_STATES, SCHEDULE_TYPES, scheduleType, text, UnknownValues, whole } from '../../src/notifications/vocabulary.js';
 import { NbSim } from '../../src/demo/nb-sim.js';
 import type { RecordedRequest } from '../../src/demo/fake-rest.js';
 
@@ -27,17 +27,54 @@ function simGet(sim: NbSim): Get {
   };
 }
 
+/** The exact keys of NetBackup's records, in its order. */
+const JOB_KEYS = ['jobId', 'parentJobId', 'jobType', 'policyType', 'policyName', 'scheduleType', 'clientName', 'state', 'status', 'startTime'];
+const IMAGE_KEYS = ['backupId', 'clientName', 'clientType', 'backupTime', 'createdTime', 'operationId'];
+
 describe('vocabulary', () => {
-  it.each(Object.entries(SCHEDULE_TYPES))('maps %s to %s', (rest, nbwss) => {
+  it.each(Object.entries(SCHEDULE_TYPES))('maps the schedule type %s to %s', (rest, nbwss) => {
     expect(scheduleType(rest, quiet())).toBe(nbwss);
   });
 
-  it('passes an unknown value through unchanged and reports it once', () => {
+  it('maps the schedule types of both APIs: the jobs API (FULL_BACKUP, …) and the catalog (FULL, …)', () => {
+    expect(['FULL_BACKUP', 'FULL', 'DIFFERENTIAL_INCREMENTAL_BACKUP', 'DIFFERENTIAL_INCREMENTAL', 'CUMULATIVE_INCREMENTAL_BACKUP', 'CUMULATIVE_INCREMENTAL', 'USER_BACKUP', 'USER_ARCHIVE'].map((v) => scheduleType(v, quiet())))
+      .toEqual(['ST_FULL', 'ST_FULL', 'ST_DINC', 'ST_DINC', 'ST_CINC', 'ST_CINC', 'ST_UBACKUP', 'ST_UARCHIVE']);
+  });
+
+  it('passes an unknown value through unchanged and reports it once; an ST_ name is taken as it is', () => {
     const seen: string[] = [];
     const u = new UnknownValues((field, value) => seen.push(`${field}=${value}`));
     expect(scheduleType('SYNTHETIC_FULL', u)).toBe('SYNTHETIC_FULL');
     expect(scheduleType('SYNTHETIC_FULL', u)).toBe('SYNTHETIC_FULL');
+    expect(scheduleType('ST_FULL', u)).toBe('ST_FULL');
+    expect(scheduleType(7, u)).toBe('');
     expect(seen).toEqual(['scheduleType=SYNTHETIC_FULL']);
+  });
+
+  it.each(Object.entries(JOB_STATES))('folds the job state %s into %s', (rest, nbwss) => {
+    expect(JOB_STATES[rest]).toBe(nbwss);
+  });
+
+  it('ranks job states QUEUED < ACTIVE < DONE', () => {
+    expect(JOB_STATE_RANK.QUEUED).toBeLessThan(JOB_STATE_RANK.ACTIVE);
+    expect(JOB_STATE_RANK.ACTIVE).toBeLessThan(JOB_STATE_RANK.DONE);
+  });
+
+  it.each(Object.entries(CLIENT_TYPES))('maps the catalog policy type %s to the client type %s', (display, upper) => {
+    expect(clientType(display, quiet())).toBe(upper);
+  });
+
+  it('maps catalog policy types whatever their case, keeps upper-case names, and upper-cases unknown ones (reported once)', () => {
+    const seen: string[] = [];
+    const u = new UnknownValues((field, value) => seen.push(`${field}=${value}`));
+    expect(clientType('VMware', u)).toBe('VMWARE');
+    expect(clientType('Hyper-V', u)).toBe('HYPERV');
+    expect(clientType('MS-Windows', u)).toBe('WINDOWS_NT');
+    expect(clientType('STANDARD', u)).toBe('STANDARD');
+    expect(clientType('Open Stack-2', u)).toBe('OPEN_STACK_2');
+    expect(clientType('Open Stack-2', u)).toBe('OPEN_STACK_2');
+    expect(clientType(undefined, u)).toBe('');
+    expect(seen).toEqual(['policyType=Open Stack-2']);
   });
 
   it('turns ISO times into epoch seconds', () => {
@@ -46,84 +83,282 @@ describe('vocabulary', () => {
     expect(epochSeconds(1444856200.5)).toBe(1444856200);
     expect(epochSeconds('not a time')).toBeUndefined();
     expect(epochSeconds(null)).toBeUndefined();
+    expect(epochSeconds(Number.NaN)).toBeUndefined();
   });
 
-  it('builds JOB records in NBWSS vocabulary, with the status only when DONE', () => {
-    const a = { jobId: 4711, parentJobId: 4711, jobType: 'BACKUP', policyType: 'VMWARE', policyName: 'vm-daily', scheduleType: 'FULL_BACKUP', clientName: 'vm01.domain.com', state: 'DONE', status: 0, startTime: '2015-10-14T21:10:00Z', endTime: '2015-10-14T21:20:00Z', kilobytesTransferred: 5 };
-    expect(jobRecord(a, quiet())).toEqual({ jobId: 4711, parentJobId: 4711, jobType: 'BACKUP', policyType: 'VMWARE', policyName: 'vm-daily', scheduleType: 'ST_FULL', clientName: 'vm01.domain.com', state: 'DONE', status: 0, startTime: 1444857000, endTime: 1444857600 });
-    expect(jobRecord({ ...a, state: 'ACTIVE', status: null }, quiet())).not.toHaveProperty('status');
+  it('always gives a string field a string and a whole-number field a number', () => {
+    expect([text('a'), text(undefined), text(null), text(12)]).toEqual(['a', '', '', '12']);
+    expect([whole(7), whole(7.9), whole('42'), whole(' -3 '), whole('x'), whole(null), whole(undefined), whole(Number.POSITIVE_INFINITY)]).toEqual([7, 7, 42, -3, 0, 0, 0, 0]);
+  });
+});
+
+describe('JOB records', () => {
+  const a = { jobId: 4711, parentJobId: 4711, jobType: 'BACKUP', policyType: 'VMWARE', policyName: 'vm-daily', scheduleType: 'FULL_BACKUP', scheduleName: 'daily', clientName: 'vm01.domain.com', state: 'DONE', status: 0, startTime: '2015-10-14T21:10:00Z', endTime: '2015-10-14T21:20:00Z', lastUpdateTime: '2015-10-14T21:20:00Z', kilobytesTransferred: 5, percentComplete: 100 };
+
+  it('carry exactly the fields of NetBackup, in its vocabulary, like the protocol example', () => {
+    const r = jobRecord(a, 'DONE', quiet());
+    expect(r).toEqual({ jobId: 4711, parentJobId: 4711, jobType: 'BACKUP', policyType: 'VMWARE', policyName: 'vm-daily', scheduleType: 'ST_FULL', clientName: 'vm01.domain.com', state: 'DONE', status: 0, startTime: 1444857000 });
+    expect(Object.keys(r)).toEqual(JOB_KEYS);
   });
 
-  it('builds IMAGE records', () => {
-    const r = imageRecord({ backupId: 'client01_1458601200', clientName: 'client01', policyType: 'VMWARE', scheduleType: 'CUMULATIVE_INCREMENTAL_BACKUP', backupTime: '2016-03-21T23:00:00Z', expiration: '2016-04-04T23:00:00Z', copyCount: 2 }, 'CREATE', quiet());
-    expect(r).toEqual({ backupId: 'client01_1458601200', clientName: 'client01', clientType: 'VMWARE', scheduleType: 'ST_CINC', backupTime: 1458601200, expiration: 1459810800, copyCount: 2, operationId: 'CREATE' });
+  it('have status 0 while the job runs, its exit status once DONE', () => {
+    expect(jobRecord({ ...a, status: 150 }, 'ACTIVE', quiet()).status).toBe(0);
+    expect(jobRecord({ ...a, status: 150 }, 'QUEUED', quiet()).status).toBe(0);
+    expect(jobRecord({ ...a, status: 150 }, 'DONE', quiet()).status).toBe(150);
+  });
+
+  it('keep every field when the REST API leaves some out', () => {
+    const r = jobRecord({ jobId: 5 }, 'QUEUED', quiet());
+    expect(r).toEqual({ jobId: 5, parentJobId: 0, jobType: '', policyType: '', policyName: '', scheduleType: '', clientName: '', state: 'QUEUED', status: 0, startTime: 0 });
+    expect(Object.keys(r)).toEqual(JOB_KEYS);
+  });
+});
+
+describe('IMAGE records', () => {
+  it('carry exactly the fields of NetBackup, like the protocol example', () => {
+    const r = imageRecord({ client: 'client01', type: 'VMWARE', time: 1458601200 }, 'client01_1458601200', 'DELETE', 1459832492);
+    expect(r).toEqual({ backupId: 'client01_1458601200', clientName: 'client01', clientType: 'VMWARE', backupTime: 1458601200, createdTime: 1459832492, operationId: 'DELETE' });
+    expect(Object.keys(r)).toEqual(IMAGE_KEYS);
+  });
+
+  it('count copies from numCopies, else from the fragments\' copy numbers', () => {
+    expect(copiesOf({ numCopies: 3 })).toBe(3);
+    expect(copiesOf({ fragments: [{ copyNumber: 1 }, { copyNumber: 1 }, { copyNumber: 2 }] })).toBe(2);
+    expect(copiesOf({ fragments: [] })).toBeNull();
+    expect(copiesOf({ copyCount: 4, copies: [1, 2] })).toBeNull();
+  });
+
+  it('decide "no local copy" only when every copy is a cloud snapshot or a replica', () => {
+    expect(hasLocalCopy({})).toBe(true);
+    expect(hasLocalCopy({ fragments: [] })).toBe(true);
+    expect(hasLocalCopy({ fragments: [{ copyNumber: 1 }] })).toBe(true);
+    expect(hasLocalCopy({ fragments: [{ copyNumber: 1 }, { copyNumber: 2, copyType: 'CLOUD_SNAPSHOT_REPLICA' }] })).toBe(true);
+    expect(hasLocalCopy({ fragments: [{ copyNumber: 1, copyType: 'CLOUD_SNAPSHOT' }, { copyNumber: 2, copyType: 'CLOUD_SNAPSHOT_REPLICA' }] })).toBe(false);
+    expect(hasLocalCopy({ fragments: [{ copyNumber: 2, copyType: 'CLOUD_SNAPSHOT_REPLICA' }, { copyNumber: 2, copyType: 'CLOUD_SNAPSHOT_REPLICA' }] })).toBe(false);
+    // One fragment of a copy without a copy type makes the copy local.
+    expect(hasLocalCopy({ fragments: [{ copyNumber: 1, copyType: 'CLOUD_SNAPSHOT' }, { copyNumber: 1 }] })).toBe(true);
+    expect(hasLocalCopy({ fragments: [null, { copyNumber: 1, copyType: 7 }] })).toBe(true);
   });
 });
 
 describe('pollJobs', () => {
-  it('reports a job when first seen and on each state change, not on progress, following the cursor pages', async () => {
-    let now = Date.parse('2026-11-20T10:00:00Z');
-    const sim = new NbSim({ now: () => now });
+  const start = () => {
+    const clock = { now: Date.parse('2026-11-20T10:00:00Z') };
+    const sim = new NbSim({ now: () => clock.now });
     const get = simGet(sim);
-    let state = { cursor: null as string | null, known: {} };
-    const poll = async () => {
-      const r = await pollJobs(get, state, now, quiet());
+    let state: JobsState = { cursor: null, known: {} };
+    const poll = async (unknown = quiet()) => {
+      clock.now += 1000;
+      const r = await pollJobs(get, state, clock.now, unknown);
       state = r.state;
-      return r.records.map((x) => `${x.jobId}:${x.state}`);
+      return r.records;
     };
-    expect(await poll()).toEqual([]);
-    now += 1000;
+    const states = async () => (await poll()).map((x) => `${x.jobId}:${x.state}`);
+    return { clock, sim, poll, states, get state() { return state; } };
+  };
+
+  it('reports a job when first seen, when it becomes ACTIVE and when it is DONE, not on progress, following the cursor pages', async () => {
+    const { clock, sim, poll, states } = start();
+    expect(await states()).toEqual([]);
     const jobs = Array.from({ length: 150 }, () => sim.addJob());
-    now += 1000;
-    expect(await poll()).toHaveLength(150);
-    now += 1000;
+    const first = await poll();
+    expect(first).toHaveLength(150);
+    for (const r of first) expect(Object.keys(r)).toEqual(JOB_KEYS);
     sim.setJobState(jobs[0]!.jobId, 'ACTIVE');
     sim.progress(jobs[1]!.jobId, 100);
-    now += 1000;
-    expect(await poll()).toEqual([`${jobs[0]!.jobId}:ACTIVE`]);
-    now += 1000;
+    expect(await states()).toEqual([`${jobs[0]!.jobId}:ACTIVE`]);
     sim.setJobState(jobs[0]!.jobId, 'DONE', 0);
-    now += 20_000;
-    expect(await poll()).toEqual([`${jobs[0]!.jobId}:DONE`]);
-    expect(await poll()).toEqual([]);
+    clock.now += 20_000;
+    expect(await states()).toEqual([`${jobs[0]!.jobId}:DONE`]);
+    expect(await states()).toEqual([]);
     expect(sim.queries.some((q) => q.includes('page%5Bafter%5D=100'))).toBe(true);
     expect(sim.queries.at(-1)).toMatch(/filter=lastUpdateTime%20gt%20\d{4}-/);
     expect(sim.queries.at(-1)).toContain('sort=lastUpdateTime');
     expect(sim.queries.at(-1)).toContain('page%5Blimit%5D=100');
   });
 
-  it('reports a job that changed several times between polls once, in its current state', async () => {
-    let now = Date.parse('2026-11-20T10:00:00Z');
-    const sim = new NbSim({ now: () => now });
-    const get = simGet(sim);
-    let state = (await pollJobs(get, { cursor: null, known: {} }, now, quiet())).state;
-    now += 1000;
+  it('reports only QUEUED, ACTIVE and DONE: a retry, a suspension or an incomplete run sends nothing more', async () => {
+    const { sim, poll, states } = start();
+    await poll();
     const job = sim.addJob();
-    state = (await pollJobs(get, state, now, quiet())).state;
+    expect(await states()).toEqual([`${job.jobId}:QUEUED`]);
+    sim.setJobState(job.jobId, 'REQUEUED');
+    expect(await states()).toEqual([]);
+    sim.setJobState(job.jobId, 'ACTIVE');
+    expect(await states()).toEqual([`${job.jobId}:ACTIVE`]);
+    for (const s of ['SUSPENDED', 'ACTIVE', 'INCOMPLETE', 'REQUEUED', 'ACTIVE']) {
+      sim.setJobState(job.jobId, s);
+      expect(await states(), s).toEqual([]);
+    }
+    sim.setJobState(job.jobId, 'DONE', 13);
+    const done = await poll();
+    expect(done).toEqual([expect.objectContaining({ jobId: job.jobId, state: 'DONE', status: 13 })]);
+  });
+
+  it('reports a job first seen REQUEUED as QUEUED, and one first seen SUSPENDED or INCOMPLETE as ACTIVE', async () => {
+    const { sim, poll, states } = start();
+    await poll();
+    const r = sim.addJob({ state: 'REQUEUED' });
+    const s = sim.addJob({ state: 'SUSPENDED' });
+    const i = sim.addJob({ state: 'INCOMPLETE' });
+    expect(await states()).toEqual([`${r.jobId}:QUEUED`, `${s.jobId}:ACTIVE`, `${i.jobId}:ACTIVE`]);
+    expect((await poll())).toEqual([]);
+  });
+
+  it('reports a job that changed several times between polls once, in its current state', async () => {
+    const { sim, poll } = start();
+    await poll();
+    const job = sim.addJob();
+    await poll();
     sim.setJobState(job.jobId, 'ACTIVE');
     sim.setJobState(job.jobId, 'DONE', 150);
-    now += 1000;
-    const r = await pollJobs(get, state, now, quiet());
-    expect(r.records).toEqual([expect.objectContaining({ jobId: job.jobId, state: 'DONE', status: 150 })]);
+    expect(await poll()).toEqual([expect.objectContaining({ jobId: job.jobId, state: 'DONE', status: 150 })]);
+  });
+
+  it('does not report a state it does not know, names it once, and reports the job when it reaches one it knows', async () => {
+    const { sim, poll } = start();
+    await poll();
+    const notes: string[] = [];
+    const u = new UnknownValues((f, v) => notes.push(`${f}=${v}`));
+    const job = sim.addJob({ state: 'WAITING_FOR_TAPE' });
+    expect(await poll(u)).toEqual([]);
+    sim.progress(job.jobId, 5);
+    expect(await poll(u)).toEqual([]);
+    expect(notes).toEqual(['state=WAITING_FOR_TAPE']);
+    sim.setJobState(job.jobId, 'ACTIVE');
+    expect((await poll(u)).map((x) => x.state)).toEqual(['ACTIVE']);
+  });
+
+  it('reads the job states an older release remembered (REST states) without reporting them again', async () => {
+    const clock = Date.parse('2026-11-20T10:00:00Z');
+    const sim = new NbSim({ now: () => clock });
+    const job = sim.addJob({ state: 'SUSPENDED' });
+    const prev: JobsState = { cursor: new Date(clock - 60_000).toISOString(), known: { [String(job.jobId)]: ['SUSPENDED', clock - 60_000] } };
+    const r = await pollJobs(simGet(sim), prev, clock + 1000, quiet());
+    expect(r.records).toEqual([]);
+    expect(r.state.known[String(job.jobId)]?.[0]).toBe('ACTIVE');
+  });
+
+  it('does not change the state it was given', async () => {
+    const { sim, poll } = start();
+    await poll();
+    const job = sim.addJob();
+    const prev: JobsState = { cursor: null, known: { [String(job.jobId)]: ['QUEUED', 1] } };
+    const copy = structuredClone(prev);
+    sim.setJobState(job.jobId, 'ACTIVE');
+    await pollJobs(simGet(sim), prev, Date.parse('2026-11-20T10:00:30Z'), quiet());
+    expect(prev).toEqual(copy);
   });
 });
 
 describe('pollImages', () => {
-  it('takes the first poll as the baseline, then reports CREATE and UPDATE (expiration, copies), offset-paged', async () => {
-    let now = Date.parse('2026-11-20T10:00:00Z');
-    const sim = new NbSim({ now: () => now });
-    const get = simGet(sim);
-    for (let i = 0; i < 120; i++) sim.addImage({ backupId: `old_${i}` });
-    let r = await pollImages(get, { primed: false, known: {} }, now, 86_400_000, quiet());
-    expect(r.records).toEqual([]);
+  const DAY = 86_400_000;
+  const start = async (before: (sim: NbSim) => void = () => {}) => {
+    const clock = { now: Date.parse('2026-11-20T10:00:00Z') };
+    const sim = new NbSim({ now: () => clock.now });
+    before(sim);
+    let state: ImagesState = { primed: false, known: {} };
+    const poll = async (windowMs = DAY) => {
+      clock.now += 60_000;
+      const r = await pollImages(simGet(sim), state, clock.now, windowMs, quiet());
+      state = r.state;
+      return r.records;
+    };
+    const ops = async (windowMs = DAY) => (await poll(windowMs)).map((x) => `${x.backupId}:${x.operationId}`).sort();
+    expect(await poll()).toEqual([]);
+    return { clock, sim, poll, ops };
+  };
+
+  it('takes the first poll as the baseline, then reports CREATE and UPDATE (expiration, numCopies), offset-paged', async () => {
+    const { clock, sim, poll, ops } = await start((s) => {
+      for (let i = 0; i < 120; i++) s.addImage({ backupId: `old_${i}` });
+    });
     expect(sim.queries.some((q) => q.includes('page%5Boffset%5D=100'))).toBe(true);
-    now += 60_000;
     sim.addImage({ backupId: 'new_1' });
-    sim.images.get('old_3')!.expiration = new Date(now + 1e9).toISOString();
-    sim.images.get('old_4')!.copyCount = 2;
-    r = await pollImages(get, r.state, now, 86_400_000, quiet());
-    expect(r.records.map((x) => `${x.backupId}:${x.operationId}`).sort()).toEqual(['new_1:CREATE', 'old_3:UPDATE', 'old_4:UPDATE']);
+    sim.images.get('old_3')!.expiration = new Date(clock.now + 1e9).toISOString();
+    sim.addCopy('old_4');
+    expect(await ops()).toEqual(['new_1:CREATE', 'old_3:UPDATE', 'old_4:UPDATE']);
     expect(sim.queries.at(-1)).toMatch(/filter=backupTime%20ge%20/);
+    expect(await poll()).toEqual([]);
+  });
+
+  it('sends records with exactly NetBackup\'s fields: the backup id from the resource id, clientType upper case, createdTime when the change was seen', async () => {
+    const { clock, sim, poll } = await start();
+    sim.addImage({ backupId: 'client01_1458601200', clientName: 'client01', policyType: 'MS-Windows', backupTime: '2026-11-20T09:00:00Z' });
+    const [r] = await poll();
+    expect(r).toEqual({ backupId: 'client01_1458601200', clientName: 'client01', clientType: 'WINDOWS_NT', backupTime: Date.parse('2026-11-20T09:00:00Z') / 1000, createdTime: Math.floor(clock.now / 1000), operationId: 'CREATE' });
+    expect(Object.keys(r!)).toEqual(IMAGE_KEYS);
+  });
+
+  it('reports DELETE when an image inside the window is missing from two polls in a row, and only once', async () => {
+    const { sim, poll, ops } = await start((s) => {
+      s.addImage({ backupId: 'a', policyType: 'Standard', clientName: 'c1' });
+      s.addImage({ backupId: 'b' });
+    });
+    sim.images.delete('a');
+    expect(await ops()).toEqual([]);
+    const del = await poll();
+    expect(del).toEqual([expect.objectContaining({ backupId: 'a', operationId: 'DELETE', clientName: 'c1', clientType: 'STANDARD' })]);
+    expect(await ops()).toEqual([]);
+  });
+
+  it('does not report DELETE for an image missing once (a page shifting under the poll)', async () => {
+    const { sim, ops } = await start((s) => s.addImage({ backupId: 'a' }));
+    const a = sim.images.get('a')!;
+    sim.images.delete('a');
+    expect(await ops()).toEqual([]);
+    sim.images.set('a', a);
+    expect(await ops()).toEqual([]);
+    sim.images.delete('a');
+    expect(await ops()).toEqual([]);
+    expect(await ops()).toEqual(['a:DELETE']);
+  });
+
+  it('forgets an image that leaves the window by age without reporting it', async () => {
+    const { clock, sim, ops, poll } = await start((s) => s.addImage({ backupId: 'aging' }));
+    clock.now += 2 * 3_600_000;
+    expect(await ops(3_600_000)).toEqual([]);
+    expect(await ops(3_600_000)).toEqual([]);
+    expect(await poll(3_600_000)).toEqual([]);
+    // Back inside a wider window, it is new to the poller again.
+    expect(sim.images.has('aging')).toBe(true);
+    expect(await ops(DAY)).toEqual(['aging:CREATE']);
+  });
+
+  it('reports NO_LOCAL_COPY_AVAILABLE once when the last local copy goes and only cloud snapshot copies remain', async () => {
+    const { sim, ops } = await start((s) => s.addImage({ backupId: 'snap' }));
+    sim.addCopy('snap', 'CLOUD_SNAPSHOT_REPLICA');
+    expect(await ops()).toEqual(['snap:UPDATE']);
+    sim.expireCopy('snap', 1);
+    expect(await ops()).toEqual(['snap:NO_LOCAL_COPY_AVAILABLE', 'snap:UPDATE']);
+    expect(await ops()).toEqual([]);
+  });
+
+  it('reports a new image that has no local copy as CREATE, then NO_LOCAL_COPY_AVAILABLE', async () => {
+    const { sim, poll } = await start();
+    sim.addImage({ backupId: 'remote', numCopies: 1, fragments: [{ copyNumber: 1, fragmentNumber: 1, copyType: 'CLOUD_SNAPSHOT', expiration: '2026-12-01T00:00:00Z' }] });
+    expect((await poll()).map((r) => r.operationId)).toEqual(['CREATE', 'NO_LOCAL_COPY_AVAILABLE']);
+  });
+
+  it('reads the image state an older release wrote, without reporting what it knew', async () => {
+    const now = Date.parse('2026-11-20T10:00:00Z');
+    const sim = new NbSim({ now: () => now });
+    const img = sim.addImage({ backupId: 'legacy' });
+    const t = Date.parse(img.backupTime) / 1000;
+    const prev: ImagesState = { primed: true, known: { legacy: [Date.parse(img.expiration!) / 1000, 1, t] } };
+    const r = await pollImages(simGet(sim), prev, now + 1000, DAY, quiet());
+    expect(r.records).toEqual([]);
+    expect(r.state.known.legacy).toMatchObject({ copies: 1, client: 'client01', type: 'VMWARE', local: true, misses: 0 });
+    expect(prev.known.legacy).toEqual([Date.parse(img.expiration!) / 1000, 1, t]);
+  });
+
+  it('takes an image that never expires (expiration null) and ignores entries without an id or seen twice', async () => {
+    const now = Date.parse('2026-11-20T10:00:00Z');
+    const pages = [{ data: [{ id: 'x', attributes: { expiration: null, backupTime: '2026-11-20T09:00:00Z' } }, { attributes: {} }, { id: 'x', attributes: {} }] }];
+    const get: Get = async () => pages.shift() ?? { data: [] };
+    const r = await pollImages(get, { primed: true, known: {} }, now, DAY, quiet());
+    expect(r.records.map((x) => x.backupId)).toEqual(['x']);
+    expect(r.state.known.x).toMatchObject({ exp: null });
   });
 });
 
