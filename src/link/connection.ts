@@ -38,6 +38,8 @@ export interface ConnSettings {
   log: Logger;
   /** Warnings the cloud can cause at will, limited per connection and kind. */
   warn: WarnLimiter;
+  /** Oddities of the cloud already logged once (an unusual CONNECT RESPONSE). */
+  noted: Set<string>;
   telemetry: Telemetry;
 }
 
@@ -330,7 +332,7 @@ export class Connection {
     const msg = data.length > max ? decodeOversized(text, data.length, max) : decodeFrame(text, this.#settings.maxJsonDepth);
     if (this.#state === 'handshaking') {
       if (msg.kind === 'connect-response' && msg.id === this.#connectId) {
-        this.#onConnectResponse(msg.valid, msg.problem);
+        this.#onConnectResponse(msg.valid, msg.problem, msg.unusual);
         return;
       }
       warn.warn(
@@ -349,7 +351,7 @@ export class Connection {
     this.#events.inbound(this, msg);
   }
 
-  #onConnectResponse(valid: boolean, problem: string | undefined): void {
+  #onConnectResponse(valid: boolean, problem: string | undefined, unusual: string | undefined): void {
     if (this.#timer) clearTimeout(this.#timer);
     const s = this.#settings;
     if (!valid) {
@@ -357,6 +359,10 @@ export class Connection {
       const why = problem ? `malformed CONNECT RESPONSE (${problem})` : 'the cloud refused the CONNECT (token not valid)';
       this.fail(new LinkError('NBW_ERR_CONNECT_REFUSED', why, CLOSE.normal), false);
       return;
+    }
+    if (unusual !== undefined && !s.noted.has(unusual)) {
+      if (s.noted.size < 64) s.noted.add(unusual);
+      s.log.warn({ conn: this.n, url: this.label, unusual }, 'the CONNECT RESPONSE differs from NetBackup\'s examples; taken as valid (payload.valid is true)');
     }
     this.#state = 'ready';
     this.#report();

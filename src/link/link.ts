@@ -127,6 +127,7 @@ export class Link extends EventEmitter<LinkEvents> {
       loopbackZeroMask: opts.loopbackZeroMask ?? false,
       log: opts.log,
       warn: new WarnLimiter(opts.log),
+      noted: new Set(),
       telemetry: opts.telemetry ?? NO_TELEMETRY,
     };
     this.#events = {

@@ -17,7 +17,8 @@ import {
 export type Inbound =
   | { kind: 'command'; command: CommandRequest }
   | { kind: 'invalid'; id: string; error: AnsweredError }
-  | { kind: 'connect-response'; id: string; valid: boolean; problem?: string }
+  /** `valid` only when payload.valid is true; `problem` says why not; `unusual` what differs from NetBackup's examples. */
+  | { kind: 'connect-response'; id: string; valid: boolean; problem?: string; unusual?: string }
   | { kind: 'notification-response'; id: string }
   | { kind: 'drop'; reason: string; id?: string };
 
@@ -81,6 +82,29 @@ export function decodeOversized(text: string, size: number, limit: number): Inbo
   return { kind: 'invalid', id, error: new AnsweredError('NBW_ERR_TOO_LARGE', `request too large: ${what}`) };
 }
 
+const ENVELOPE_KEYS = new Set(['version', 'id', 'type', 'subType', 'timeStamp', 'payload']);
+
+/**
+ * A CONNECT RESPONSE is taken as NetBackup's pages describe it: valid when `payload.valid` is
+ * true, whatever else the envelope holds (a missing timeStamp, another version, extra fields
+ * are reported as `unusual`, not refused).
+ */
+function decodeConnectResponse(msg: Record<string, unknown>, id: string): Inbound {
+  const payload = msg.payload;
+  const valid = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>).valid : undefined;
+  if (valid !== true) {
+    const problem = valid === false ? undefined : `payload.valid is ${valid === undefined ? 'missing' : `${JSON.stringify(valid)?.slice(0, 40)}, not true or false`}`;
+    return { kind: 'connect-response', id, valid: false, ...(problem ? { problem } : {}) };
+  }
+  const parsed = ConnectResponse.safeParse(msg);
+  const notes = parsed.success ? [] : [describeIssues(parsed.error)];
+  const extra = Object.keys(msg).filter((k) => !ENVELOPE_KEYS.has(k));
+  const extraPayload = Object.keys(payload as object).filter((k) => k !== 'valid');
+  if (extra.length) notes.push(`extra fields ${extra.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}`);
+  if (extraPayload.length) notes.push(`extra payload fields ${extraPayload.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}`);
+  return { kind: 'connect-response', id, valid: true, ...(notes.length ? { unusual: notes.join('; ') } : {}) };
+}
+
 /** Classifies an already parsed JSON object. */
 export function decodeMessage(msg: Record<string, unknown>): Inbound {
   const { id, type, subType } = msg;
@@ -97,11 +121,7 @@ export function decodeMessage(msg: Record<string, unknown>): Inbound {
       error: new AnsweredError('NBW_ERR_ENVELOPE_INVALID', `invalid COMMAND REQUEST: ${describeIssues(parsed.error)}`),
     };
   }
-  if (type === 'CONNECT' && subType === 'RESPONSE') {
-    const parsed = ConnectResponse.safeParse(msg);
-    if (parsed.success) return { kind: 'connect-response', id, valid: parsed.data.payload.valid };
-    return { kind: 'connect-response', id, valid: false, problem: describeIssues(parsed.error) };
-  }
+  if (type === 'CONNECT' && subType === 'RESPONSE') return decodeConnectResponse(msg, id);
   if (type === 'NOTIFICATION' && subType === 'RESPONSE') return { kind: 'notification-response', id };
   const what = typeof type === 'string' ? `${type} ${typeof subType === 'string' ? subType : ''}`.trim() : 'message without a type';
   return { kind: 'drop', reason: `unexpected ${what}`, id };

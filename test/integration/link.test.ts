@@ -102,6 +102,24 @@ describe('Link', () => {
     expect(link.ready).toBe(false);
   });
 
+  it('takes a CONNECT RESPONSE with valid:true as valid whatever else differs, and says so once', async () => {
+    const { cloud, link, logs } = await setup({ answerConnect: false });
+    link.start();
+    for (const n of [0, 1]) {
+      const peer = await cloud.peer(n);
+      const req = await peer.connectRequest();
+      peer.send({ version: '1.1', id: req.id, type: 'CONNECT', subType: 'RESPONSE', payload: { valid: true, note: 'hi' }, extra: 1 });
+      await until(() => link.ready);
+      expect(peer.isClosed).toBe(false);
+      if (n === 0) peer.ws.close(1001);
+      await until(() => n === 1 || !link.ready);
+    }
+    const lines = logs.text().split('\n').filter((l) => l.includes('differs from NetBackup'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/version.*timeStamp|timeStamp.*version/);
+    expect(lines[0]).toMatch(/extra fields \\"extra\\"/);
+  });
+
   it('treats a malformed CONNECT RESPONSE as a refusal', async () => {
     const { cloud, link, logs } = await setup({ answerConnect: false });
     link.start();

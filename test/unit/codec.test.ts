@@ -132,10 +132,40 @@ describe('decodeFrame: what has no usable id, or is not for the bridge', () => {
     expect(decodeFrame(env({}, { type: 'NOTIFICATION', subType: 'RESPONSE' }))).toEqual({ kind: 'notification-response', id: 'ID-1' });
   });
 
-  it('treats a malformed CONNECT RESPONSE as a refusal and says why', () => {
-    const msg = decodeFrame(env({ valid: 'yes' }, { type: 'CONNECT', subType: 'RESPONSE' }));
-    expect(msg).toMatchObject({ kind: 'connect-response', valid: false });
-    expect(msg.kind === 'connect-response' && msg.problem).toMatch(/payload\.valid/);
+  it('treats a CONNECT RESPONSE without payload.valid true as a refusal and says why', () => {
+    const cases: [unknown, RegExp | undefined][] = [
+      [{ valid: 'yes' }, /payload\.valid is "yes", not true or false/],
+      [{ valid: 1 }, /payload\.valid is 1, not true or false/],
+      [{}, /payload\.valid is missing/],
+      [[true], /payload\.valid is missing/],
+      [null, /payload\.valid is missing/],
+      [{ valid: false }, undefined],
+    ];
+    for (const [payload, why] of cases) {
+      const msg = decodeFrame(env(payload, { type: 'CONNECT', subType: 'RESPONSE' }));
+      expect(msg).toMatchObject({ kind: 'connect-response', valid: false });
+      if (why) expect(msg.kind === 'connect-response' && msg.problem).toMatch(why);
+      else expect(msg).not.toHaveProperty('problem');
+    }
+  });
+
+  it('accepts any CONNECT RESPONSE with payload.valid true, and says what differs from NetBackup\'s examples', () => {
+    const base = { version: '1.0', id: 'ID-1', type: 'CONNECT', subType: 'RESPONSE', timeStamp: 1, payload: { valid: true } };
+    const decode = (o: object) => decodeFrame(JSON.stringify(o));
+    expect(decode(base)).toEqual({ kind: 'connect-response', id: 'ID-1', valid: true });
+    const { timeStamp: _t, ...noTime } = base;
+    const cases: [object, RegExp][] = [
+      [noTime, /timeStamp/],
+      [{ ...base, version: '2.0' }, /version/],
+      [{ ...base, server: 'x', region: 'eu' }, /extra fields "server", "region"/],
+      [{ ...base, payload: { valid: true, message: 'welcome' } }, /extra payload fields "message"/],
+      [{ ...base, timeStamp: '2026-01-01' }, /timeStamp/],
+    ];
+    for (const [o, note] of cases) {
+      const msg = decode(o);
+      expect(msg).toMatchObject({ kind: 'connect-response', id: 'ID-1', valid: true });
+      expect(msg.kind === 'connect-response' && msg.unusual).toMatch(note);
+    }
   });
 });
 
