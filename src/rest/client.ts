@@ -74,10 +74,13 @@ class Call implements Dispatcher.DispatchHandler {
   #headers: Record<string, string | string[] | undefined> = {};
   #chunks: Buffer[] = [];
   #size = 0;
+  /** A HEAD answer: its content-length describes the resource, not a body that follows. */
+  readonly #head: boolean;
   timer: NodeJS.Timeout | undefined;
 
-  constructor(client: RestClient, resolve: (res: CommandResponsePayload) => void, reject: (err: AnsweredError) => void) {
+  constructor(client: RestClient, head: boolean, resolve: (res: CommandResponsePayload) => void, reject: (err: AnsweredError) => void) {
     this.#client = client;
+    this.#head = head;
     this.#resolve = resolve;
     this.#reject = reject;
   }
@@ -99,7 +102,7 @@ class Call implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: the real answer follows
     this.#status = statusCode;
     this.#headers = headers;
-    if (Number(headers['content-length']) > this.#client.maxBytes) this.abort(this.#client.tooLarge());
+    if (!this.#head && Number(headers['content-length']) > this.#client.maxBytes) this.abort(this.#client.tooLarge());
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -121,7 +124,7 @@ class Call implements Dispatcher.DispatchHandler {
     const ct = h['content-type'];
     const ce = h['content-encoding'];
     const body = encodeBody(buf, Array.isArray(ct) ? ct[0] : ct, Array.isArray(ce) ? ce.join(',') : ce);
-    this.#resolve({ headers: responseHeaders(h), responseCode: this.#status, ...body });
+    this.#resolve({ headers: responseHeaders(h, this.#head), responseCode: this.#status, ...body });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -170,7 +173,7 @@ export class RestClient implements RestCaller {
 
   call(req: RestCall): Promise<CommandResponsePayload> {
     return new Promise((resolve, reject) => {
-      const call = new Call(this, resolve, reject);
+      const call = new Call(this, req.method === 'HEAD', resolve, reject);
       this.#active.add(call);
       call.timer = setTimeout(() => call.abort(this.#timeout()), this.#timeoutMs);
       const withBody = req.body !== undefined && req.method !== 'GET' && req.method !== 'HEAD';

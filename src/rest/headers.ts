@@ -78,16 +78,28 @@ export function requestHeaders(headers: Readonly<Record<string, string>>): Recor
   return out;
 }
 
-/** The REST response's headers as sent to the cloud: lower-case names, string values, hop-by-hop names dropped. */
-export function responseHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
+/**
+ * Headers whose values cannot be joined with ", " and split again (a cookie's Expires holds a
+ * comma): their values are joined with a line feed, which no header value can contain.
+ */
+const JOINED_BY_LINE = new Set(['set-cookie']);
+
+/**
+ * The REST response's headers as sent to the cloud: lower-case names, string values, hop-by-hop
+ * names dropped. A repeated header becomes one value: joined with ", " as HTTP allows, except
+ * Set-Cookie, joined with "\n" (split on "\n" to get each cookie back). The answer to a HEAD
+ * keeps its content-length, the size of what a GET would return.
+ */
+export function responseHeaders(headers: Readonly<Record<string, string | string[] | undefined>>, head = false): Record<string, string> {
   const c = headers.connection;
   const listed = connectionListed(Array.isArray(c) ? c.join(',') : c);
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const name in headers) {
     const value = headers[name];
     const lower = name.toLowerCase();
-    if (value === undefined || isHopByHop(lower, listed)) continue;
-    out[lower] = Array.isArray(value) ? value.join(', ') : value;
+    if (value === undefined || (isHopByHop(lower, listed) && !(head && lower === 'content-length'))) continue;
+    const v = Array.isArray(value) ? value.join(JOINED_BY_LINE.has(lower) ? '\n' : ', ') : value;
+    out[lower] = lower in out ? `${out[lower]}${JOINED_BY_LINE.has(lower) ? '\n' : ', '}${v}` : v;
   }
   return out;
 }

@@ -80,6 +80,26 @@ describe('RestClient', () => {
     expect(head).toMatchObject({ responseCode: 200, body: '' });
   });
 
+  it('answers a HEAD with the content-length the REST API gave, even past maxResponseBytes (no body follows)', async () => {
+    const { client } = await setup((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(5 * 1024 * 1024) });
+      if (req.method === 'HEAD') return res.end();
+      res.end(Buffer.alloc(5 * 1024 * 1024));
+    });
+    const head = await client.call({ ...GET, method: 'HEAD' });
+    expect(head).toMatchObject({ responseCode: 200, body: '' });
+    expect(head.headers['content-length']).toBe(String(5 * 1024 * 1024));
+    expect((await failure(client.call(GET))).code).toBe('NBW_ERR_REST_RESPONSE_TOO_LARGE');
+  });
+
+  it('passes several Set-Cookie headers so each can be split off again', async () => {
+    const { client } = await setup((_req, res) => {
+      res.setHeader('set-cookie', ['a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'b=2']);
+      sendJson(res, 200, {});
+    });
+    expect((await client.call(GET)).headers['set-cookie']?.split('\n')).toEqual(['a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'b=2']);
+  });
+
   it('returns binary bodies as base64, byte for byte', async () => {
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     const { client } = await setup((_req, res) => {

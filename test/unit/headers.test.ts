@@ -83,8 +83,21 @@ describe('responseHeaders', () => {
     ).toEqual({
       'content-type': 'application/json',
       'cache-control': 'private',
-      'set-cookie': 'a=1, b=2',
+      'set-cookie': 'a=1\nb=2',
       date: 'Thu, 14 Jan 2016 20:58:11 GMT',
     });
+  });
+
+  it('carries several Set-Cookie headers so that each comes back whole (joined with a line feed), other repeats with ", "', () => {
+    const cookies = ['a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/', 'b=2; HttpOnly'];
+    const out = responseHeaders({ 'set-cookie': cookies, vary: ['accept', 'origin'], 'Set-Cookie': 'c=3' });
+    expect(out['set-cookie']?.split('\n')).toEqual([...cookies, 'c=3']);
+    expect(out.vary).toBe('accept, origin');
+  });
+
+  it('keeps content-length on the answer to a HEAD, where it is the size of the resource', () => {
+    expect(responseHeaders({ 'content-length': '1234', 'content-type': 'text/plain' }, true)).toEqual({ 'content-length': '1234', 'content-type': 'text/plain' });
+    expect(responseHeaders({ 'content-length': '1234', 'transfer-encoding': 'chunked', connection: 'close' }, true)).toEqual({ 'content-length': '1234' });
+    expect(responseHeaders({ 'content-length': '1234' })).toEqual({});
   });
 });
