@@ -183,9 +183,14 @@ export class AhsaySim extends ProductSim {
   };
 }
 
-/** Storware Backup & Recovery (vProtect): a session cookie whose name is not fixed. */
+/**
+ * Storware Backup & Recovery (vProtect): a session from the login, as a cookie whose name is
+ * not fixed (the default), an `x-auth-token` header, or a `token` in the body sent back as a
+ * bearer token.
+ */
 export class StorwareSim extends ProductSim {
   cookieName = 'JSESSIONID';
+  sessionVia: 'cookie' | 'header' | 'body' = 'cookie';
   handler: RestHandler = (req, res) => {
     const url = pathOf(req);
     if (req.method === 'POST' && url.pathname === '/api/session/login') {
@@ -194,10 +199,15 @@ export class StorwareSim extends ProductSim {
       this.logins++;
       const id = randomUUID();
       this.sessions.add(id);
+      if (this.sessionVia === 'header') return send(res, 201, { message: 'logged in' }, { 'x-auth-token': id });
+      if (this.sessionVia === 'body') return send(res, 200, { token: id, user: { login: b.login } });
       return send(res, 201, { message: 'logged in' }, { 'set-cookie': `${this.cookieName}=${id}; Path=/api; HttpOnly; Secure` });
     }
     const cookie = String(req.headers.cookie ?? '');
-    const id = new RegExp(`(?:^|;\\s*)${this.cookieName}=([^;]+)`).exec(cookie)?.[1] ?? '';
+    const id =
+      this.sessionVia === 'header' ? String(req.headers['x-auth-token'] ?? '')
+      : this.sessionVia === 'body' ? (/^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1] ?? '')
+      : (new RegExp(`(?:^|;\\s*)${this.cookieName}=([^;]+)`).exec(cookie)?.[1] ?? '');
     if (!this.sessions.has(id)) return send(res, 401, { message: 'Session expired' });
     this.calls.push(req);
     if (req.method === 'POST' && url.pathname === '/api/session/logout') {

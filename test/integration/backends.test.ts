@@ -297,6 +297,28 @@ describe('auth profiles', () => {
     noSecrets(logs);
   });
 
+  it.each([
+    ['header', 'x-auth-token', /header x-auth-token/],
+    ['body', 'authorization', /token in the body's \\"token\\", sent as a bearer token/],
+  ] as const)('storware takes a session sent as a %s, sends it back as %s, says which it saw, and never passes it on', async (via, header, said) => {
+    const sim = new StorwareSim();
+    sim.sessionVia = via;
+    const api = await serve(sim.handler);
+    const { peer, logs, stop } = await bridgeWith([
+      { name: 'storware', mount: '/storware', baseUrl: api.url, allowedPaths: ['/api/'], auth: { type: 'storware', username: sim.username, passwordFile: secret('sw', sim.password) } },
+    ]);
+    const r = await peer.command('GET', '/storware/api/virtual-machines', { headers: { [header]: 'forged' } });
+    expect(r.payload.responseCode).toBe(200);
+    expect(String(sim.calls[0]?.headers[header])).not.toContain('forged');
+    sim.expireSessions();
+    expect((await peer.command('GET', '/storware/api/virtual-machines')).payload.responseCode).toBe(200);
+    expect(sim.logins).toBe(2);
+    await stop();
+    expect(sim.logouts).toBe(1);
+    expect(logs.text()).toMatch(said);
+    noSecrets(logs);
+  });
+
   it('answers 502 without secrets when the login fails, and does not log in again per request', async () => {
     const sim = new StorwareSim();
     const api = await serve(sim.handler);

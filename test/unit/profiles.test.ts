@@ -1,6 +1,7 @@
 // Auth profiles without I/O: a backend of our own in memory answers the profile's logins.
 import { describe, expect, it } from 'vitest';
 import { PROFILES } from '../../src/backends/auth/registry.js';
+import { sessionOf } from '../../src/backends/auth/storware.js';
 import type { AuthProfile } from '../../src/backends/auth/profile.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { CommandResponsePayload } from '../../src/protocol/envelope.js';
@@ -108,7 +109,7 @@ describe('the Storware profile', () => {
     const calls: RestCall[] = [];
     const send = async (call: RestCall): Promise<CommandResponsePayload> => {
       calls.push(call);
-      if (call.path === '/api/session/login') return { headers: { 'set-cookie': 'JSESSIONID=abc123; Path=/; HttpOnly, route=r1; Expires=Wed, 21 Oct 2026 07:28:00 GMT' }, responseCode: 201, body: '{}' };
+      if (call.path === '/api/session/login') return { headers: { 'set-cookie': 'JSESSIONID=abc123; Path=/; HttpOnly\nroute=r1; Expires=Wed, 21 Oct 2026 07:28:00 GMT' }, responseCode: 201, body: '{}' };
       return { headers: {}, responseCode: 200, body: '' };
     };
     const p = create('storware', { username: 'svc', password: 'storware-password' }, ctx(send));
@@ -118,6 +119,15 @@ describe('the Storware profile', () => {
     expect(p.secrets()).toEqual(['storware-password', 'JSESSIONID=abc123; route=r1', 'abc123', 'r1']);
     await p.close();
     expect(calls.at(-1)).toMatchObject({ method: 'POST', path: '/api/session/logout', headers: { cookie: 'JSESSIONID=abc123; route=r1' } });
+  });
+
+  it('reads the session from cookies one per line, a session header, or a token in the body, in that order', () => {
+    expect(sessionOf({ 'set-cookie': 'A=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT\nB=2; Path=/', 'x-auth-token': 't' }, '{"token":"u"}')).toEqual({
+      session: { header: 'cookie', value: 'A=1; B=2', parts: ['1', '2'] }, how: 'cookie A, B',
+    });
+    expect(sessionOf({ 'set-cookie': '=nameless', 'x-session-id': ' s1 ' }, '')).toEqual({ session: { header: 'x-session-id', value: 's1', parts: [] }, how: 'header x-session-id' });
+    expect(sessionOf({}, '{"sessionId":"abc"}')).toEqual({ session: { header: 'authorization', value: 'Bearer abc', parts: ['abc'] }, how: 'token in the body\'s "sessionId", sent as a bearer token' });
+    for (const body of ['', 'not json', 'null', '"token"', '{"token":""}', '{"token":7}', '{"token":"a\\nb"}']) expect(sessionOf({}, body), body).toBeNull();
   });
 
   it('fails the login without a session cookie, or with a status other than 200 and 201, never naming the password', async () => {
