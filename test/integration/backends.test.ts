@@ -231,8 +231,12 @@ describe('auth profiles', () => {
     sim.expireSessions();
     expect((await peer.command('GET', '/cohesity/v2/data-protect/protection-groups')).payload.responseCode).toBe(200);
     expect(sim.logins).toBe(2);
-    expect((await peer.command('GET', '/cohesity-key/v2/data-protect/protection-groups')).payload.responseCode).toBe(200);
+    expect((await peer.command('GET', '/cohesity/v2/data-protect/protection-groups', { headers: { 'X-IBM-Tenant-Id': 'cloud-tenant/' } })).payload.responseCode).toBe(200);
+    expect(sim.calls.at(-1)?.headers['x-ibm-tenant-id']).toBe('tenant-42/');
+    // Without a configured tenantId, the cloud's own X-IBM-Tenant-Id goes through (an IBM-hosted cluster needs it on every call).
+    expect((await peer.command('GET', '/cohesity-key/v2/data-protect/protection-groups', { headers: { 'X-IBM-Tenant-Id': 'cloud-tenant/' } })).payload.responseCode).toBe(200);
     expect(sim.calls.at(-1)?.headers.apikey).toBe(sim.apiKey);
+    expect(sim.calls.at(-1)?.headers['x-ibm-tenant-id']).toBe('cloud-tenant/');
     expect(sim.logins).toBe(2);
     noSecrets(logs);
   });

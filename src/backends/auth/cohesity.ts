@@ -1,5 +1,6 @@
 // Cohesity (IBM Backup and Recovery): an apiKey header, or an access token from a login,
-// replaced on a 401; an optional X-IBM-Tenant-Id.
+// replaced on a 401. X-IBM-Tenant-Id, which an IBM-hosted cluster needs on every call, is the
+// configured tenantId when one is set, else the cloud's own (it is no credential).
 import type { RestCall } from '../../rest/client.js';
 import { jsonOf, loginFailed, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec, type Signed } from './profile.js';
 import { SessionProfile } from './session-profile.js';
@@ -53,7 +54,7 @@ export const cohesity: ProfileSpec = {
     domain: { default: 'LOCAL' },
     tenantId: {},
   },
-  sets: { headers: ['authorization', 'apikey', 'x-ibm-tenant-id'] },
+  sets: { headers: ['authorization', 'apikey'] },
   signs: true,
   check(values, where, problems) {
     if (values.apiKey !== null && values.apiKey !== undefined) return;

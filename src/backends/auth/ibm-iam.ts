@@ -57,7 +57,7 @@ export const ibmIam: ProfileSpec = {
     tenantId: { required: true },
     tokenUrl: { default: 'https://iam.cloud.ibm.com/identity/token', url: true },
   },
-  sets: { headers: ['authorization', 'x-ibm-tenant-id'] },
+  sets: { headers: ['authorization'] },
   signs: true,
   create: (values, ctx) => new IbmIam(values, ctx),
 };
