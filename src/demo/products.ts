@@ -173,12 +173,17 @@ export class IbmCloudSim extends ProductSim {
 export class AhsaySim extends ProductSim {
   handler: RestHandler = (req, res) => {
     const url = pathOf(req);
-    const m = /^\/obs\/api\/json\/(?:2\/)?(\w+)\.do$/.exec(url.pathname);
+    const m = /^\/(?:obs\/api\/json\/(?:2\/)?|cbs\/api\/json\/)(\w+)\.do$/.exec(url.pathname);
     if (req.method !== 'POST' || !m) return send(res, 404, { Status: 'Error', Message: 'Unknown API' });
     const b = json(req);
     this.calls.push(req);
     if (b.SysUser !== this.username || b.SysPwd !== this.password) return send(res, 200, { Status: 'Error', Message: 'Invalid SysUser or SysPwd' });
     if (m[1] === 'ListUsers') return send(res, 200, { Status: 'OK', User: [{ LoginName: 'alice', Type: 'PAID' }] });
+    if (m[1] === 'GetUserStatus' && url.pathname.startsWith('/cbs/')) {
+      if (b.LoginName !== 'alice') return send(res, 200, { Status: 'OK', ExptType: 'com.ahsay.obx.core.ex.UserNotFoundException', Message: `No such user ${String(b.LoginName)}` });
+      return send(res, 200, { Status: 'OK', Data: { LoginName: 'alice', Status: 'ENABLE' } });
+    }
+    if (m[1] === 'GetServerRunJobStatus' && url.pathname.startsWith('/cbs/')) return send(res, 200, { Status: 'OK', Data: { Running: 0 } });
     return send(res, 200, { Status: 'Error', Message: `Unknown API ${m[1] as string}` });
   };
 }

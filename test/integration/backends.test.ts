@@ -1,5 +1,5 @@
 // Backends beyond NetBackup: routing by mount, and each auth profile against its simulator.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -269,6 +269,32 @@ describe('auth profiles', () => {
     const metrics = await (await fetch(`http://${daemon.metricsAddress}/metrics`)).text();
     expect(metrics).toMatch(/^nbwss_backend_reported_errors_total\{backend="ahsay"\} 1$/m);
     noSecrets(logs);
+  });
+
+  it('ahsay with the example config: reaches the status calls under /cbs/api/json/, counts an ExptType beside Status OK, and answers 400 for parameters that are not an object', async () => {
+    const sim = new AhsaySim();
+    const cbs = await serve(sim.handler);
+    const example = JSON.parse(readFileSync(new URL('../../config/backends.example.json', import.meta.url), 'utf8')) as { backends: { name: string; allowedPaths: string[]; allowedMethods: string[] }[] };
+    const shipped = example.backends.find((b) => b.name === 'ahsay')!;
+    const { peer, daemon } = await bridgeWith(
+      [{ name: 'ahsay', mount: '/ahsay', baseUrl: cbs.url, allowedPaths: shipped.allowedPaths, allowedMethods: shipped.allowedMethods, auth: { type: 'ahsay', username: sim.username, passwordFile: secret('ahsay', sim.password) } }],
+      { metrics: { listen: '127.0.0.1:0' } },
+    );
+    const status = await peer.command('POST', '/ahsay/cbs/api/json/GetUserStatus.do', { parameters: '{"LoginName":"alice"}' });
+    expect(status.payload.responseCode).toBe(200);
+    expect(body(status)).toMatchObject({ Status: 'OK', Data: { Status: 'ENABLE' } });
+    expect((await peer.command('POST', '/ahsay/cbs/api/json/GetServerRunJobStatus.do', { parameters: '{}' })).payload.responseCode).toBe(200);
+    const missing = await peer.command('POST', '/ahsay/cbs/api/json/GetUserStatus.do', { parameters: '{"LoginName":"bob"}' });
+    expect(body(missing)).toMatchObject({ Status: 'OK', ExptType: expect.stringContaining('UserNotFound') });
+    const calls = sim.calls.length;
+    for (const parameters of ['[1]', '"alice"', 'null', 'LoginName=alice']) {
+      const bad = await peer.command('POST', '/ahsay/cbs/api/json/GetUserStatus.do', { parameters });
+      expect(bad.payload.responseCode, parameters).toBe(400);
+      expect(body(bad).errorMessage).toMatch(/parameters must be a JSON object for AhsayCBS/);
+    }
+    expect(sim.calls).toHaveLength(calls);
+    const metrics = await (await fetch(`http://${daemon.metricsAddress}/metrics`)).text();
+    expect(metrics).toMatch(/^nbwss_backend_reported_errors_total\{backend="ahsay"\} 1$/m);
   });
 
   it('ahsay: the policy checks the method sent (every call goes as POST), so allowedMethods ["GET"] lets nothing through', async () => {

@@ -230,6 +230,8 @@ describe('config: the backends example', () => {
     ];
     for (const [name, uri] of refused) expect(policy(name).check('POST', uri).ok, `${name} ${uri}`).toBe(false);
     expect(policy('veeam-em').check('GET', '/api/jobs').ok).toBe(true);
+    expect(policy('ahsay').check('POST', '/cbs/api/json/GetUserStatus.do').ok).toBe(true);
+    expect(policy('ahsay').check('POST', '/cbs/api/json/GetServerRunJobStatus.do').ok).toBe(true);
     expect(policy('netbackup').check('GET', '/netbackup/admin/jobs').ok).toBe(true);
   });
 });

@@ -77,12 +77,21 @@ describe('the AhsayCBS profile', () => {
   it.each([
     ['no body', undefined],
     ['an empty body', '   '],
-    ['a body that is not JSON', 'Owner='],
-    ['a JSON array', '[1,2]'],
-    ['a JSON string', '"x"'],
-    ['JSON null', 'null'],
+    ['an empty object', '{}'],
   ])('starts from an empty object for %s', async (_, b) => {
     expect((await body(ahsay(), { body: b })).json).toEqual({ SysUser: 'system', SysPwd: 'ahsay-password' });
+  });
+
+  it.each([
+    ['a body that is not JSON', 'Owner=', /they are not JSON/],
+    ['a JSON array', '[1,2]', /they are an array/],
+    ['a JSON string', '"x"', /they are a string/],
+    ['a JSON number', '7', /they are a number/],
+    ['JSON null', 'null', /they are null/],
+  ])('answers 400 for %s instead of sending the credentials alone', async (_, b, why) => {
+    await expect(ahsay().apply({ method: 'POST', path: '/x', headers: {}, body: b })).rejects.toMatchObject({
+      code: 'NBW_ERR_ENVELOPE_INVALID', status: 400, message: expect.stringMatching(why),
+    });
   });
 
   it('answers 400 for parameters nested deeper than the bound', async () => {
@@ -97,9 +106,16 @@ describe('the AhsayCBS profile', () => {
     p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"Error","Message":"no such user"}' });
     p.inspect({ headers: {}, responseCode: 200, body: '{"Status" : "Error"}' });
     p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK"}' });
+    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"","Message":""}' });
+    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","User":[{"Note":"\\"ExptType\\":\\"x\\""}]}' });
+    p.inspect({ headers: {}, responseCode: 200, body: '"ExptType" but not JSON' });
     p.inspect({ headers: {}, responseCode: 500, body: '{"Status":"Error"}' });
     p.inspect({ headers: {}, responseCode: 200, body: '"Error"' });
     expect(errors).toHaveLength(2);
+    // An exception reported beside "Status":"OK" counts too.
+    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"com.ahsay.obx.core.ex.UserNotFoundException","Message":"no such user"}' });
+    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"x"}', bodyEncoding: 'base64' });
+    expect(errors).toHaveLength(3);
     expect(p.secrets()).toEqual(['ahsay-password']);
   });
 });

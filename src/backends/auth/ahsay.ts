@@ -1,11 +1,25 @@
 // AhsayCBS JSON API: no session; SysUser and SysPwd go into the JSON body of every call,
-// overwriting any the cloud sent, and every call is a POST. AhsayCBS reports errors as HTTP 200
-// with {"Status":"Error"}: those pass through unchanged and are counted.
+// overwriting any the cloud sent, and every call is a POST. The cloud's parameters must be a
+// JSON object (or absent): anything else is answered 400, never sent with the credentials
+// alone. AhsayCBS reports errors as HTTP 200 with {"Status":"Error"}, or with an exception
+// type (ExptType) beside "Status":"OK": those pass through unchanged and are counted.
 import { AnsweredError } from '../../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from '../../protocol/depth.js';
 import type { CommandResponsePayload } from '../../protocol/envelope.js';
 import type { RestCall } from '../../rest/client.js';
 import { Sessionless, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec, type Signed } from './profile.js';
+
+/** True for an AhsayCBS answer that reports an error: "Status":"Error", or an exception type (ExptType). */
+export function reportsError(body: string): boolean {
+  if (body.includes('"Status"') && /"Status"\s*:\s*"Error"/.test(body)) return true;
+  if (!body.includes('"ExptType"')) return false;
+  try {
+    const parsed = JSON.parse(body) as { ExptType?: unknown } | null;
+    return typeof parsed?.ExptType === 'string' && parsed.ExptType.trim() !== '';
+  } catch {
+    return false;
+  }
+}
 
 class Ahsay extends Sessionless {
   readonly #user: string;
@@ -27,12 +41,17 @@ class Ahsay extends Sessionless {
   async apply(call: RestCall): Promise<Signed> {
     let body: Record<string, unknown> = {};
     if (call.body !== undefined && call.body.trim() !== '') {
+      let parsed: unknown;
       try {
-        const parsed: unknown = JSON.parse(call.body);
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+        parsed = JSON.parse(call.body);
       } catch {
-        body = {};
+        throw new AnsweredError('NBW_ERR_ENVELOPE_INVALID', 'invalid COMMAND REQUEST: parameters must be a JSON object for AhsayCBS (they are not JSON)');
       }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+        throw new AnsweredError('NBW_ERR_ENVELOPE_INVALID', `invalid COMMAND REQUEST: parameters must be a JSON object for AhsayCBS (they are ${kind})`);
+      }
+      body = parsed as Record<string, unknown>;
       if (nestsDeeperThan(body, DEFAULT_MAX_JSON_DEPTH)) {
         throw new AnsweredError('NBW_ERR_ENVELOPE_INVALID', `invalid COMMAND REQUEST: parameters nest JSON deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`);
       }
@@ -43,7 +62,8 @@ class Ahsay extends Sessionless {
   }
 
   override inspect(res: CommandResponsePayload): void {
-    if (res.responseCode === 200 && res.body.includes('"Status"') && /"Status"\s*:\s*"Error"/.test(res.body)) this.#ctx.reportError();
+    if (res.responseCode !== 200 || res.bodyEncoding === 'base64') return;
+    if (reportsError(res.body)) this.#ctx.reportError();
   }
 
   override secrets(): readonly string[] {
