@@ -11,7 +11,7 @@ import { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import type { RouteTarget, Routing } from '../backends/router.js';
-import { encodeCommandResponse, encodeErrorResponse, type Inbound } from '../protocol/codec.js';
+import { bodyNotText, encodeCommandResponse, encodeErrorResponse, type Inbound } from '../protocol/codec.js';
 import type { CommandRequest } from '../protocol/envelope.js';
 import type { CommandQueue } from '../queue/queue.js';
 import { requestHeaders } from '../rest/headers.js';
@@ -44,6 +44,8 @@ export interface CommandServiceOptions {
   store: IdStore;
   log: Logger;
   telemetry?: Telemetry;
+  /** The bridge's protocol extensions (base64 bodies, error codes in its own answers); on by default. */
+  extensions?: boolean;
 }
 
 export { DEFAULT_GROUP, keyOf };
@@ -67,6 +69,7 @@ export class CommandService {
   readonly #telemetry: Telemetry;
   /** Requests accepted per connection and not answered yet. */
   readonly #pending = new Map<number, number>();
+  readonly #extensions: boolean;
   #accepting = true;
 
   constructor(opts: CommandServiceOptions) {
@@ -76,6 +79,7 @@ export class CommandService {
     this.#log = opts.log;
     this.#warn = new WarnLimiter(opts.log);
     this.#telemetry = opts.telemetry ?? NO_TELEMETRY;
+    this.#extensions = opts.extensions ?? true;
   }
 
   /** Requests that arrived on `connection` and are not answered yet. */
@@ -234,7 +238,7 @@ export class CommandService {
         );
         this.#telemetry.bridgeError(error.code);
         this.#telemetry.answered(e.method, error.status);
-        void this.#finish(e, encodeErrorResponse(id, error), ch);
+        void this.#finish(e, encodeErrorResponse(id, error, this.#extensions), ch);
         return true;
       }
     }
@@ -248,6 +252,7 @@ export class CommandService {
     let status: number;
     try {
       const res = await target.call(call);
+      if (res.bodyEncoding && !this.#extensions) throw bodyNotText(res);
       const ms = performance.now() - started;
       this.#telemetry.restDuration(call.method, ms / 1000);
       if (this.#log.isLevelEnabled('debug')) {
@@ -265,7 +270,7 @@ export class CommandService {
         'REST call failed',
       );
       this.#telemetry.bridgeError(error.code);
-      frame = encodeErrorResponse(id, error);
+      frame = encodeErrorResponse(id, error, this.#extensions);
       status = error.status;
     }
     this.#telemetry.answered(call.method, status);
@@ -305,6 +310,6 @@ export class CommandService {
   #answerError(ch: Channel, id: string, error: AnsweredError, method: string): void {
     this.#telemetry.bridgeError(error.code);
     this.#telemetry.answered(method, error.status);
-    ch.answers.deliver(keyOf(ch.group, id), encodeErrorResponse(id, error));
+    ch.answers.deliver(keyOf(ch.group, id), encodeErrorResponse(id, error, this.#extensions));
   }
 }

@@ -87,6 +87,8 @@ export interface CourierOptions {
   maxBufferedBytes: number;
   log: Logger;
   telemetry?: Telemetry;
+  /** Name the error code in the bridge's own answers (protocol.extensions); on by default. */
+  extensions?: boolean;
 }
 
 export class Courier {
@@ -97,6 +99,7 @@ export class Courier {
   readonly #maxBuffered: number;
   readonly #log: Logger;
   readonly #telemetry: Telemetry;
+  readonly #extensions: boolean;
   #seq = 0;
   #paused = false;
   /** Throttling episodes since the last warning, and when that was. */
@@ -121,6 +124,7 @@ export class Courier {
     this.#maxBuffered = opts.maxBufferedBytes;
     this.#log = opts.log;
     this.#telemetry = opts.telemetry ?? NO_TELEMETRY;
+    this.#extensions = opts.extensions ?? true;
   }
 
   /** True while REST calls are held back because the cloud reads too slowly. */
@@ -240,7 +244,7 @@ export class Courier {
     );
     this.#log.warn({ id, bytes, code: error.code, reason: why }, 'an answer the cloud does not take is replaced by a 502 bridge error');
     this.#telemetry.bridgeError(error.code);
-    const frame = encodeErrorResponse(id, error);
+    const frame = encodeErrorResponse(id, error, this.#extensions);
     if (entry) this.#store.replace(entry, frame);
     this.#send({ seq: item.seq, id: item.id, frame, entry }, entry);
   }

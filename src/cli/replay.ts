@@ -51,6 +51,7 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
     queue: new CommandQueue({ concurrency: config.queue.concurrency, maxPending: Number.MAX_SAFE_INTEGER }),
     store: new IdStore({ ...config.dedupe, journal: null, log: io.log }),
     log: io.log,
+    extensions: config.protocol.extensions,
   });
   const channel: Channel = {
     group: DEFAULT_GROUP,

@@ -72,6 +72,7 @@ export interface Config {
   };
   readonly heartbeat: { readonly intervalMs: number; readonly maxMissedPongs: number };
   readonly shutdown: { readonly graceMs: number };
+  readonly protocol: { readonly extensions: boolean };
   readonly log: { readonly level: LogLevel };
   /** The config file that was read, if any. */
   readonly configFile: string | null;
@@ -215,6 +216,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
     notifications: { ...raw.notifications, apiKey },
     heartbeat: raw.heartbeat,
     shutdown: raw.shutdown,
+    protocol: raw.protocol,
     log: { level: raw.log.level as LogLevel },
     configFile,
   };

@@ -58,6 +58,7 @@ export interface RawConfig {
   };
   heartbeat: { intervalMs: number; maxMissedPongs: number };
   shutdown: { graceMs: number };
+  protocol: { extensions: boolean };
   log: { level: string };
 }
 
@@ -466,6 +467,12 @@ export const schema: convict.Schema<RawConfig> = {
     graceMs: {
       doc: 'Time in-flight REST calls get to finish after SIGTERM or SIGINT',
       format: 'nbw-uint', min: 0, default: 10000, env: 'NBWSS_SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms',
+    },
+  },
+  protocol: {
+    extensions: {
+      doc: 'The bridge\'s additions to NBWSS: bodies that are not text travel as base64 ("bodyEncoding"), and the bridge\'s own error answers name their code (details.code, x-nbwss-bridge-error). Off: such bodies are answered 502 NBW_ERR_BODY_NOT_TEXT, and error answers are exactly {errorCode, errorMessage}',
+      format: 'nbw-bool', default: true, env: 'NBWSS_PROTOCOL_EXTENSIONS', flag: 'protocol-extensions',
     },
   },
   log: {

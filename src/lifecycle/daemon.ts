@@ -112,6 +112,7 @@ export class Daemon {
       store: this.store,
       log: log.child({ mod: 'commands' }),
       telemetry: this.telemetry,
+      extensions: config.protocol.extensions,
     });
     const groups = new Map<string, Group>();
     for (const [name, endpoints] of groupEndpoints(config.cloud.endpoints)) {
@@ -145,6 +146,7 @@ export class Daemon {
         // A group whose cloud reads slowly holds back its own calls only.
         throttle: { pause: () => this.queue.pause(name), resume: () => this.queue.resume(name) },
         maxBufferedBytes: config.cloud.maxBufferedBytes,
+        extensions: config.protocol.extensions,
         log: log.child({ mod: 'courier', group: name }),
         telemetry: this.telemetry,
       });

@@ -27,6 +27,7 @@ const RESTART_ONLY = [
   'connection.failBack',
   'heartbeat.intervalMs',
   'heartbeat.maxMissedPongs',
+  'protocol.extensions',
   'notifications.jobs',
   'notifications.images',
   'notifications.pollMs',

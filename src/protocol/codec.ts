@@ -149,21 +149,32 @@ export function encodeNotificationRequest(id: string, notifications: Notificatio
   return JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'NOTIFICATION', subType: 'REQUEST', timeStamp, payload: notifications });
 }
 
-/** The payload of an answer the bridge gives itself, shaped like NetBackup's own errors. */
-export function errorPayload(error: AnsweredError): CommandResponsePayload {
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'x-nbwss-bridge-error': error.code,
-  };
+/**
+ * The payload of an answer the bridge gives itself, shaped like NetBackup's own errors. With
+ * `extensions` (the default) it also names the bridge's error code, in `details.code` and the
+ * `x-nbwss-bridge-error` header; without, the body is exactly `{errorCode, errorMessage}`.
+ */
+export function errorPayload(error: AnsweredError, extensions = true): CommandResponsePayload {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (extensions) headers['x-nbwss-bridge-error'] = error.code;
   if (error.status === 503) headers['retry-after'] = '1';
-  return {
-    headers,
-    responseCode: error.status,
-    body: JSON.stringify({ errorCode: error.status, errorMessage: error.message, details: { code: error.code } }),
-  };
+  const body = extensions
+    ? { errorCode: error.status, errorMessage: error.message, details: { code: error.code } }
+    : { errorCode: error.status, errorMessage: error.message };
+  return { headers, responseCode: error.status, body: JSON.stringify(body) };
 }
 
-/** A COMMAND RESPONSE carrying an error the bridge answers itself. */
-export function encodeErrorResponse(id: string, error: AnsweredError, timeStamp = nowSeconds()): string {
-  return encodeCommandResponse(id, errorPayload(error), timeStamp);
+/** A COMMAND RESPONSE carrying an error the bridge answers itself (see errorPayload). */
+export function encodeErrorResponse(id: string, error: AnsweredError, extensions = true, timeStamp = nowSeconds()): string {
+  return encodeCommandResponse(id, errorPayload(error, extensions), timeStamp);
+}
+
+/** The error that replaces a REST answer whose body could only travel as base64, when protocol extensions are off. */
+export function bodyNotText(p: CommandResponsePayload): AnsweredError {
+  const type = p.headers['content-type'] ?? 'no content type';
+  const bytes = Buffer.byteLength(p.body, 'base64');
+  return new AnsweredError(
+    'NBW_ERR_BODY_NOT_TEXT',
+    `the REST API answered ${p.responseCode} with a body that cannot travel as text (${type.slice(0, 100)}, ${bytes} bytes); base64 bodies are a protocol extension, turned off here (protocol.extensions)`,
+  );
 }

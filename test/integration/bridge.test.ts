@@ -119,6 +119,35 @@ describe('commands', () => {
     expect(Buffer.from(resp.payload.body, 'base64').equals(bytes)).toBe(true);
   });
 
+  it('with protocol.extensions off: answers a body that cannot travel as text 502 NBW_ERR_BODY_NOT_TEXT, and bridge errors exactly as NetBackup shapes them', async () => {
+    const bytes = Buffer.from([0x25, 0x50, 0x44, 0x46, 0, 0xff, 0x80]);
+    const { peer, rest, logs } = await start({
+      config: { 'protocol.extensions': 'false' },
+      rest: (req, res) => {
+        if (req.url.includes('.pdf')) {
+          res.writeHead(200, { 'content-type': 'application/pdf' });
+          return res.end(bytes);
+        }
+        return sendJson(res, 200, { ok: true });
+      },
+    });
+    const pdf = await peer.command('GET', '/netbackup/reports/r.pdf');
+    expect(pdf.payload).not.toHaveProperty('bodyEncoding');
+    expect(pdf.payload.responseCode).toBe(502);
+    expect(pdf.payload.headers).toEqual({ 'content-type': 'application/json' });
+    const body = JSON.parse(pdf.payload.body) as Record<string, unknown>;
+    expect(Object.keys(body)).toEqual(['errorCode', 'errorMessage']);
+    expect(body.errorMessage).toMatch(/cannot travel as text \(application\/pdf, 7 bytes\).*protocol\.extensions/);
+    expect(logs.text()).toMatch(/NBW_ERR_BODY_NOT_TEXT/);
+    const refused = await peer.command('GET', '/etc/passwd');
+    expect(refused.payload.responseCode).toBe(403);
+    expect(refused.payload.headers).not.toHaveProperty('x-nbwss-bridge-error');
+    expect(Object.keys(JSON.parse(refused.payload.body) as object)).toEqual(['errorCode', 'errorMessage']);
+    // Text still travels as it is.
+    expect((await peer.command('GET', '/netbackup/admin/jobs')).payload).toMatchObject({ responseCode: 200, body: '{"ok":true}' });
+    expect(rest.requests).toHaveLength(2);
+  });
+
   it('answers 502 when the REST API is unreachable and keeps serving', async () => {
     const { peer, rest } = await start({ config: { 'rest.baseUrl': 'http://127.0.0.1:9' } });
     bridgeError(await peer.command('GET', '/netbackup/admin/jobs'), 502, 'NBW_ERR_REST_UNREACHABLE');

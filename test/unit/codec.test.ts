@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AnsweredError } from '../../src/errors.js';
 import {
+  bodyNotText,
   decodeFrame,
   decodeOversized,
   encodeCommandResponse,
@@ -218,6 +219,20 @@ describe('encoding', () => {
     expect(p.headers['retry-after']).toBe('1');
     const frame = JSON.parse(encodeErrorResponse('E-1', err));
     expect(frame).toMatchObject({ id: 'E-1', type: 'COMMAND', subType: 'RESPONSE', payload: { responseCode: 503 } });
+  });
+
+  it('shapes bridge errors exactly as NetBackup does when protocol extensions are off', () => {
+    const p = errorPayload(new AnsweredError('NBW_ERR_POLICY_URI', 'refused'), false);
+    expect(p).toEqual({ headers: { 'content-type': 'application/json' }, responseCode: 403, body: '{"errorCode":403,"errorMessage":"refused"}' });
+    const frame = JSON.parse(encodeErrorResponse('E-2', new AnsweredError('NBW_ERR_QUEUE_FULL', 'full'), false));
+    expect(frame.payload.headers).toEqual({ 'content-type': 'application/json', 'retry-after': '1' });
+  });
+
+  it('names the content type and size of a body that cannot travel as text', () => {
+    const err = bodyNotText({ headers: { 'content-type': 'image/png' }, responseCode: 200, body: Buffer.alloc(1000).toString('base64'), bodyEncoding: 'base64' });
+    expect(err).toMatchObject({ code: 'NBW_ERR_BODY_NOT_TEXT', status: 502 });
+    expect(err.message).toMatch(/answered 200 .*\(image\/png, 1000 bytes\)/);
+    expect(bodyNotText({ headers: {}, responseCode: 201, body: 'AAAA', bodyEncoding: 'base64' }).message).toMatch(/\(no content type, 3 bytes\)/);
   });
 });
 
