@@ -124,11 +124,9 @@ describe('commands', () => {
     const { peer, rest, logs } = await start({
       config: { 'protocol.extensions': 'false' },
       rest: (req, res) => {
-        if (req.url.includes('.pdf')) {
-          res.writeHead(200, { 'content-type': 'application/pdf' });
-          return res.end(bytes);
-        }
-        return sendJson(res, 200, { ok: true });
+        if (!req.url.includes('.pdf')) return sendJson(res, 200, { ok: true });
+        res.writeHead(200, { 'content-type': 'application/pdf' });
+        res.end(bytes);
       },
     });
     const pdf = await peer.command('GET', '/netbackup/reports/r.pdf');

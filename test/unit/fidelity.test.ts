@@ -10,7 +10,7 @@ import { pollJobs, type Get } from '../../src/notifications/jobs.js';
 import { UnknownValues } from '../../src/notifications/vocabulary.js';
 import { decodeFrame, encodeConnectRequest, encodeNotificationRequest } from '../../src/protocol/codec.js';
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../fixtures/nbwss/${name}`, import.meta.url), 'utf8')) as Record<string, unknown> & { payload: unknown };
+const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../fixtures/nbwss/${name}`, import.meta.url), 'utf8'));
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
 function simGet(sim: NbSim): Get {
