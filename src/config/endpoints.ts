@@ -103,9 +103,9 @@ export function resolveEndpoints(raw: RawConfig, cloudToken: string | null, env:
   for (const [key, e] of listed) {
     const token = e.token ?? (e.tokenFile ? readSecret(`${key}.tokenFile`, e.tokenFile, env, problems) : null);
     if (token === null) continue;
-    const host = new URL(e.url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
-    if (e.hostName !== undefined && e.hostName.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase() !== host.replace(/\.$/, '')) {
-      warnings.push(`${key}: hostName ${JSON.stringify(e.hostName)} is not the host of its url (${host}); the bridge dials the url and checks the certificate against ${host}`);
+    const host = new URL(e.url).hostname;
+    if (e.hostName !== undefined && !sameHost(e.hostName, host)) {
+      warnings.push(`${key}: hostName ${JSON.stringify(e.hostName.slice(0, 255))} is not the host of its url (${host}); the bridge dials the url and checks the certificate against ${host}`);
     }
     const group = groupName(e.groupId ?? e.group) ?? DEFAULT_GROUP;
     out.push({ url: e.url, token, tokenFile: e.tokenFile ?? null, group, priority: e.priority ?? 0 });
@@ -137,6 +137,25 @@ export function resolveProxy(raw: RawConfig, env: Env, problems: string[]): Prox
   }
   const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   return { url, fromEnvironment: true, noProxy };
+}
+
+/** A host name as a URL parser reads it (IDN, IPv4 and IPv6 forms normalised, no port), or null. */
+function hostOf(name: string): string | null {
+  for (const candidate of [name, `[${name}]`]) {
+    try {
+      return new URL(`wss://${candidate}/`).hostname;
+    } catch {
+      // not a host in this form
+    }
+  }
+  return null;
+}
+
+/** True when an endpoint's hostName names the host of its URL (case, a trailing dot and address forms aside). */
+export function sameHost(hostName: string, urlHost: string): boolean {
+  const strip = (h: string) => h.replace(/\.$/, '');
+  const named = hostOf(hostName.trim());
+  return named !== null && strip(named) === strip(urlHost);
 }
 
 /** The endpoints of each group, best first. */

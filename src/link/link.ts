@@ -212,7 +212,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (this.#current?.ready) {
       this.#probe?.close(CLOSE.goingAway, 'endpoint details changed', 'replaced');
       this.#replacing = true;
-      this.#probe = this.#tryConnect(0);
+      this.#probe = this.#probeFrom(0);
     }
   }
 
@@ -239,6 +239,20 @@ export class Link extends EventEmitter<LinkEvents> {
     return new Connection(++connections, index, ep.url, ep.token, this.#settings, this.#events);
   }
 
+  /**
+   * A probe to the first endpoint from `index` the client agrees to dial: up to the end of the
+   * list for new endpoint details, up to the endpoint in use for a fail-back. Null when none.
+   */
+  #probeFrom(index: number): Connection | null {
+    const end = this.#replacing ? this.#endpoints.length : (this.#current?.endpoint ?? 0);
+    for (let i = index; i < end; i++) {
+      const c = this.#tryConnect(i);
+      if (c) return c;
+    }
+    this.#replacing = false;
+    return null;
+  }
+
   /** A connection to a better endpoint, or null (logged) when the client refuses to dial it. */
   #tryConnect(index: number): Connection | null {
     try {
@@ -250,7 +264,8 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   #dial(index: number): void {
-    if (this.#stopped) return;
+    // A probe that became ready while this redial waited is the connection now.
+    if (this.#stopped || this.#current) return;
     try {
       this.#current = this.#connect(index);
     } catch (err) {
@@ -283,6 +298,8 @@ export class Link extends EventEmitter<LinkEvents> {
     if (c === this.#probe) {
       this.#probe = null;
       this.#replacing = false;
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
       const old = this.#current;
       this.#current = c;
       this.#watchStable();
@@ -308,10 +325,8 @@ export class Link extends EventEmitter<LinkEvents> {
     if (this.#retiring.delete(c)) return;
     if (c === this.#probe) {
       this.#probe = null;
-      const next = c.endpoint + 1;
       // New endpoint details are tried in order until one answers; a fail-back only up to the endpoint in use.
-      const worth = this.#replacing ? next < this.#endpoints.length : this.#opts.failBack === true && next < (this.#current?.endpoint ?? 0);
-      if (!this.#stopped && this.#current?.ready && worth) this.#probe = this.#tryConnect(next);
+      if (!this.#stopped && this.#current?.ready && (this.#replacing || this.#opts.failBack === true)) this.#probe = this.#probeFrom(c.endpoint + 1);
       else this.#replacing = false;
       return;
     }
@@ -352,7 +367,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (!this.#opts.failBack || this.#stopped || this.#probe || !c?.ready || c.endpoint === 0) return;
     if (Date.now() - this.#lastTry < (this.#opts.periodMs ?? 60_000)) return;
     this.#lastTry = Date.now();
-    this.#probe = this.#tryConnect(0);
+    this.#probe = this.#probeFrom(0);
   }
 
   /** Closes replaced connections once nothing is pending on them (or they waited long enough). */

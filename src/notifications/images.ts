@@ -5,9 +5,11 @@
 //   NO_LOCAL_COPY_AVAILABLE  every copy the catalog lists is a cloud snapshot or a replica
 //                            (`fragments[].copyType`), where one was not before;
 //   DELETE                   an image still inside the window that two polls in a row did not
-//                            find (one miss can be an offset page shifting under the poll).
+//                            find (one miss can be an offset page shifting under the poll); a
+//                            poll that finds no image at all counts no misses (a catalog that
+//                            answers empty is likelier a fault than every image deleted at once).
 // An image that leaves the window by age is forgotten without a record.
-import type { Get } from './jobs.js';
+import { itemsOf, type Get } from './jobs.js';
 import { clientType, epochSeconds, text, type UnknownValues } from './vocabulary.js';
 
 /** What is remembered of an image between polls. */
@@ -20,8 +22,8 @@ export interface ImageSeen {
   time: number;
   client: string;
   type: string;
-  /** At least one copy that is not a cloud snapshot or replica. */
-  local: boolean;
+  /** At least one copy that is not a cloud snapshot or replica (null: not known, as after an upgrade). */
+  local: boolean | null;
   /** Polls in a row that did not find it while it was inside the window. */
   misses: number;
 }
@@ -40,8 +42,10 @@ export const DELETE_AFTER_MISSES = 2;
 
 /** Copy types of copies that cannot be restored from this server's own storage. */
 const NOT_LOCAL = /REPLICA|CLOUD/;
-
-type Page = { data?: { id?: string; attributes?: Record<string, unknown> }[]; meta?: { pagination?: { count?: unknown } } };
+/** Images remembered at most; past it the oldest are forgotten. */
+export const MAX_KNOWN_IMAGES = 200_000;
+/** Longest backup id taken (NetBackup's are `<client>_<epoch seconds>`). */
+const MAX_ID_CHARS = 1024;
 
 /** The number of copies: `numCopies`, else the distinct copy numbers of the fragments. */
 export function copiesOf(a: Record<string, unknown>): number | null {
@@ -72,27 +76,30 @@ export function imageRecord(seen: Pick<ImageSeen, 'client' | 'type' | 'time'>, b
 /** An entry written by an older release, read as what it remembered. */
 function upgrade(v: ImageSeen | [number | null, number | null, number]): ImageSeen {
   if (!Array.isArray(v)) return v;
-  return { exp: v[0], copies: v[1], time: v[2], client: '', type: '', local: true, misses: 0 };
+  return { exp: v[0], copies: v[1], time: v[2], client: '', type: '', local: null, misses: 0 };
 }
 
 export async function pollImages(get: Get, prev: ImagesState, now: number, windowMs: number, unknown: UnknownValues): Promise<{ records: Record<string, unknown>[]; state: ImagesState }> {
   const since = new Date(now - windowMs).toISOString();
-  const horizon = Math.floor((now - windowMs) / 1000);
   const created = Math.floor(now / 1000);
-  const known: Record<string, ImageSeen> = {};
-  for (const [id, v] of Object.entries(prev.known)) known[id] = { ...upgrade(v) };
+  const known = new Map<string, ImageSeen>();
+  for (const [id, v] of Object.entries(prev.known)) known.set(id, { ...upgrade(v) });
   const found = new Set<string>();
   const records: Record<string, unknown>[] = [];
   const limit = 100;
   for (let offset = 0; offset < 10_000_000; offset += limit) {
-    const page = (await get('/netbackup/catalog/images', { filter: `backupTime ge ${since}`, 'page[offset]': offset, 'page[limit]': limit })) as Page;
-    const data = page.data ?? [];
-    for (const item of data) {
-      const a = item.attributes ?? {};
-      const id = text(item.id ?? a.backupId);
-      if (id === '' || found.has(id)) continue;
+    const data = itemsOf(await get('/netbackup/catalog/images', { filter: `backupTime ge ${since}`, 'page[offset]': offset, 'page[limit]': limit }), '/netbackup/catalog/images');
+    let fresh = 0;
+    for (const { id: resourceId, attributes: a } of data) {
+      const id = text(resourceId ?? a.backupId);
+      if (id === '' || id.length > MAX_ID_CHARS) {
+        unknown.note('backupId', id);
+        continue;
+      }
+      if (found.has(id)) continue;
       found.add(id);
-      const was = known[id];
+      fresh++;
+      const was = known.get(id);
       const seen: ImageSeen = {
         exp: epochSeconds(a.expiration) ?? null,
         copies: copiesOf(a),
@@ -102,25 +109,28 @@ export async function pollImages(get: Get, prev: ImagesState, now: number, windo
         local: hasLocalCopy(a),
         misses: 0,
       };
-      known[id] = seen;
+      known.set(id, seen);
       if (!prev.primed) continue;
       if (!was) records.push(imageRecord(seen, id, 'CREATE', created));
       else if (was.exp !== seen.exp || was.copies !== seen.copies) records.push(imageRecord(seen, id, 'UPDATE', created));
-      if (!seen.local && (!was || was.local)) records.push(imageRecord(seen, id, 'NO_LOCAL_COPY_AVAILABLE', created));
+      if (seen.local === false && (!was || was.local === true)) records.push(imageRecord(seen, id, 'NO_LOCAL_COPY_AVAILABLE', created));
     }
-    const count = Number(page.meta?.pagination?.count);
-    if (data.length < limit || (Number.isFinite(count) && offset + limit >= count)) break;
+    // The last page is a short one; a page with nothing new means the server ignores the offset.
+    if (data.length < limit || fresh === 0) break;
   }
-  for (const [id, seen] of Object.entries(known)) {
+  for (const [id, seen] of known) {
     if (found.has(id)) continue;
-    if (seen.time < horizon) {
-      delete known[id];
+    // backupTime is kept in whole seconds: one that may be before the window's start has left it by age.
+    if (seen.time * 1000 < now - windowMs) {
+      known.delete(id);
       continue;
     }
+    if (found.size === 0) continue;
     seen.misses += 1;
     if (seen.misses < DELETE_AFTER_MISSES) continue;
-    delete known[id];
+    known.delete(id);
     if (prev.primed) records.push(imageRecord(seen, id, 'DELETE', created));
   }
-  return { records, state: { primed: true, known } };
+  const kept = known.size > MAX_KNOWN_IMAGES ? [...known].sort((x, y) => y[1].time - x[1].time).slice(0, MAX_KNOWN_IMAGES) : [...known];
+  return { records, state: { primed: true, known: Object.fromEntries(kept) } };
 }

@@ -2,7 +2,8 @@
 // does, a job is reported when it is first seen, when it becomes ACTIVE and when it is DONE:
 // the jobs API's other states are folded into these three (see vocabulary.ts) and a record is
 // sent only when the job moved forward, never for progress or a retry.
-import { epochSeconds, JOB_STATE_RANK, JOB_STATES, scheduleType, text, whole, type JobState, type UnknownValues } from './vocabulary.js';
+import { BridgeError } from '../errors.js';
+import { epochSeconds, JOB_STATE_RANK, JOB_STATES, lookup, scheduleType, text, whole, type JobState, type UnknownValues } from './vocabulary.js';
 
 /** What the jobs poller remembers between polls (persisted in the state file). */
 export interface JobsState {
@@ -21,10 +22,29 @@ export const OVERLAP_MS = 10_000;
 const FORGET_DONE_MS = 24 * 3_600_000;
 const MAX_KNOWN = 100_000;
 
-type Page = { data?: { id?: string; attributes?: Record<string, unknown> }[]; meta?: { pagination?: { next?: unknown } } };
-
 /** The NBWSS state of a jobs API state (or of one remembered by an older release); null when unknown. */
-export const jobState = (state: unknown): JobState | null => (typeof state === 'string' ? JOB_STATES[state] ?? null : null);
+export const jobState = (state: unknown): JobState | null => (typeof state === 'string' ? lookup(JOB_STATES, state) ?? null : null);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The items of a JSON:API page; a page that has none the way the API lists them fails the poll. */
+export function itemsOf(page: unknown, path: string): { id: unknown; attributes: Record<string, unknown> }[] {
+  const data = isObject(page) ? page.data : undefined;
+  if (!Array.isArray(data)) throw new BridgeError('NBW_ERR_POLL_FAILED', `${path}: the answer has no "data" list`);
+  return data.filter(isObject).map((item) => ({ id: item.id, attributes: isObject(item.attributes) ? item.attributes : {} }));
+}
+
+/** `meta.pagination` of a page, or an empty object. */
+export function paginationOf(page: unknown): Record<string, unknown> {
+  const meta = isObject(page) ? page.meta : undefined;
+  return isObject(meta) && isObject(meta.pagination) ? meta.pagination : {};
+}
+
+/** A job id as NetBackup gives them: a positive whole number; null for anything else. */
+export function jobIdOf(attributes: Record<string, unknown>, id: unknown): number | null {
+  const n = whole(attributes.jobId ?? id);
+  return n > 0 ? n : null;
+}
 
 /**
  * A JOB record exactly as NetBackup sends one: these ten fields, times in epoch seconds,
@@ -47,7 +67,7 @@ export function jobRecord(a: Record<string, unknown>, state: JobState, unknown: 
 
 /** One poll: the records to report and the state to remember afterwards (the input is not changed). */
 export async function pollJobs(get: Get, prev: JobsState, now: number, unknown: UnknownValues): Promise<{ records: Record<string, unknown>[]; state: JobsState }> {
-  const known = { ...prev.known };
+  const known = new Map(Object.entries(prev.known));
   const cursor = prev.cursor ?? new Date(now - OVERLAP_MS).toISOString();
   const records: Record<string, unknown>[] = [];
   let newest = Date.parse(cursor);
@@ -55,33 +75,40 @@ export async function pollJobs(get: Get, prev: JobsState, now: number, unknown: 
   for (let pages = 0; pages < 10_000; pages++) {
     const query: Record<string, string | number> = { filter: `lastUpdateTime gt ${cursor}`, sort: 'lastUpdateTime', 'page[limit]': 100 };
     if (after !== undefined) query['page[after]'] = after;
-    const page = (await get('/netbackup/admin/jobs', query)) as Page;
-    for (const item of page.data ?? []) {
-      const a = item.attributes ?? {};
-      const jobId = String(a.jobId ?? item.id);
-      const updated = Date.parse(String(a.lastUpdateTime ?? '')) || now;
+    const page = await get('/netbackup/admin/jobs', query);
+    const items = itemsOf(page, '/netbackup/admin/jobs');
+    for (const { id, attributes: a } of items) {
+      const jobId = jobIdOf(a, id);
+      if (jobId === null) {
+        unknown.note('jobId', text(a.jobId ?? id));
+        continue;
+      }
+      const key = String(jobId);
+      // A time past the bridge's clock must not move the cursor past changes still to come.
+      const updated = Math.min(epochSeconds(a.lastUpdateTime) !== undefined ? Date.parse(String(a.lastUpdateTime)) : now, now);
       newest = Math.max(newest, updated);
       const state = jobState(a.state);
-      const before = known[jobId];
+      const before = known.get(key);
       if (state === null) {
         unknown.note('state', text(a.state));
-        if (before) known[jobId] = [before[0], updated];
+        if (before) known.set(key, [before[0], updated]);
         continue;
       }
       const reported = before ? jobState(before[0]) : null;
       if (reported === null || JOB_STATE_RANK[state] > JOB_STATE_RANK[reported]) {
-        records.push(jobRecord({ jobId: Number(jobId), ...a }, state, unknown));
-        known[jobId] = [state, updated];
+        records.push(jobRecord({ ...a, jobId }, state, unknown));
+        known.set(key, [state, updated]);
       } else {
-        known[jobId] = [reported, updated];
+        known.set(key, [reported, updated]);
       }
     }
-    const next = page.meta?.pagination?.next;
-    if (next === undefined || next === null || next === '' || (page.data ?? []).length === 0) break;
+    const next = paginationOf(page).next;
+    if (typeof next !== 'string' && typeof next !== 'number') break;
+    if (next === '' || items.length === 0 || String(next) === after) break;
     after = String(next);
   }
   const nextCursor = new Date(Math.max(Date.parse(cursor), newest - OVERLAP_MS)).toISOString();
-  const entries = Object.entries(known).filter(([, [state, updated]]) => state !== 'DONE' || updated > now - FORGET_DONE_MS);
+  const entries = [...known].filter(([, [state, updated]]) => state !== 'DONE' || updated > now - FORGET_DONE_MS);
   const kept = entries.length > MAX_KNOWN ? entries.sort((x, y) => y[1][1] - x[1][1]).slice(0, MAX_KNOWN) : entries;
   return { records, state: { cursor: nextCursor, known: Object.fromEntries(kept) } };
 }

@@ -15,6 +15,9 @@ export const API_VERSIONS = ['14.0', '13.0', '12.0', '11.0', '10.0', '9.0', '8.0
 /** The oldest version each API is polled with: the jobs API pages by cursor from 9.0 on. */
 export const MIN_VERSION: Readonly<Record<string, string>> = { '/netbackup/admin/jobs': '9.0', '/netbackup/catalog/images': '8.0' };
 
+/** Largest poll answer read: a page of 100 jobs or images is far below it. */
+export const MAX_POLL_BYTES = 32 * 1024 * 1024;
+
 const atLeast = (version: string, floor: string | undefined) => floor === undefined || Number(version) >= Number(floor);
 
 export const mediaType = (version: string) => `application/vnd.netbackup+json;version=${version}`;
@@ -46,6 +49,21 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   if (/^\d+$/.test(v.trim())) return Number(v) * 1000;
   const at = Date.parse(v);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** The body as text, failing the poll once it grows past MAX_POLL_BYTES. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, path: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_POLL_BYTES) {
+      body.destroy();
+      throw new PollError(`${path}: the answer is larger than ${MAX_POLL_BYTES} bytes`, 0);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 export class NbApi {
@@ -93,7 +111,7 @@ export class NbApi {
       }).catch((err: unknown) => {
         throw new PollError(`${path}: ${(err as { code?: string }).code ?? (err as Error).message}`, 0);
       });
-      const text = await res.body.text();
+      const text = await readCapped(res.body, path);
       if (res.statusCode === 406 && !this.#version) {
         this.#log.debug({ version }, 'API version not offered; stepping down');
         continue;

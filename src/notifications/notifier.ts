@@ -15,8 +15,15 @@ import { UnknownValues } from './vocabulary.js';
 /** A group's link as the notifier sees it. */
 export interface NotifyOutlet {
   readonly ready: boolean;
+  /** Bytes queued toward the cloud and not yet written. */
+  readonly bufferedAmount?: number;
   send(text: string): number;
 }
+
+/** Overdue notifications resent to a group per check at most, oldest first. */
+export const RESEND_BATCH = 32;
+/** No resends to a group while this much is queued toward it: it is reading what it has. */
+export const RESEND_BUFFER_LIMIT = 1024 * 1024;
 
 export interface NotifierOptions {
   config: Config['notifications'];
@@ -198,15 +205,19 @@ export class Notifier {
     for (const p of this.#state.pending) for (const g of p.groups) if (!this.#sentAt.has(sentKey(p.id, g))) this.#send(p, g);
   }
 
+  /** Sends overdue notifications again, a batch per group at a time, never to a group still busy reading. */
   #resendOverdue(): void {
     const limit = this.#now() - this.#cfg.ackTimeoutMs;
+    const budget = new Map<string, number>();
+    for (const [g, outlet] of this.#opts.groups) budget.set(g, (outlet.bufferedAmount ?? 0) > RESEND_BUFFER_LIMIT ? 0 : RESEND_BATCH);
     for (const p of this.#state.pending) {
       for (const g of p.groups) {
         const at = this.#sentAt.get(sentKey(p.id, g));
-        if (at !== undefined && at <= limit) {
-          this.#log.debug({ id: p.id, group: g }, 'no acknowledgement in time; sending again with the same id');
-          this.#send(p, g);
-        }
+        const left = budget.get(g) ?? 0;
+        if (at === undefined || at > limit || left === 0) continue;
+        budget.set(g, left - 1);
+        this.#log.debug({ id: p.id, group: g }, 'no acknowledgement in time; sending again with the same id');
+        this.#send(p, g);
       }
     }
   }

@@ -1,5 +1,6 @@
 // The two vocabularies: what the REST API says and what an NBWSS NOTIFICATION says. Every
-// mapping lives here, in one table per field, with a test per entry.
+// mapping lives here, in one table per field, with a test per entry. Values come from the REST
+// API and are looked up as own keys only (a state "constructor" is unknown, not a function).
 
 /**
  * Schedule types → NBWSS schedule types. The jobs API names them `FULL_BACKUP`, …, the catalog
@@ -77,6 +78,14 @@ export const CLIENT_TYPES: Readonly<Record<string, string>> = {
   'kvm': 'KVM',
 };
 
+/** A table's entry for a REST value; undefined for anything that is not an own key. */
+export const lookup = <T>(table: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+
+/** Distinct unknown values remembered (and reported); past it, nothing more is reported. */
+export const MAX_UNKNOWN = 256;
+/** Longest unknown value reported, in characters. */
+const MAX_VALUE_CHARS = 80;
+
 /** Reports each unknown value once, so a new NetBackup release does not flood the log. */
 export class UnknownValues {
   readonly #seen = new Set<string>();
@@ -87,17 +96,18 @@ export class UnknownValues {
   }
 
   note(field: string, value: string): void {
-    const key = `${field}=${value}`;
-    if (this.#seen.has(key)) return;
+    const shown = value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value;
+    const key = `${field}=${shown}`;
+    if (this.#seen.has(key) || this.#seen.size >= MAX_UNKNOWN) return;
     this.#seen.add(key);
-    this.#report(field, value);
+    this.#report(field, shown);
   }
 }
 
 /** A schedule type in NBWSS terms; an unknown one passes through unchanged (and is reported once). */
 export function scheduleType(value: unknown, unknown: UnknownValues): string {
   if (typeof value !== 'string') return '';
-  const mapped = SCHEDULE_TYPES[value];
+  const mapped = lookup(SCHEDULE_TYPES, value);
   if (mapped !== undefined) return mapped;
   if (!value.startsWith('ST_')) unknown.note('scheduleType', value);
   return value;
@@ -110,7 +120,7 @@ export function scheduleType(value: unknown, unknown: UnknownValues): string {
  */
 export function clientType(value: unknown, unknown: UnknownValues): string {
   if (typeof value !== 'string' || value === '') return '';
-  const known = CLIENT_TYPES[value.toLowerCase()];
+  const known = lookup(CLIENT_TYPES, value.toLowerCase());
   if (known !== undefined) return known;
   if (/^[A-Z0-9_]+$/.test(value)) return value;
   unknown.note('policyType', value);
@@ -125,8 +135,12 @@ export function epochSeconds(value: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
 
-/** A string field as NBWSS sends it: always there, empty when the REST API left it out. */
-export const text = (value: unknown): string => (typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value));
+/** A string field as NBWSS sends it: always there; empty when the REST API left it out or gave no scalar. */
+export const text = (value: unknown): string =>
+  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
 
-/** A whole-number field: always there, 0 when the REST API left it out. */
-export const whole = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : /^\s*-?\d+\s*$/.test(String(value)) ? Number(value) : 0);
+/** A whole-number field: always there; 0 when the REST API left it out or gave no safe whole number. */
+export function whole(value: unknown): number {
+  const n = typeof value === 'number' ? Math.trunc(value) : typeof value === 'string' && /^\s*-?\d{1,16}\s*$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isSafeInteger(n) ? n : 0;
+}

@@ -252,6 +252,38 @@ describe('Link', () => {
       expect(logs.text()).toMatch(/cloud connection failed; retrying/);
     });
   });
+
+  it('never keeps two connections when the connection drops while new endpoint details are being dialled and that dial then succeeds', async () => {
+    const a = await new FakeCloud({ token: 'tok' }).start();
+    const b = await new FakeCloud({ token: 'tok', answerConnect: false }).start();
+    const link = new Link({ ...baseOpts(a.url, null), reconnect: { minMs: 400, maxMs: 400 }, log: captureLog().log });
+    cleanups.push(() => a.stop(), () => b.stop(), () => link.stop());
+    link.start();
+    await until(() => link.ready, 3000, 'ready on a');
+    link.updateEndpoints([{ url: b.url, token: 'tok' }]);
+    const probe = await b.peer(0);
+    const req = await probe.connectRequest();
+    a.peers[0]!.ws.terminate();
+    await sleep(100);
+    probe.send(makeEnvelope('CONNECT', 'RESPONSE', { valid: true }, req.id as string));
+    await until(() => link.ready, 2000, 'ready on b');
+    const conn = link.connection;
+    await sleep(800); // the redial scheduled when a dropped would have fired by now
+    expect(b.peers.filter((p) => !p.isClosed)).toHaveLength(1);
+    expect(link.connection).toBe(conn);
+  });
+
+  it('tries the next of new endpoint details when the client refuses to dial the first', async () => {
+    const a = await new FakeCloud({ token: 'tok' }).start();
+    const b = await new FakeCloud({ token: 'tok' }).start();
+    const link = new Link({ ...baseOpts(a.url, null), log: captureLog().log });
+    cleanups.push(() => a.stop(), () => b.stop(), () => link.stop());
+    link.start();
+    await until(() => link.ready, 3000, 'ready on a');
+    link.updateEndpoints([{ url: 'ws://127.0.0.1:9/x#fragment', token: 'tok' }, { url: b.url, token: 'tok' }]);
+    await b.readyPeer(0, 3000);
+    await until(() => link.endpoint?.includes(String(b.port)) ?? false, 3000, 'the move to b');
+  });
 });
 
 function baseOpts(url: string, ca: string | null): LinkOptions {

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sameHost } from '../../src/config/endpoints.js';
 import { isLoopbackHost, loadConfig, redactedConfig, type LoadOptions } from '../../src/config/load.js';
 import { schemaLeaves } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/errors.js';
@@ -399,6 +400,22 @@ describe('config: endpoint details as NetBackup takes them', () => {
     expect(warnings).toEqual([
       'cloud.endpointsFile[0]: hostName "other.example" is not the host of its url (c.example); the bridge dials the url and checks the certificate against c.example',
     ]);
+  });
+
+  it('compares hostName with the url\'s host as a URL parser reads both', () => {
+    const pairs: [string, string, boolean][] = [
+      ['c.example', 'wss://c.example/x', true],
+      ['C.EXAMPLE.', 'wss://c.example/x', true],
+      ['c.example:443', 'wss://c.example:443/x', true],
+      ['2001:DB8:0:0:0:0:0:1', 'wss://[2001:db8::1]/x', true],
+      ['[2001:db8::1]', 'wss://[2001:db8::1]/x', true],
+      ['bücher.example', 'wss://xn--bcher-kva.example/x', true],
+      ['127.1', 'wss://127.0.0.1/x', true],
+      ['d.example', 'wss://c.example/x', false],
+      ['c.example.evil', 'wss://c.example/x', false],
+      ['', 'wss://c.example/x', false],
+    ];
+    for (const [name, url, same] of pairs) expect(sameHost(name, new URL(url).hostname), `${name} ${url}`).toBe(same);
   });
 
   it('still refuses plain ws:// to a remote host from an endpoint details file', () => {

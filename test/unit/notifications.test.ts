@@ -303,7 +303,10 @@ describe('pollImages', () => {
   });
 
   it('does not report DELETE for an image missing once (a page shifting under the poll)', async () => {
-    const { sim, ops } = await start((s) => s.addImage({ backupId: 'a' }));
+    const { sim, ops } = await start((s) => {
+      s.addImage({ backupId: 'a' });
+      s.addImage({ backupId: 'b' });
+    });
     const a = sim.images.get('a')!;
     sim.images.delete('a');
     expect(await ops()).toEqual([]);
@@ -468,6 +471,40 @@ describe('Notifier: what is on disk, and in which order', () => {
     await n.stop();
   });
 
+  it('resends overdue notifications a batch per check, oldest first, and none while the group has much queued toward it', async () => {
+    const { Notifier, RESEND_BATCH, RESEND_BUFFER_LIMIT } = await import('../../src/notifications/notifier.js');
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+    const sim = new NbSim();
+    let clock = Date.now();
+    const batches: number[] = [];
+    let inBatch = false;
+    const outlet = {
+      ready: true,
+      bufferedAmount: 2 * RESEND_BUFFER_LIMIT,
+      send: () => {
+        if (!inBatch) {
+          batches.push(0);
+          inBatch = true;
+          setImmediate(() => (inBatch = false));
+        }
+        batches[batches.length - 1]! += 1;
+        return 1;
+      },
+    };
+    const n = await Notifier.open({ config: config({ pollMs: 60_000, ackTimeoutMs: 100 }), api: { get: simGet(sim), close: async () => {} }, stateDir: dir, groups: new Map([['default', outlet]]), log: silentLogger(), now: () => clock });
+    for (let i = 0; i < 100; i++) sim.addJob();
+    n.start();
+    n.connected('default');
+    await until(() => batches.length === 1 && batches[0] === 100);
+    clock += 1000;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(batches).toEqual([100]);
+    outlet.bufferedAmount = 0;
+    await until(() => batches.reduce((x, y) => x + y, 0) === 200);
+    expect(batches.slice(1)).toEqual([RESEND_BATCH, RESEND_BATCH, RESEND_BATCH, 100 - 3 * RESEND_BATCH]);
+    await n.stop();
+  });
+
   it('past maxPending drops the oldest notifications and keeps the newest', async () => {
     const { n, sim } = await notifier({ maxPending: 2 });
     n.start();
@@ -476,5 +513,111 @@ describe('Notifier: what is on disk, and in which order', () => {
     await until(() => n.pending.length === 2 && n.pending.some((p) => p.records[0]?.jobId === jobs[3]?.jobId));
     expect(n.pending.map((p) => p.records[0]?.jobId)).toEqual([jobs[2]?.jobId, jobs[3]?.jobId]);
     await n.stop();
+  });
+});
+
+describe('pollers fed a hostile or broken REST answer', () => {
+  const NOW = Date.parse('2026-11-20T10:00:00Z');
+  const pages = (...list: unknown[]): Get => async () => (list.length > 1 ? list.shift() : list[0]);
+  const job = (over: Record<string, unknown>) => ({ id: String(over.jobId ?? 1), attributes: { jobId: 1, jobType: 'BACKUP', state: 'ACTIVE', lastUpdateTime: '2026-11-20T09:59:59Z', ...over } });
+
+  it('looks up REST values as own keys only: "constructor", "__proto__" and "toString" are unknown values', async () => {
+    const notes: string[] = [];
+    const u = new UnknownValues((f, v) => notes.push(`${f}=${v}`));
+    const r = await pollJobs(pages({ data: [job({ jobId: 5, state: 'constructor' }), job({ jobId: 6, state: '__proto__' }), job({ jobId: 7, scheduleType: 'toString' })] }), { cursor: null, known: {} }, NOW, u);
+    expect(r.records).toEqual([expect.objectContaining({ jobId: 7, state: 'ACTIVE', scheduleType: 'toString' })]);
+    expect(notes).toEqual(['state=constructor', 'state=__proto__', 'scheduleType=toString']);
+    expect(clientType('Constructor', u)).toBe('CONSTRUCTOR');
+    expect(clientType('__proto__', u)).toBe('_PROTO_');
+    expect(scheduleType('hasOwnProperty', u)).toBe('hasOwnProperty');
+  });
+
+  it('skips items that are not objects, ids that are not positive whole numbers, and keeps serving the rest', async () => {
+    const notes: string[] = [];
+    const u = new UnknownValues((f, v) => notes.push(`${f}=${v}`));
+    const data = [null, 7, 'x', [], { id: '42', attributes: 'nope' }, job({ jobId: -7 }), job({ jobId: '__proto__' }), job({ jobId: 1.5 }), job({ jobId: '99999999999999999999999' }), { id: '43', attributes: { jobId: null, state: 'QUEUED' } }, job({ jobId: 44, jobType: { toString: 1 }, status: 1e300, parentJobId: 'x' })];
+    const r = await pollJobs(pages({ data }), { cursor: null, known: {} }, NOW, u);
+    expect(r.records.map((x) => x.jobId)).toEqual([1, 43, 44]);
+    expect(r.records[2]).toMatchObject({ jobType: '', parentJobId: 0, status: 0 });
+    expect(Object.keys(r.state.known).sort()).toEqual(['1', '43', '44']);
+    expect(notes).toContain('jobId=-7');
+  });
+
+  it('fails the poll, changing nothing, when the answer has no data list', async () => {
+    for (const answer of [{}, { data: {} }, null, 'text', []]) {
+      await expect(pollJobs(pages(answer), { cursor: null, known: {} }, NOW, quiet())).rejects.toMatchObject({ code: 'NBW_ERR_POLL_FAILED' });
+      await expect(pollImages(pages(answer), { primed: true, known: {} }, NOW, 86_400_000, quiet())).rejects.toMatchObject({ code: 'NBW_ERR_POLL_FAILED' });
+    }
+  });
+
+  it('never moves the jobs cursor past the bridge\'s clock', async () => {
+    const r = await pollJobs(pages({ data: [job({ jobId: 9, lastUpdateTime: '9999-01-01T00:00:00Z' })] }), { cursor: null, known: {} }, NOW, quiet());
+    expect(Date.parse(r.state.cursor!)).toBeLessThanOrEqual(NOW);
+  });
+
+  it('stops following a cursor that does not move', async () => {
+    let calls = 0;
+    const get: Get = async () => (calls++, { data: [job({ jobId: calls })], meta: { pagination: { next: 'same' } } });
+    await pollJobs(get, { cursor: null, known: {} }, NOW, quiet());
+    expect(calls).toBe(2);
+  });
+
+  it('takes "__proto__" and "constructor" as plain backup ids', async () => {
+    const img = (id: string) => ({ id, attributes: { backupTime: '2026-11-20T09:00:00Z', clientName: 'c', policyType: 'Standard' } });
+    const base = await pollImages(pages({ data: [] }), { primed: false, known: {} }, NOW, 86_400_000, quiet());
+    const r = await pollImages(pages({ data: [img('__proto__'), img('constructor'), img('exp')] }), base.state, NOW + 1000, 86_400_000, quiet());
+    expect(r.records.map((x) => `${x.backupId}:${x.operationId}`)).toEqual(['__proto__:CREATE', 'constructor:CREATE', 'exp:CREATE']);
+    const again = await pollImages(pages({ data: [img('__proto__'), img('constructor'), img('exp')] }), JSON.parse(JSON.stringify(r.state)) as ImagesState, NOW + 2000, 86_400_000, quiet());
+    expect(again.records).toEqual([]);
+  });
+
+  it('reads every page to a short one, whatever count the server claims, and stops on a server that ignores the offset', async () => {
+    const all = Array.from({ length: 150 }, (_, i) => ({ id: `i${i}`, attributes: { backupTime: '2026-11-20T09:00:00Z' } }));
+    const offsets: number[] = [];
+    const get: Get = async (_p, q) => {
+      const o = Number(q['page[offset]']);
+      offsets.push(o);
+      return { data: all.slice(o, o + 100), meta: { pagination: { count: 100 } } };
+    };
+    const r = await pollImages(get, { primed: false, known: {} }, NOW, 86_400_000, quiet());
+    expect(Object.keys(r.state.known)).toHaveLength(150);
+    expect(offsets).toEqual([0, 100]);
+    let n = 0;
+    const stuck: Get = async () => (n++, { data: all.slice(0, 100) });
+    await pollImages(stuck, { primed: false, known: {} }, NOW, 86_400_000, quiet());
+    expect(n).toBe(2);
+  });
+
+  it('counts no misses in a poll that finds no image at all', async () => {
+    const img = { id: 'a', attributes: { backupTime: '2026-11-20T09:00:00Z' } };
+    let r = await pollImages(pages({ data: [img] }), { primed: false, known: {} }, NOW, 86_400_000, quiet());
+    for (let i = 1; i <= 3; i++) {
+      r = await pollImages(pages({ data: [] }), r.state, NOW + i * 1000, 86_400_000, quiet());
+      expect(r.records).toEqual([]);
+    }
+    const other = { id: 'b', attributes: { backupTime: '2026-11-20T09:00:00Z' } };
+    r = await pollImages(pages({ data: [other] }), r.state, NOW + 5000, 86_400_000, quiet());
+    r = await pollImages(pages({ data: [other] }), r.state, NOW + 6000, 86_400_000, quiet());
+    expect(r.records.map((x) => `${x.backupId}:${x.operationId}`)).toEqual(['a:DELETE']);
+  });
+
+  it('forgets, without a DELETE, an image whose backupTime (kept in seconds) may be before the window, however often it polls', async () => {
+    const windowMs = 3_600_000;
+    const t = NOW - windowMs + 400; // inside the window by 400 ms
+    const img = { id: 'edge', attributes: { backupTime: new Date(t).toISOString() } };
+    const other = { id: 'keep', attributes: { backupTime: '2026-11-20T09:59:00Z' } };
+    let r = await pollImages(pages({ data: [img, other] }), { primed: false, known: {} }, NOW, windowMs, quiet());
+    for (let i = 1; i <= 4; i++) {
+      r = await pollImages(pages({ data: [other] }), r.state, NOW + i * 200, windowMs, quiet());
+      expect(r.records).toEqual([]);
+    }
+  });
+
+  it('reports only so many unknown values, each cut short', () => {
+    const notes: string[] = [];
+    const u = new UnknownValues((f, v) => notes.push(`${f}=${v}`));
+    for (let i = 0; i < 5000; i++) u.note('state', `${'x'.repeat(10_000)}${i}`);
+    expect(notes.length).toBeLessThanOrEqual(256);
+    expect(Math.max(...notes.map((n) => n.length))).toBeLessThan(100);
   });
 });

@@ -125,7 +125,7 @@ describe('the Storware profile', () => {
     const calls: RestCall[] = [];
     const send = async (call: RestCall): Promise<CommandResponsePayload> => {
       calls.push(call);
-      if (call.path === '/api/session/login') return { headers: { 'set-cookie': 'JSESSIONID=abc123; Path=/; HttpOnly\nroute=r1; Expires=Wed, 21 Oct 2026 07:28:00 GMT' }, responseCode: 201, body: '{}' };
+      if (call.path === '/api/session/login') return { headers: { 'set-cookie': 'JSESSIONID=abc123; Path=/; HttpOnly\nroute=r1; Expires=Wed, 21 Oct 2099 07:28:00 GMT' }, responseCode: 201, body: '{}' };
       return { headers: {}, responseCode: 200, body: '' };
     };
     const p = create('storware', { username: 'svc', password: 'storware-password' }, ctx(send));
@@ -137,13 +137,21 @@ describe('the Storware profile', () => {
     expect(calls.at(-1)).toMatchObject({ method: 'POST', path: '/api/session/logout', headers: { cookie: 'JSESSIONID=abc123; route=r1' } });
   });
 
-  it('reads the session from cookies one per line, a session header, or a token in the body, in that order', () => {
-    expect(sessionOf({ 'set-cookie': 'A=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT\nB=2; Path=/', 'x-auth-token': 't' }, '{"token":"u"}')).toEqual({
-      session: { header: 'cookie', value: 'A=1; B=2', parts: ['1', '2'] }, how: 'cookie A, B',
+  it('reads the session from live cookies, a session header and a token in the body, and sends back all it found', () => {
+    const now = Date.parse('2026-11-28T00:00:00Z');
+    expect(sessionOf({ 'set-cookie': 'A=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT\nB=2; Path=/', 'x-auth-token': 't' }, '{"token":"u"}', now)).toEqual({
+      session: { headers: { cookie: 'A=1; B=2', 'x-auth-token': 't', authorization: 'Bearer u' }, parts: ['1', '2', 't', 'u'] },
+      how: 'cookie A, B and header x-auth-token and token in the body\'s "token", sent as a bearer token',
     });
-    expect(sessionOf({ 'set-cookie': '=nameless', 'x-session-id': ' s1 ' }, '')).toEqual({ session: { header: 'x-session-id', value: 's1', parts: [] }, how: 'header x-session-id' });
-    expect(sessionOf({}, '{"sessionId":"abc"}')).toEqual({ session: { header: 'authorization', value: 'Bearer abc', parts: ['abc'] }, how: 'token in the body\'s "sessionId", sent as a bearer token' });
-    for (const body of ['', 'not json', 'null', '"token"', '{"token":""}', '{"token":7}', '{"token":"a\\nb"}']) expect(sessionOf({}, body), body).toBeNull();
+    expect(sessionOf({ 'set-cookie': '=nameless', 'x-session-id': ' s1 ' }, '', now)).toEqual({ session: { headers: { 'x-session-id': 's1' }, parts: ['s1'] }, how: 'header x-session-id' });
+    expect(sessionOf({}, '{"sessionId":"abc"}', now)).toEqual({ session: { headers: { authorization: 'Bearer abc' }, parts: ['abc'] }, how: 'token in the body\'s "sessionId", sent as a bearer token' });
+    // Cookies being cleared are no session; a load balancer's cookie beside a token goes along with it.
+    const cleared = ['JSESSIONID=; Path=/', 'JSESSIONID=""', 'S=1; Max-Age=0', 'S=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT'];
+    for (const c of cleared) expect(sessionOf({ 'set-cookie': c }, '', now), c).toBeNull();
+    expect(sessionOf({ 'set-cookie': 'AWSALB=lb1; Path=/' }, '{"token":"real"}', now)?.session.headers).toEqual({ cookie: 'AWSALB=lb1', authorization: 'Bearer real' });
+    // A token that cannot travel in a header is not taken.
+    for (const body of ['', 'not json', 'null', '"token"', '{"token":""}', '{"token":7}', '{"token":"a\\nb"}', '{"token":"abc\u20ac"}', '{"token":"a b"}']) expect(sessionOf({}, body, now), body).toBeNull();
+    expect(sessionOf({ 'x-auth-token': 'a\u20acb' }, '', now)).toBeNull();
   });
 
   it('fails the login without a session cookie, or with a status other than 200 and 201, never naming the password', async () => {

@@ -1,8 +1,8 @@
 // Storware Backup & Recovery: a session from the login, logged out when it is replaced and on
 // shutdown, never passed back to the cloud. Storware's documents do not say how the session
-// travels, so the login answer is read for each known way, in this order: cookies (whatever
-// their names), a session header (sent back under the same name), or a token in the body (sent
-// as a bearer token). Which one was seen is logged once per login.
+// travels, so the login answer is read for every known way and all that are found are sent
+// back: its cookies (whatever their names), a session header (under the same name), and a
+// token in the body (as a bearer token). Which were found is logged when that changes.
 import type { RestCall } from '../../rest/client.js';
 import { loginFailed, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec } from './profile.js';
 import { SessionProfile } from './session-profile.js';
@@ -12,46 +12,72 @@ export const SESSION_HEADERS = ['x-auth-token', 'x-session-token', 'x-session-id
 /** Fields of the login answer's JSON body that may carry a session token. */
 export const SESSION_FIELDS = ['token', 'sessionToken', 'sessionId', 'accessToken'] as const;
 
-interface Session {
-  /** The header that carries it on calls. */
-  header: string;
-  value: string;
-  /** The values inside it that are secret on their own (each cookie's value). */
+/** What a token must look like to be sent in a header: visible ASCII, no spaces. */
+const TOKEN_VALUE = /^[\x21-\x7e]{1,4096}$/;
+
+export interface Session {
+  /** The headers that carry it on calls. */
+  headers: Record<string, string>;
+  /** The secret values inside them (each cookie's value, the bare token). */
   parts: string[];
 }
 
-/** The session a login answer carries, or null. */
-export function sessionOf(headers: Readonly<Record<string, string>>, body: string): { session: Session; how: string } | null {
-  const setCookie = headers['set-cookie'];
-  if (setCookie) {
-    // Several cookies arrive one per line (or joined with ", " by older paths); a cookie's own attributes follow ";".
-    const pairs = setCookie
-      .split(/\n|,(?=\s*[^;,=\s]+=)/)
-      .map((c) => c.split(';')[0]?.trim() ?? '')
-      .filter((c) => c.indexOf('=') > 0);
-    if (pairs.length) {
-      const names = pairs.map((c) => c.slice(0, c.indexOf('=')));
-      return { session: { header: 'cookie', value: pairs.join('; '), parts: pairs.map((c) => c.slice(c.indexOf('=') + 1)).filter(Boolean) }, how: `cookie ${names.join(', ')}` };
-    }
+/** A Set-Cookie line's name=value, or null for a cookie being cleared (empty, Max-Age=0, Expires past). */
+function liveCookie(line: string, now: number): { pair: string; name: string; value: string } | null {
+  const [first = '', ...attrs] = line.split(';');
+  const eq = first.indexOf('=');
+  if (eq <= 0) return null;
+  const name = first.slice(0, eq).trim();
+  const value = first.slice(eq + 1).trim();
+  if (value === '' || value === '""' || !TOKEN_VALUE.test(`${name}${value}`)) return null;
+  for (const a of attrs) {
+    const [k = '', v = ''] = a.split('=').map((x) => x.trim());
+    if (/^max-age$/i.test(k) && Number(v) <= 0) return null;
+    if (/^expires$/i.test(k) && Date.parse(v) <= now) return null;
   }
-  for (const h of SESSION_HEADERS) {
-    const v = headers[h]?.trim();
-    if (v) return { session: { header: h, value: v, parts: [] }, how: `header ${h}` };
+  return { pair: `${name}=${value}`, name, value };
+}
+
+/** The session a login answer carries, or null: every carrier found, and how it was found. */
+export function sessionOf(headers: Readonly<Record<string, string>>, body: string, now = Date.now()): { session: Session; how: string } | null {
+  const session: Session = { headers: {}, parts: [] };
+  const how: string[] = [];
+  // Several cookies arrive one per line (or joined with ", " by older paths); a cookie's attributes follow ";".
+  const cookies = (headers['set-cookie'] ?? '')
+    .split(/\n|,(?=\s*[^;,=\s]+=)/)
+    .map((line) => liveCookie(line, now))
+    .filter((c) => c !== null);
+  if (cookies.length) {
+    session.headers.cookie = cookies.map((c) => c.pair).join('; ');
+    session.parts.push(...cookies.map((c) => c.value));
+    how.push(`cookie ${cookies.map((c) => c.name).join(', ')}`);
   }
-  let parsed: unknown;
+  const header = SESSION_HEADERS.find((h) => TOKEN_VALUE.test(headers[h]?.trim() ?? ''));
+  if (header) {
+    const v = (headers[header] as string).trim();
+    session.headers[header] = v;
+    session.parts.push(v);
+    how.push(`header ${header}`);
+  }
+  let parsed: unknown = null;
   try {
     parsed = JSON.parse(body);
   } catch {
-    return null;
+    // not JSON: no token in it
   }
-  if (typeof parsed !== 'object' || parsed === null) return null;
-  for (const f of SESSION_FIELDS) {
-    const v = (parsed as Record<string, unknown>)[f];
-    if (typeof v === 'string' && v.trim() !== '' && !/[\r\n]/.test(v)) {
-      return { session: { header: 'authorization', value: `Bearer ${v.trim()}`, parts: [v.trim()] }, how: `token in the body's "${f}", sent as a bearer token` };
+  if (typeof parsed === 'object' && parsed !== null) {
+    const field = SESSION_FIELDS.find((f) => {
+      const v = (parsed as Record<string, unknown>)[f];
+      return typeof v === 'string' && TOKEN_VALUE.test(v.trim());
+    });
+    if (field) {
+      const v = ((parsed as Record<string, string>)[field] as string).trim();
+      session.headers.authorization = `Bearer ${v}`;
+      session.parts.push(v);
+      how.push(`token in the body's "${field}", sent as a bearer token`);
     }
   }
-  return null;
+  return how.length ? { session, how: how.join(' and ') } : null;
 }
 
 class Storware extends SessionProfile<Session> {
@@ -69,7 +95,7 @@ class Storware extends SessionProfile<Session> {
       [200, 201],
     );
     const found = sessionOf(res.headers, res.bodyEncoding === 'base64' ? '' : res.body);
-    if (!found) throw loginFailed(this.ctx.backend, `no session in the login answer (looked for a cookie, a header ${SESSION_HEADERS.join(', ')}, or a body field ${SESSION_FIELDS.join(', ')})`);
+    if (!found) throw loginFailed(this.ctx.backend, `no session in the login answer (looked for a cookie, a header ${SESSION_HEADERS.join(', ')}, and a body field ${SESSION_FIELDS.join(', ')})`);
     if (found.how !== this.#how) {
       this.#how = found.how;
       this.ctx.log.info({ backend: this.ctx.backend, session: found.how }, 'Storware session found in the login answer');
@@ -77,14 +103,14 @@ class Storware extends SessionProfile<Session> {
     return found.session;
   }
   protected sign(call: RestCall, s: Session): RestCall {
-    return withHeaders(call, this.ctx.strip, { [s.header]: s.value });
+    return withHeaders(call, this.ctx.strip, s.headers);
   }
   protected override async logout(s: Session): Promise<void> {
-    await this.ctx.send({ method: 'POST', path: '/api/session/logout', headers: { [s.header]: s.value } });
+    await this.ctx.send({ method: 'POST', path: '/api/session/logout', headers: { ...s.headers } });
   }
   protected sessionSecrets(s: Session): readonly string[] {
-    // The whole header value, and each part on its own (a page may echo one of them).
-    return [s.value, ...s.parts];
+    // Each header value whole, and each part on its own (a page may echo one of them).
+    return [...Object.values(s.headers), ...s.parts];
   }
   protected configSecrets(): readonly string[] {
     return [this.#password];
