@@ -16,6 +16,8 @@ class TestOutlet implements Outlet {
   failInside = false;
   /** send answers 0 (the connection went away between the ready check and the send). */
   refuse = false;
+  /** Calls `done` without an error inside send. */
+  doneInside = false;
   /** Proof-of-read callbacks per connection, when proof is offered at all. */
   proofs: Map<number, (() => void)[]> | null = null;
   awaitRead(connection: number, read: () => void): boolean {
@@ -38,6 +40,7 @@ class TestOutlet implements Outlet {
     const l = this.largest.get(this.connection);
     if (tag !== undefined && (!l || text.length > l.bytes)) this.largest.set(this.connection, { bytes: text.length, tag });
     if (this.failInside) done(new Error('write EPIPE'));
+    if (this.doneInside) done();
     return this.connection;
   }
   /** The connection ends: what the link reports. */
@@ -201,14 +204,162 @@ describe('Courier', () => {
 
   it('does not count a clean close (1000, 1001) against the answer being written', async () => {
     const { outlet, store, courier } = setup();
-    const e = await answered(store, 'A', 'frame-A');
-    courier.deliver(k('A'), 'frame-A', e);
+    const big = `frame-A${'x'.repeat(STRIKE_FLOOR)}`;
+    const e = await answered(store, 'A', big);
+    courier.deliver(k('A'), big, e);
     for (const code of [1001, 1000, 1001]) {
       courier.closed(outlet.close(code));
       outlet.reconnect();
       courier.flush();
     }
-    expect(outlet.sent.map((s) => s.text)).toEqual(['frame-A', 'frame-A', 'frame-A', 'frame-A']);
+    expect(outlet.sent.map((s) => s.text)).toEqual([big, big, big, big]);
+  });
+
+  it('counts a break against an answer of exactly STRIKE_FLOOR, not one byte less', async () => {
+    for (const [size, error] of [[STRIKE_FLOOR, true], [STRIKE_FLOOR - 1, false]] as const) {
+      const { outlet, store, courier } = setup();
+      const frame = 'x'.repeat(size);
+      const e = await answered(store, 'A', frame);
+      courier.deliver(k('A'), frame, e);
+      for (let i = 0; i < 2; i++) {
+        courier.closed(outlet.close(null));
+        outlet.reconnect();
+        courier.flush();
+      }
+      expect(outlet.sent.at(-1)?.text !== frame, String(size)).toBe(error);
+    }
+  });
+
+  it('counts a break against the largest answer being written, whatever order they were sent in', async () => {
+    const { outlet, store, courier } = setup();
+    const larger = await answered(store, 'L', `L${'x'.repeat(STRIKE_FLOOR + 900)}`);
+    const smaller = await answered(store, 'S', `S${'x'.repeat(STRIKE_FLOOR + 100)}`);
+    courier.deliver(k('L'), larger.frame as string, larger);
+    courier.deliver(k('S'), smaller.frame as string, smaller);
+    for (let i = 0; i < 2; i++) {
+      courier.closed(outlet.close(null));
+      outlet.reconnect();
+      courier.flush();
+    }
+    const last = outlet.sent.filter((x) => x.conn === 3).map((x) => x.text);
+    expect(JSON.parse(last[0] as string)).toMatchObject({ id: 'L', payload: { responseCode: 502 } });
+    expect(last[1]).toBe(smaller.frame);
+  });
+
+  it('on a 1009 replaces the answer the cloud refused even while it was still being written, and strikes no other', async () => {
+    const { outlet, store, courier } = setup();
+    const big = await answered(store, 'BIG', `B${'x'.repeat(STRIKE_FLOOR + 900)}`);
+    const other = await answered(store, 'O', `O${'x'.repeat(STRIKE_FLOOR + 100)}`);
+    courier.deliver(k('BIG'), big.frame as string, big);
+    courier.deliver(k('O'), other.frame as string, other);
+    courier.closed(outlet.close(1009));
+    outlet.reconnect();
+    courier.flush();
+    const second = outlet.sent.filter((x) => x.conn === 2).map((x) => x.text);
+    expect(second).toHaveLength(2);
+    expect(JSON.parse(second[0] as string)).toMatchObject({ id: 'BIG', payload: { responseCode: 502 } });
+    expect(second[1]).toBe(other.frame);
+    // One more break: the other answer has its first strike only.
+    courier.closed(outlet.close(null));
+    outlet.reconnect();
+    courier.flush();
+    expect(outlet.sent.filter((x) => x.conn === 3).map((x) => x.text)).toContain(other.frame);
+  });
+
+  it('replaces a refused answer that has no store entry, and resends an answer without one after a break', () => {
+    const { outlet, courier } = setup();
+    const frame = JSON.stringify({ id: 'NOENT', body: 'x'.repeat(100) });
+    courier.deliver(k('NOENT'), frame);
+    courier.deliver(k('PLAIN'), 'plain');
+    courier.closed(outlet.close(1009));
+    outlet.reconnect();
+    courier.flush();
+    const second = outlet.sent.filter((x) => x.conn === 2).map((x) => x.text);
+    expect(JSON.parse(second[0] as string)).toMatchObject({ id: 'NOENT', payload: { responseCode: 502 } });
+    expect(second[1]).toBe('plain');
+  });
+
+  it('takes a close report without a largest frame, or whose largest frame is not an answer', async () => {
+    const { outlet, store, courier } = setup();
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    outlet.ready = false;
+    courier.closed({ connection: 1, peerCode: 1009, largest: null });
+    outlet.reconnect();
+    courier.flush();
+    courier.deliver(k('B'), 'frame-B');
+    outlet.ready = false;
+    courier.closed({ connection: 2, peerCode: 1009, largest: { bytes: 10, tag: { kind: 'notification' } } });
+    outlet.reconnect();
+    courier.flush();
+    expect(outlet.sent.map((x) => `${x.conn}:${x.text}`)).toEqual(['1:frame-A', '2:frame-A', '2:frame-B', '3:frame-A', '3:frame-B']);
+  });
+
+  it('ignores the late write callback of a copy whose connection was already reported closed', async () => {
+    const { outlet, store, courier } = setup();
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    const stale = outlet.sent[0]!;
+    courier.closed(outlet.close(null));
+    outlet.reconnect();
+    courier.flush();
+    expect(courier.onItsWay(e)).toBe(true);
+    stale.done();
+    expect(courier.onItsWay(e)).toBe(true);
+    expect(courier.onWire).toBe(1);
+    outlet.sent[1]!.done();
+    expect(courier.onItsWay(e)).toBe(false);
+  });
+
+  it('counts a write callback once, however often it is called', async () => {
+    const { outlet, store, courier } = setup();
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    courier.deliver(k('A'), 'frame-A', e);
+    outlet.sent[0]!.done();
+    outlet.sent[0]!.done();
+    expect(courier.onItsWay(e)).toBe(true);
+    outlet.sent[1]!.done();
+    expect(courier.onItsWay(e)).toBe(false);
+  });
+
+  it('keeps where an answer went when an older connection\'s close is reported after it was sent on a newer one', async () => {
+    const { outlet, store, courier } = setup();
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    outlet.connection = 2;
+    courier.deliver(k('A'), 'frame-A', e);
+    courier.closed({ connection: 1, peerCode: null, largest: null });
+    expect(e.deliveredOn).toBe(2);
+    expect(courier.onItsWay(e)).toBe(true);
+  });
+
+  it('puts nothing on the wire list for an answer written inside send', async () => {
+    const { outlet, store, courier } = setup();
+    outlet.doneInside = true;
+    const e = await answered(store, 'A', 'frame-A');
+    courier.deliver(k('A'), 'frame-A', e);
+    expect(courier.onWire).toBe(0);
+    expect(courier.onItsWay(e)).toBe(false);
+  });
+
+  it('lets the graced holds go GRACE_MS after each later connection, however often it reconnects', async () => {
+    vi.useFakeTimers();
+    try {
+      const { outlet, store, courier } = setup();
+      outlet.proofs = new Map();
+      const e = await answered(store, 'A', 'frame-A');
+      courier.deliver(k('A'), 'frame-A', e);
+      outlet.sent[0]!.done();
+      for (let i = 0; i < 3; i++) {
+        courier.closed(outlet.close(null));
+        outlet.reconnect();
+        courier.flush();
+      }
+      expect(() => vi.advanceTimersByTime(2 * GRACE_MS)).not.toThrow();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps a held answer in the store however tight dedupe.maxBytes is, so a crossed resend gets nothing more', async () => {
@@ -254,6 +405,21 @@ describe('Courier', () => {
     outlet.sent[1]?.done();
     expect(throttle.resumed).toBe(1);
     expect(courier.throttled).toBe(false);
+  });
+
+  it('holds back only past maxBufferedBytes: at the limit calls go on, and a drain to the limit resumes them', () => {
+    const { outlet, throttle, courier } = setup({ maxBuffered: 100 });
+    outlet.bufferedAmount = 100;
+    courier.deliver(k('A'), 'a');
+    expect(throttle.paused).toBe(0);
+    outlet.bufferedAmount = 101;
+    courier.deliver(k('B'), 'b');
+    expect(throttle.paused).toBe(1);
+    outlet.bufferedAmount = 100;
+    outlet.sent[1]?.done();
+    expect(throttle.resumed).toBe(1);
+    courier.down();
+    expect(throttle.resumed).toBe(1);
   });
 
   it('resumes when the connection goes down', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,48 @@ describe('journal records', () => {
     const json = Buffer.from('{"t":"zz","id":"A"}');
     const fake = Buffer.concat([Buffer.from(`${crc32(json).toString(16).padStart(8, '0')} `), json, Buffer.from('\n')]);
     expect(decodeJournal(Buffer.concat([encodeRecord(S), fake])).records).toEqual([S]);
+  });
+
+  it.each([
+    ['a number', '1'],
+    ['null', 'null'],
+    ['a list', '[]'],
+    ['no id', '{"t":"s","m":"GET","at":1}'],
+    ['an id that is no string', '{"t":"s","id":1,"m":"GET","at":1}'],
+    ['no time', '{"t":"s","id":"A","m":"GET"}'],
+    ['a time that is no number', '{"t":"s","id":"A","m":"GET","at":"1"}'],
+    ['no method', '{"t":"s","id":"A","at":1}'],
+    ['a method that is no string', '{"t":"s","id":"A","m":1,"at":1}'],
+    ['a group that is no string', '{"t":"s","g":7,"id":"A","m":"GET","at":1}'],
+    ['an answer without its frame', '{"t":"d","id":"A","m":"GET","at":1}'],
+    ['an answer whose frame is no string', '{"t":"d","id":"A","m":"GET","at":1,"f":{}}'],
+    ['an unknown kind', '{"t":"x","id":"A","m":"GET","at":1}'],
+    ['no kind', '{"id":"A","m":"GET","at":1}'],
+  ])('stop at a line that checks out but holds %s', (_, text) => {
+    const json = Buffer.from(text);
+    const line = Buffer.concat([Buffer.from(`${crc32(json).toString(16).padStart(8, '0')} `), json, Buffer.from('\n')]);
+    const buf = Buffer.concat([encodeRecord(S), line, encodeRecord(S)]);
+    expect(decodeJournal(buf)).toEqual({ records: [S], validBytes: encodeRecord(S).length });
+  });
+
+  it('take every kind of record, with or without a group', () => {
+    const recs: JournalRecord[] = [
+      { t: 's', g: 'east', id: 'A', m: 'GET', at: 1 },
+      { t: 'd', g: 'east', id: 'A', m: 'GET', at: 2, f: '{}' },
+      { t: 'e', id: 'B', m: 'POST', at: 3 },
+    ];
+    const buf = Buffer.concat(recs.map(encodeRecord));
+    expect(decodeJournal(buf)).toEqual({ records: recs, validBytes: buf.length });
+  });
+
+  it('stop at a line whose checksum is not followed by a space, or is written in capitals', () => {
+    const json = Buffer.from(JSON.stringify(S));
+    const crc = crc32(json).toString(16).padStart(8, '0');
+    for (const head of [`${crc}X`, `${crc.toUpperCase()} `]) {
+      if (head === `${crc.toUpperCase()} ` && crc === crc.toUpperCase()) continue;
+      const line = Buffer.concat([Buffer.from(head), json, Buffer.from('\n')]);
+      expect(decodeJournal(Buffer.concat([encodeRecord(D), line])).records).toEqual([D]);
+    }
   });
 
   it('computes the standard CRC-32', () => {
@@ -90,6 +132,54 @@ describe('Journal', () => {
     expect(journal.bytes).toBe(statSync(join(d, JOURNAL_FILE)).size);
     await journal.close();
     expect(decodeJournal(readFileSync(join(d, JOURNAL_FILE))).records.map((r) => r.id)).toEqual(['A', 'LATE']);
+  });
+
+  it('opens a clean journal without a warning and without cutting anything', async () => {
+    const d = dir();
+    const path = join(d, JOURNAL_FILE);
+    writeFileSync(path, Buffer.concat([encodeRecord(S), encodeRecord(D)]));
+    const size = statSync(path).size;
+    const logs = captureLog();
+    const { journal, records } = await Journal.open(d, logs.log);
+    expect(records).toEqual([S, D]);
+    expect(logs.lines()).toEqual([]);
+    expect(statSync(path).size).toBe(size);
+    await journal.close();
+  });
+
+  it('refuses appends once closed, and closing twice is harmless', async () => {
+    const { journal } = await Journal.open(dir(), captureLog().log);
+    await journal.close();
+    await journal.close();
+    await expect(journal.append(S)).rejects.toThrow(/journal is closed/);
+  });
+
+  it('fails to open when the journal cannot be read (not a missing file)', async () => {
+    const d = dir();
+    mkdirSync(join(d, JOURNAL_FILE));
+    await expect(Journal.open(d, captureLog().log)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+
+  it('leaves no file open behind: compacting and closing release every handle', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 5; i++) {
+      const { journal } = await Journal.open(dir(), captureLog().log);
+      await journal.append(S);
+      for (let j = 0; j < 4; j++) await journal.compact(() => [S, D]);
+      await journal.close();
+    }
+    expect(fds()).toBe(before);
+  });
+
+  it('compacts a snapshot of several megabytes whole', async () => {
+    const d = dir();
+    const { journal } = await Journal.open(d, captureLog().log);
+    const big = Array.from({ length: 3000 }, (_, i): JournalRecord => ({ t: 'd', id: `R${i}`, m: 'GET', at: i, f: 'x'.repeat(1000) }));
+    await journal.compact(() => big);
+    expect(journal.bytes).toBe(statSync(join(d, JOURNAL_FILE)).size);
+    await journal.close();
+    expect(decodeJournal(readFileSync(join(d, JOURNAL_FILE))).records).toEqual(big);
   });
 
   it('names the problem when the directory cannot be used', async () => {
