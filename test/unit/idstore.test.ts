@@ -390,6 +390,7 @@ describe('IdStore in detail', () => {
     const { s } = store({ journal: j as never, log: logs.log });
     j.fail = true;
     await s.finish(s.queue(k('A'), 'GET', 1), 'x');
+    expect(logs.lines().filter((l) => l.code === 'NBW_ERR_JOURNAL_WRITE')).toHaveLength(1);
     await s.finish(s.queue(k('B'), 'GET', 1), 'y');
     expect(s.get(k('B'))?.frame).toBe('y');
     expect(logs.lines().filter((l) => l.code === 'NBW_ERR_JOURNAL_WRITE')).toHaveLength(1);
@@ -417,5 +418,102 @@ describe('IdStore in detail', () => {
     expect(s.get(keyOf('a', 'a0'))).toBeUndefined();
     expect(s.get(keyOf('a', 'a7'))?.state).toBe('done');
     expect(s.listed).toBeLessThanOrEqual(2 * s.size + 4);
+  });
+
+  it('keeps its lists in step with the ids it holds', async () => {
+    const { s } = store();
+    for (const id of ['A', 'B', 'C']) await s.finish(s.queue(k(id), 'GET', 1), id);
+    s.queue(k('D'), 'GET', 1);
+    expect(s.listed).toBeGreaterThanOrEqual(s.size);
+    expect(s.listed).toBeLessThanOrEqual(2 * s.size);
+    s.forget(k('nothing'));
+    expect(s.size).toBe(4);
+  });
+
+  it('replaces an answer without a journal quietly', async () => {
+    const logs = captureLog();
+    const { s } = store({ log: logs.log });
+    const e = s.queue(k('A'), 'GET', 1);
+    await s.finish(e, 'old');
+    s.replace(e, 'new');
+    await new Promise((r) => setImmediate(r));
+    expect(s.get(k('A'))?.frame).toBe('new');
+    expect(logs.lines()).toEqual([]);
+  });
+
+  it('releases answers from the group holding the most answer bytes even when it came first, and keeps counting right after releases', async () => {
+    const { s } = store({ maxBytes: 760 });
+    for (let i = 0; i < 4; i++) await s.finish(s.queue(keyOf('a', `a${i}`), 'GET', 1), 'A'.repeat(100));
+    await s.finish(s.queue(keyOf('b', 'b0'), 'GET', 1), 'B'.repeat(100));
+    await s.finish(s.queue(keyOf('b', 'b1'), 'GET', 1), 'B'.repeat(150));
+    await s.finish(s.queue(keyOf('b', 'b2'), 'GET', 1), 'B'.repeat(100));
+    // a holds 400 answer bytes, b 350: a's oldest goes.
+    expect(s.get(keyOf('a', 'a0'))?.state).toBe('expired');
+    expect(s.get(keyOf('b', 'b0'))?.state).toBe('done');
+    // Now a holds 300 and b 350: b's oldest goes next.
+    await s.finish(s.queue(keyOf('b', 'b3'), 'GET', 1), 'B'.repeat(100));
+    expect(s.get(keyOf('b', 'b0'))?.state).toBe('expired');
+    expect(s.get(keyOf('a', 'a1'))?.state).toBe('done');
+    expect(s.bytes).toBeLessThanOrEqual(760);
+  });
+
+  it('forgets ids from the group holding the most ids even when it came first, and keeps counting right after removals', async () => {
+    const { s } = store({ maxEntries: 5 });
+    for (const id of ['a0', 'a1', 'a2']) await s.finish(s.queue(keyOf('a', id), 'GET', 1), 'x');
+    s.forget(keyOf('a', 'a0'));
+    s.forget(keyOf('a', 'a1'));
+    for (const id of ['b0', 'b1', 'b2', 'b3', 'b4']) await s.finish(s.queue(keyOf('b', id), 'GET', 1), 'x');
+    expect(s.size).toBe(5);
+    expect(s.get(keyOf('a', 'a2'))).toBeDefined();
+    expect(s.get(keyOf('b', 'b0'))).toBeUndefined();
+  });
+
+  it('forgets ids for their own bytes from the group whose ids weigh the most even when it came first, and keeps counting right after removals', async () => {
+    const { s } = store({ maxBytes: 330 });
+    const long = (n: number) => `${'L'.repeat(96)}${n}`;
+    for (let i = 0; i < 3; i++) await s.finish(s.queue(keyOf('a', long(i)), 'GET', 1), '');
+    s.forget(keyOf('a', long(0)));
+    for (let i = 0; i < 9; i++) await s.finish(s.queue(keyOf('b', `b${i}-${'s'.repeat(10)}`), 'GET', 1), '');
+    // a's ids weigh about 200 bytes, b's about 120: a's oldest goes first.
+    expect(s.get(keyOf('a', long(1)))).toBeUndefined();
+    expect(s.get(keyOf('b', `b0-${'s'.repeat(10)}`))).toBeDefined();
+    expect(s.bytes).toBeLessThanOrEqual(330);
+  });
+
+  it('is not over its bounds at exactly maxBytes, and releases as many answers as needed at once', async () => {
+    const probe = store();
+    for (const id of ['A', 'B']) await probe.s.finish(probe.s.queue(k(id), 'GET', 1), 'x'.repeat(50));
+    const exact = probe.s.bytes;
+    const { s } = store({ maxBytes: exact });
+    for (const id of ['A', 'B']) await s.finish(s.queue(k(id), 'GET', 1), 'x'.repeat(50));
+    expect([s.get(k('A'))?.state, s.get(k('B'))?.state]).toEqual(['done', 'done']);
+    await s.finish(s.queue(k('C'), 'GET', 1), 'x'.repeat(100));
+    expect(s.bytes).toBeLessThanOrEqual(exact);
+    expect([s.get(k('A'))?.state, s.get(k('B'))?.state]).toEqual(['expired', 'expired']);
+  });
+
+  it('gives up quietly when every answer over the bound is pinned and every id over the count is in flight', async () => {
+    const { s } = store({ maxBytes: 100, maxEntries: 2 });
+    const pinned = [];
+    for (const id of ['A', 'B']) {
+      const e = s.queue(k(id), 'GET', 1);
+      s.pin(e);
+      await s.finish(e, 'x'.repeat(80));
+      pinned.push(e);
+    }
+    expect(pinned.map((e) => s.get(e.id)?.frame?.length)).toEqual([80, 80]);
+    for (const id of ['C', 'D', 'E']) s.queue(k(id), 'POST', 1);
+    expect(s.size).toBe(5);
+    for (const e of pinned) s.unpin(e);
+    expect(s.bytes).toBeLessThanOrEqual(100 + 3 * 10);
+  });
+
+  it('forgets an answered id before one in flight that is older', async () => {
+    const { s } = store({ maxEntries: 2 });
+    const old = s.queue(k('OLD'), 'POST', 1);
+    await s.finish(s.queue(k('B'), 'GET', 1), 'b');
+    await s.finish(s.queue(k('C'), 'GET', 1), 'c');
+    expect(s.get(k('OLD'))).toBe(old);
+    expect(s.get(k('B'))).toBeUndefined();
   });
 });
