@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LoginGate } from '../../src/backends/auth/gate.js';
 import { silentLogger } from '../../src/log/logger.js';
 
-function gate(opts: { failLogin?: () => boolean } = {}) {
+function gate(opts: { failLogin?: () => boolean; stale?: (s: string) => boolean; renew?: (s: string) => Promise<string>; noSessions?: boolean } = {}) {
   const events: string[] = [];
   let next = 0;
   let live = 0;
@@ -19,8 +19,10 @@ function gate(opts: { failLogin?: () => boolean } = {}) {
       logout: async (s) => {
         events.push(`logout ${s}`);
       },
+      ...(opts.stale ? { stale: opts.stale } : {}),
+      ...(opts.renew ? { renew: opts.renew } : {}),
     },
-    { backend: 'b', log: silentLogger(), sessions: (n) => (live = n), minMs: 50, maxMs: 100 },
+    { backend: 'b', log: silentLogger(), ...(opts.noSessions ? {} : { sessions: (n: number) => (live = n) }), minMs: 50, maxMs: 100 },
   );
   return { g, events, live: () => live };
 }
@@ -92,5 +94,78 @@ describe('LoginGate', () => {
     await g.close();
     expect(events).toEqual(['login S1', 'logout S1']);
     expect(live()).toBe(0);
+  });
+
+  it('counts a call that waited for a renewal as fresh, and a renewed session as working', async () => {
+    let stale = false;
+    const { g, events } = gate({ stale: () => stale, renew: async (s) => `${s}+` });
+    await g.get();
+    stale = true;
+    const r = await g.get();
+    stale = false;
+    expect(r).toMatchObject({ fresh: true, session: { value: 'S1+', n: 1 } });
+    // A 401 on a renewed session replaces it: it is not a suspect replacement.
+    expect(await g.unauthorized(1, false)).toBe(true);
+    expect(events).toEqual(['login S1', 'logout S1+', 'login S2']);
+  });
+
+  it('does not retry a 401 that arrived while a renewal of the same session ran', async () => {
+    let stale = false;
+    let finish: (v: string) => void = () => {};
+    const { g } = gate({ stale: () => stale, renew: (s) => new Promise((r) => (finish = () => r(`${s}+`))) });
+    await g.get();
+    stale = true;
+    const renewing = g.get();
+    await new Promise((r) => setTimeout(r, 5));
+    const answer = g.unauthorized(1, false);
+    stale = false;
+    finish('');
+    await renewing;
+    expect(await answer).toBe(false);
+  });
+
+  it('does not retry a 401 that arrived while a replacement ran and failed', async () => {
+    let fail = false;
+    const { g } = gate({ failLogin: () => fail });
+    await g.get();
+    await g.get();
+    fail = true;
+    const [first, second] = await Promise.all([g.unauthorized(1, false), g.unauthorized(1, false)]);
+    expect([first, second]).toEqual([false, false]);
+  });
+
+  it('retries a 401 once there is no session at all (it was closed)', async () => {
+    const { g } = gate();
+    await g.get();
+    await g.close();
+    expect(await g.unauthorized(1, false)).toBe(true);
+    expect(() => g.accepted(1)).not.toThrow();
+  });
+
+  it('replaces a suspect session again once the backoff has passed', async () => {
+    const { g, events } = gate();
+    await g.get();
+    expect(await g.unauthorized(1, false)).toBe(true);
+    expect(await g.unauthorized(2, false)).toBe(false);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await g.unauthorized(2, false)).toBe(true);
+    expect(events.filter((e) => e.startsWith('login'))).toHaveLength(3);
+  });
+
+  it('takes a success on an older session as saying nothing about the current one', async () => {
+    const { g } = gate();
+    await g.get();
+    expect(await g.unauthorized(1, false)).toBe(true);
+    expect(await g.unauthorized(2, false)).toBe(false);
+    g.accepted(1);
+    expect(await g.unauthorized(2, false)).toBe(false);
+    g.accepted(2);
+    expect(await g.unauthorized(2, false)).toBe(true);
+  });
+
+  it('works without a sessions gauge', async () => {
+    const { g } = gate({ noSessions: true });
+    await g.get();
+    await g.close();
   });
 });

