@@ -1,6 +1,6 @@
 // CRC-32 (IEEE 802.3), to tell a journal record that was written whole from one that was not.
 
-const TABLE = (() => {
+function makeTable(): Uint32Array {
   const t = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
@@ -8,11 +8,15 @@ const TABLE = (() => {
     t[n] = c >>> 0;
   }
   return t;
-})();
+}
+
+/** Built on first use. */
+let TABLE: Uint32Array | null = null;
 
 /** The CRC-32 of a buffer, as an unsigned 32-bit number. */
 export function crc32(buf: Uint8Array): number {
+  const table = (TABLE ??= makeTable());
   let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = (TABLE[(c ^ (buf[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  for (let i = 0; i < buf.length; i++) c = (table[(c ^ (buf[i] as number)) & 0xff] as number) ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }

@@ -10,6 +10,7 @@ export class Fifo<T> {
 
   /** The front item, not removed. */
   peek(): T | undefined {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: past the end the array reads undefined all the same
     return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
   }
 
@@ -21,6 +22,7 @@ export class Fifo<T> {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head] as T;
     this.#items[this.#head++] = undefined as T;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,ArithmeticOperator: when the consumed front is trimmed trades memory for copying; the order is the same (tested across trims)
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;

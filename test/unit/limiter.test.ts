@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WarnLimiter } from '../../src/log/limiter.js';
 import { captureLog } from '../support/log.js';
 
@@ -53,5 +53,40 @@ describe('WarnLimiter over time', () => {
     await new Promise((r) => setTimeout(r, 100));
     w.flush();
     expect(lines()).toHaveLength(1);
+  });
+
+  it('starts a new interval at exactly intervalMs, summing up the one before', () => {
+    const { log, lines } = captureLog();
+    let now = 0;
+    const w = new WarnLimiter(log, { burst: 1, intervalMs: 1000, now: () => now });
+    w.warn(1, 'k', {}, 'm');
+    w.warn(1, 'k', {}, 'm');
+    now = 1000;
+    w.warn(1, 'k', {}, 'm');
+    expect(lines().map((l) => l.suppressed ?? 0)).toEqual([0, 1, 0]);
+    w.flush();
+  });
+
+  it('runs one timer while windows are open, sums up on its own at exactly intervalMs, and stops it once all are quiet or on flush', () => {
+    vi.useFakeTimers();
+    try {
+      const { log, lines } = captureLog();
+      const w = new WarnLimiter(log, { burst: 1, intervalMs: 1000, now: () => Date.now() });
+      expect(vi.getTimerCount()).toBe(0);
+      w.warn(1, 'a', {}, 'm');
+      w.warn(1, 'a', {}, 'm');
+      w.warn(2, 'b', {}, 'm');
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(1000);
+      expect(lines().filter((l) => l.suppressed === 1)).toHaveLength(1);
+      expect(vi.getTimerCount()).toBe(0);
+      w.warn(1, 'a', {}, 'm');
+      expect(vi.getTimerCount()).toBe(1);
+      w.flush();
+      expect(vi.getTimerCount()).toBe(0);
+      w.flush();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Policy } from '../../src/policy/allow.js';
+import { encodeSegment, formatUri, parseUri } from '../../src/policy/uri.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'];
 const policy = new Policy({ allowedPaths: ['/netbackup/'], allowedMethods: METHODS });
@@ -149,5 +150,32 @@ describe('policy: methods', () => {
     expect(readOnly.check('GET', '/netbackup/x').ok).toBe(true);
     const r = readOnly.check('DELETE', '/netbackup/x');
     expect(!r.ok && r.error.message).toMatch(/DELETE is not allowed \(allowed: GET, HEAD\)/);
+  });
+});
+
+describe('uri reading and writing', () => {
+  it('lets through a segment whose Unicode folds to other plain letters, and sends it as UTF-8', () => {
+    const r = parseUri('/netbackup/\uFF46\uFF55\uFF4C\uFF4C');
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(formatUri(r.uri)).toBe('/netbackup/%EF%BD%86%EF%BD%95%EF%BD%8C%EF%BD%8C');
+  });
+
+  it('names a character that folds to ";" and a name that folds to dots before ";"', () => {
+    const semi = parseUri('/netbackup/a\uFF1Bb');
+    expect(semi).toMatchObject({ ok: false, reason: expect.stringMatching(/reads as ";" once Unicode look-alikes are folded/) });
+    const dots = parseUri('/netbackup/\uFF0E\uFF0E;x');
+    expect(dots).toMatchObject({ ok: false, reason: expect.stringMatching(/reads as dots once Unicode look-alikes are folded/) });
+  });
+
+  it('names a host reference as such', () => {
+    expect(parseUri('//evil.example/netbackup')).toMatchObject({ ok: false, reason: 'uri must not start with "//" (a host reference)' });
+  });
+
+  it('writes "/" for the root, keeps a trailing slash, and keeps the sub-delimiters a segment may hold', () => {
+    const root = parseUri('/');
+    expect(root.ok && formatUri(root.uri)).toBe('/');
+    const dir = parseUri('/netbackup/admin/');
+    expect(dir.ok && formatUri(dir.uri)).toBe('/netbackup/admin/');
+    expect(encodeSegment('a$b&c+d,e=f:g@h;\u00FC')).toBe('a$b&c+d,e=f:g@h;%C3%BC');
   });
 });
