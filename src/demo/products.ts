@@ -148,9 +148,19 @@ export class CohesitySim extends ProductSim {
 export class IbmCloudSim extends ProductSim {
   apiKey = 'ibm-cloud-api-key-value';
   readonly tenants: (string | undefined)[] = [];
+  /** Lifetime given to tokens, in seconds (undefined: left out of the answer). */
+  expiresIn: number | undefined = 3600;
+  /** Status of the token answer; anything but 200 carries an error. */
+  tokenStatus = 200;
+  /** Answer without an access_token. */
+  omitToken = false;
+  /** Headers of the token calls. */
+  readonly tokenHeaders: Record<string, unknown>[] = [];
   handler: RestHandler = (req, res) => {
     const url = pathOf(req);
     if (req.method === 'POST' && url.pathname === '/identity/token') {
+      this.tokenHeaders.push({ ...req.headers });
+      if (this.tokenStatus !== 200) return send(res, this.tokenStatus, { errorCode: 'BXNIM0400E', errorMessage: 'IAM is down' });
       const f = formOf(req);
       if (f.get('grant_type') !== 'urn:ibm:params:oauth:grant-type:apikey' || f.get('apikey') !== this.apiKey) {
         return send(res, 400, { errorCode: 'BXNIM0415E', errorMessage: 'Provided API key could not be found' });
@@ -158,7 +168,8 @@ export class IbmCloudSim extends ProductSim {
       this.logins++;
       const token = randomUUID();
       this.sessions.add(token);
-      return send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: 3600, expiration: Math.floor(Date.now() / 1000) + 3600 });
+      if (this.omitToken) return send(res, 200, { token_type: 'Bearer' });
+      return send(res, 200, { access_token: token, token_type: 'Bearer', ...(this.expiresIn === undefined ? {} : { expires_in: this.expiresIn }) });
     }
     const auth = String(req.headers.authorization ?? '');
     if (!auth.startsWith('Bearer ') || !this.sessions.has(auth.slice(7))) return send(res, 401, { errorCode: 'Unauthorized' });

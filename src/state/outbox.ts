@@ -35,11 +35,14 @@ export class Outbox {
    */
   hold(item: Held): Held[] {
     let i = this.#held.length;
+    // Stryker disable next-line EqualityOperator: no two answers share a seq
     while (i > 0 && (this.#held[i - 1] as Held).seq > item.seq) i--;
     this.#held.splice(i, 0, item);
     this.#bytes += item.frame.length;
     const dropped: Held[] = [];
-    while (this.#bytes > this.#maxBytes && this.#held.length > 0) {
+    while (this.#bytes > this.#maxBytes) {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: the held answers are what the bytes count, so none held means no bytes
+      if (this.#held.length === 0) break;
       const old = this.#held.shift() as Held;
       this.#bytes -= old.frame.length;
       dropped.push(old);

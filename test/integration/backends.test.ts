@@ -253,6 +253,38 @@ describe('auth profiles', () => {
     noSecrets(logs);
   });
 
+  it('ibm-iam asks IAM with a form, renews a token about to run out before using it, takes an hour when IAM names no lifetime, and says what failed', async () => {
+    const sim = new IbmCloudSim();
+    const cloudApi = await serve(sim.handler);
+    const auth = { type: 'ibm-iam', apiKeyFile: secret('ibm', sim.apiKey), tokenUrl: `${cloudApi.url}/identity/token`, tenantId: 't/' };
+    const { peer, logs } = await bridgeWith([{ name: 'ibm', mount: '/ibm', baseUrl: cloudApi.url, allowedPaths: ['/v2/'], auth }]);
+    const call = async () => (await peer.command('GET', '/ibm/v2/data-protect/protection-groups')).payload;
+    sim.expiresIn = 30;
+    expect((await call()).responseCode).toBe(200);
+    const first = sim.logins;
+    expect((await call()).responseCode).toBe(200);
+    // A token that runs out within a minute is renewed before every use.
+    expect(sim.logins).toBeGreaterThan(first);
+    expect(sim.tokenHeaders[0]).toMatchObject({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
+    noSecrets(logs);
+    const quiet = new IbmCloudSim();
+    quiet.expiresIn = undefined;
+    const quietApi = await serve(quiet.handler);
+    const second = await bridgeWith([{ name: 'ibm', mount: '/ibm', baseUrl: quietApi.url, allowedPaths: ['/v2/'], auth: { ...auth, apiKeyFile: secret('ibm2', quiet.apiKey), tokenUrl: `${quietApi.url}/identity/token` } }]);
+    for (let i = 0; i < 2; i++) expect((await second.peer.command('GET', '/ibm/v2/data-protect/protection-groups')).payload.responseCode).toBe(200);
+    expect(quiet.logins).toBe(1);
+    for (const [knob, said] of [['status', /IAM token URL answered 503/], ['token', /no access_token in the IAM answer/]] as const) {
+      const broken = new IbmCloudSim();
+      if (knob === 'status') broken.tokenStatus = 503;
+      else broken.omitToken = true;
+      const api = await serve(broken.handler);
+      const b = await bridgeWith([{ name: 'ibm', mount: '/ibm', baseUrl: api.url, allowedPaths: ['/v2/'], auth: { ...auth, apiKeyFile: secret(`ibm-${knob}`, broken.apiKey), tokenUrl: `${api.url}/identity/token` } }]);
+      const r = await b.peer.command('GET', '/ibm/v2/data-protect/protection-groups');
+      expect(r.payload.responseCode).toBe(502);
+      expect(body(r).errorMessage).toMatch(said);
+    }
+  });
+
   it('ahsay injects SysUser and SysPwd into every body, overwriting those the cloud sent, and counts errors reported with status 200', async () => {
     const sim = new AhsaySim();
     const cbs = await serve(sim.handler);

@@ -52,3 +52,21 @@ describe('logger redaction', () => {
     expect(typeof lines()[0]?.time).toBe('string');
   });
 });
+
+describe('log fields', () => {
+  it('writes an id of up to 128 characters whole, and cuts a longer one saying how long it was', async () => {
+    const { logId } = await import('../../src/log/fields.js');
+    expect(logId(undefined)).toBeUndefined();
+    expect(logId('a'.repeat(128))).toBe('a'.repeat(128));
+    expect(logId('a'.repeat(129))).toBe(`${'a'.repeat(128)}… (129 characters)`);
+  });
+
+  it('names the process on every line, and a silent logger writes nothing at any level', async () => {
+    const { createLogger, silentLogger } = await import('../../src/log/logger.js');
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } as never });
+    log.info('x');
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ pid: process.pid, name: 'nbwss-bridge', level: 'info', msg: 'x' });
+    expect(silentLogger().isLevelEnabled('fatal')).toBe(false);
+  });
+});

@@ -22,4 +22,11 @@ describe('Outbox', () => {
     expect(o.hold({ seq: 4, id: 'd', frame: 'x'.repeat(20) }).map((h) => h.id)).toEqual(['b', 'c', 'd']);
     expect(o.size).toBe(0);
   });
+
+  it('keeps exactly maxBytes, and drops past it', () => {
+    const box = new Outbox(10);
+    expect(box.hold({ seq: 1, id: 'a', frame: '12345' })).toEqual([]);
+    expect(box.hold({ seq: 2, id: 'b', frame: '12345' })).toEqual([]);
+    expect(box.hold({ seq: 3, id: 'c', frame: '1' }).map((h) => h.id)).toEqual(['a']);
+  });
 });

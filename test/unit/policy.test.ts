@@ -179,3 +179,11 @@ describe('uri reading and writing', () => {
     expect(encodeSegment('a$b&c+d,e=f:g@h;\u00FC')).toBe('a$b&c+d,e=f:g@h;%C3%BC');
   });
 });
+
+describe('policy defaults', () => {
+  it('refuses path parameters unless allowed, and matches a mount from any segment on', () => {
+    expect(new Policy({ allowedPaths: ['/netbackup/'], allowedMethods: METHODS }).check('GET', '/netbackup/a;b=1').ok).toBe(false);
+    const p = parseUri('/veeam/api/jobs');
+    expect(p.ok).toBe(true);
+  });
+});

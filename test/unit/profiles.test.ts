@@ -186,6 +186,7 @@ describe('the Cohesity profile', () => {
     const first = await login().apply({ method: 'GET', path: '/v2/x', headers: {} });
     expect(first.call.headers).toEqual({ authorization: 'Custom tok-1' });
     expect(JSON.parse(calls[0]?.body as string)).toEqual({ username: 'u', password: 'cohesity-password', domain: 'CORP' });
+    expect(calls[0]?.headers).toEqual({ 'content-type': 'application/json', accept: 'application/json' });
     const second = await login().apply({ method: 'GET', path: '/v2/x', headers: {} });
     expect(second.call.headers).toEqual({ authorization: 'Bearer tok-2' });
     await expect(login().apply({ method: 'GET', path: '/v2/x', headers: {} })).rejects.toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN', message: expect.stringMatching(/no accessToken/) });
@@ -200,13 +201,19 @@ describe('the Veeam profiles', () => {
     };
     const xml = em({ headers: { 'x-restsvcsessionid': 'sess-token' }, responseCode: 201, body: '<LogonSession><SessionId>urn:veeam:LogonSession:42</SessionId></LogonSession>' });
     const signed = await xml.p.apply({ method: 'GET', path: '/api/jobs', headers: {} });
-    expect(xml.calls[0]?.headers.authorization).toBe(`Basic ${Buffer.from('svc:em-password').toString('base64')}`);
+    expect(xml.calls[0]?.headers).toEqual({ authorization: `Basic ${Buffer.from('svc:em-password').toString('base64')}`, accept: 'application/json' });
+    expect(xml.calls[0]?.path).toBe('/api/sessionMngr/?v=latest');
     expect(signed.call.headers).toEqual({ 'x-restsvcsessionid': 'sess-token' });
     await xml.p.close();
     expect(xml.calls.at(-1)).toMatchObject({ method: 'DELETE', path: `/api/logonSessions/${encodeURIComponent('urn:veeam:LogonSession:42')}` });
     const json = em({ headers: { 'x-restsvcsessionid': 't2' }, responseCode: 201, body: '{"SessionId":"id-json"}' });
     await json.p.apply({ method: 'GET', path: '/api/jobs', headers: {} });
     expect(json.p.secrets()).toEqual(expect.arrayContaining(['em-password', 't2', 'id-json']));
+    // No session id in the answer (neither JSON nor XML): nothing to log out, and only the token is secret.
+    const bare = em({ headers: { 'x-restsvcsessionid': 't3' }, responseCode: 201, body: 'no id here' });
+    await bare.p.apply({ method: 'GET', path: '/api/jobs', headers: {} });
+    await bare.p.close();
+    expect(bare.calls.map((c) => c.method)).toEqual(['POST']);
     const none = em({ headers: {}, responseCode: 201, body: '{}' });
     await expect(none.p.apply({ method: 'GET', path: '/api/jobs', headers: {} })).rejects.toMatchObject({ message: expect.stringMatching(/no X-RestSvcSessionId/) });
   });
@@ -220,9 +227,13 @@ describe('the Veeam profiles', () => {
     const signed = await ok.p.apply({ method: 'GET', path: '/api/v1/jobs', headers: {} });
     expect(signed.call.headers).toEqual({ authorization: 'Bearer acc', 'x-api-version': '1.2-rev0' });
     expect(new URLSearchParams(ok.calls[0]?.body as string).get('grant_type')).toBe('password');
-    expect(ok.calls[0]?.headers['x-api-version']).toBe('1.2-rev0');
+    expect(ok.calls[0]?.headers).toEqual({ 'content-type': 'application/x-www-form-urlencoded', 'x-api-version': '1.2-rev0', accept: 'application/json' });
     expect(ok.calls).toHaveLength(1);
     expect(ok.p.secrets()).toEqual(expect.arrayContaining(['vbr-password', 'acc', 'ref']));
+    const noRefresh = vbr({ access_token: 'acc2', refresh_token: 7 });
+    await noRefresh.p.apply({ method: 'GET', path: '/api/v1/jobs', headers: {} });
+    expect(noRefresh.p.secrets()).not.toContain(7);
+    expect(noRefresh.p.secrets().every((x) => typeof x === 'string')).toBe(true);
     const bad = vbr({ token: 'x' });
     await expect(bad.p.apply({ method: 'GET', path: '/api/v1/jobs', headers: {} })).rejects.toMatchObject({ message: expect.stringMatching(/no access_token/) });
   });

@@ -5,6 +5,7 @@ import { Sessionless, type ProfileSpec, type Signed } from './profile.js';
 
 class Passthrough extends Sessionless {
   async apply(call: RestCall): Promise<Signed> {
+    // Stryker disable next-line BooleanLiteral: `fresh` matters only to a profile whose 401s replace a session
     return { call, session: 0, fresh: false };
   }
 }
