@@ -20,6 +20,14 @@ const resolve = (raw: unknown, env: Record<string, string> = {}) => {
 };
 
 describe('resolveAuth', () => {
+  it('refuses an empty value, and shows a secret as redacted whichever profile declares it', () => {
+    expect(resolve({ type: 'veeam-em', username: '', passwordFile: secretFile('em-empty', 'pw') }).problems).toEqual(['backends[0].auth.username: must be a non-empty string']);
+    const key = secretFile('ibm-key', 'ibm-secret-key');
+    const r = resolve({ type: 'ibm-iam', apiKeyFile: key, tenantId: 't/' });
+    expect(r.auth && redactAuth(r.auth)).toEqual({ type: 'ibm-iam', apiKey: '[redacted]', tenantId: 't/', tokenUrl: 'https://iam.cloud.ibm.com/identity/token', apiKeyFile: key });
+    expect(r.auth && configSecrets(r.auth)).toEqual(['ibm-secret-key']);
+  });
+
   it('defaults to passthrough (no auth, or null), with nothing to read', () => {
     expect(resolve(undefined)).toEqual({ auth: { type: 'passthrough', values: {}, files: {} }, problems: [] });
     expect(resolve(null)).toEqual({ auth: { type: 'passthrough', values: {}, files: {} }, problems: [] });

@@ -65,6 +65,7 @@ function httpUrl(v: string): boolean {
   try {
     const u = new URL(v);
     return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+    // Stryker disable next-line BlockStatement: an empty catch returns undefined, as false as false
   } catch {
     return false;
   }
@@ -78,6 +79,7 @@ export function resolveAuth(where: string, raw: unknown, env: Env, problems: str
     return null;
   }
   const type = auth.type ?? 'passthrough';
+  // Stryker disable next-line ConditionalExpression: no profile is named by anything but a string
   const spec = typeof type === 'string' ? PROFILES.get(type) : undefined;
   if (!spec) {
     problems.push(`${where}.auth.type: must be one of ${AUTH_TYPES.join(', ')}, got ${JSON.stringify(typeof type === 'string' ? type.slice(0, 40) : typeof type)}`);
@@ -102,7 +104,9 @@ export function resolveAuth(where: string, raw: unknown, env: Env, problems: str
     if (k.secret) {
       values[k.secret] = null;
       if (v === undefined) continue;
+      // Stryker disable next-line ArrayDeclaration,ConditionalExpression: readSecret below reports the same path problem, and a backend with a problem is not used
       const path = expandPath(`${where}.auth.${key}`, v, env, []);
+      // Stryker disable next-line ConditionalExpression: as above
       if (path !== null) files[key] = path;
       values[k.secret] = readSecret(`${where}.auth.${key}`, v, env, problems);
       continue;
@@ -118,6 +122,7 @@ export function resolveAuth(where: string, raw: unknown, env: Env, problems: str
 /** A backend's auth settings as check-config prints them: secret values replaced, file paths shown. */
 export function redactAuth(auth: ResolvedAuth): Record<string, unknown> {
   const spec = PROFILES.get(auth.type);
+  // Stryker disable next-line OptionalChaining: a resolved auth always names a known profile
   const secretNames = new Set(Object.values(spec?.keys ?? {}).flatMap((k) => (k.secret ? [k.secret] : [])));
   const out: Record<string, unknown> = { type: auth.type };
   for (const [k, v] of Object.entries(auth.values)) out[k] = secretNames.has(k) ? (v === null ? null : '[redacted]') : v;
@@ -135,5 +140,6 @@ export function secretFileWarnings(where: string, auth: ResolvedAuth): string[] 
 /** Every secret value in `auth` (for checks that no answer carries one). */
 export function configSecrets(auth: ResolvedAuth): string[] {
   const spec = PROFILES.get(auth.type);
+  // Stryker disable next-line OptionalChaining: a resolved auth always names a known profile
   return Object.values(spec?.keys ?? {}).flatMap((k) => (k.secret && typeof auth.values[k.secret] === 'string' ? [auth.values[k.secret] as string] : []));
 }
