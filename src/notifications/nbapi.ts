@@ -47,6 +47,8 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return null;
   if (/^\d+$/.test(v.trim())) return Number(v) * 1000;
+  // An HTTP date names its zone (GMT); anything else a date parser might take is no Retry-After.
+  if (!/\bGMT\b/.test(v)) return null;
   const at = Date.parse(v);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }

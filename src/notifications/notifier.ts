@@ -78,6 +78,7 @@ export class Notifier {
     // Groups that acknowledged before the restart stay acknowledged; a group no longer configured is forgotten.
     for (const p of state.pending) p.groups = p.groups.filter((g) => opts.groups.has(g));
     state.pending = state.pending.filter((p) => p.groups.length > 0);
+    // Stryker disable next-line ConditionalExpression: only decides whether a log line is written
     if (state.pending.length) opts.log.info({ notifications: state.pending.length }, 'unacknowledged notifications restored; they go out as groups connect');
     return n;
   }
@@ -95,6 +96,7 @@ export class Notifier {
   start(): void {
     if (this.#cfg.jobs) this.#schedule('jobs', 0);
     if (this.#cfg.images) this.#schedule('images', 0);
+    // Stryker disable next-line MethodExpression,ArithmeticOperator: how often overdue notifications are looked for, not when they are due (the resend itself is tested)
     this.#ackTimer = setInterval(() => this.#resendOverdue(), Math.max(50, Math.floor(this.#cfg.ackTimeoutMs / 4)));
   }
 

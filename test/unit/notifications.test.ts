@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
+import { captureLog } from '../support/log.js';
 import { copiesOf, hasLocalCopy, imageRecord, pollImages, type ImagesState } from '../../src/notifications/images.js';
 import { jobRecord, pollJobs, type Get, type JobsState } from '../../src/notifications/jobs.js';
 import { retryAfterMs } from '../../src/notifications/nbapi.js';
@@ -371,6 +372,9 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);
     expect(retryAfterMs(undefined)).toBeNull();
     expect(retryAfterMs('soon')).toBeNull();
+    expect(retryAfterMs(' 12 ')).toBe(12_000);
+    expect(retryAfterMs(['3', '9'])).toBe(3000);
+    for (const odd of ['abc12', '12abc', '1.5', '']) expect(retryAfterMs(odd), odd).toBeNull();
   });
 });
 
@@ -389,6 +393,36 @@ describe('the notification state file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
     writeFileSync(join(dir, STATE_FILE), '{ "version": 1, "pend');
     expect(await loadNotifyState(dir, silentLogger())).toEqual(freshState());
+  });
+
+  it('starts fresh without a file, with nothing known and the images not yet primed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+    expect(await loadNotifyState(dir, silentLogger())).toEqual({ version: 1, jobs: { cursor: null, known: {} }, images: { primed: false, known: {} }, pending: [] });
+  });
+
+  it('sets aside a file of another layout (another version, or no pending list)', async () => {
+    for (const doc of [{ version: 2, pending: [] }, { version: 1, pending: {} }, { version: 1 }]) {
+      const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+      writeFileSync(join(dir, STATE_FILE), JSON.stringify(doc));
+      const logs = captureLog();
+      expect(await loadNotifyState(dir, logs.log)).toEqual(freshState());
+      expect(readdirSync(dir).some((f) => f.startsWith(`${STATE_FILE}.unreadable-`))).toBe(true);
+    }
+  });
+
+  it('fails to load when the file cannot be read for another reason than being missing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+    mkdirSync(join(dir, STATE_FILE));
+    await expect(loadNotifyState(dir, silentLogger())).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+
+  it('leaves no file open behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+    const file = new StateFile(dir);
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 10; i++) await file.save(freshState);
+    expect(fds()).toBe(before);
   });
 });
 
@@ -512,6 +546,130 @@ describe('Notifier: what is on disk, and in which order', () => {
     const jobs = [sim.addJob(), sim.addJob(), sim.addJob(), sim.addJob()];
     await until(() => n.pending.length === 2 && n.pending.some((p) => p.records[0]?.jobId === jobs[3]?.jobId));
     expect(n.pending.map((p) => p.records[0]?.jobId)).toEqual([jobs[2]?.jobId, jobs[3]?.jobId]);
+    await n.stop();
+  });
+});
+
+describe('Notifier: groups, acknowledgements and stopping', () => {
+  const config = (over: Record<string, unknown> = {}) => ({
+    jobs: true, images: false, pollMs: 20, apiKeyFile: null, apiKey: 'k', batchMax: 100, ackTimeoutMs: 60_000, maxPending: 1000, imagesWindowMs: 86_400_000, ...over,
+  });
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(cond()).toBe(true);
+  };
+  const outlet = () => {
+    const o = { ready: true, refuse: false, sent: [] as { id: string; object: string; n: number }[], send(text: string) {
+      if (o.refuse) return 0;
+      const m = JSON.parse(text) as { id: string; payload: { object: string; data: unknown[] }[] };
+      o.sent.push({ id: m.id, object: m.payload[0]!.object, n: m.payload[0]!.data.length });
+      return 1;
+    } };
+    return o;
+  };
+  async function open(over: Record<string, unknown>, groups: Record<string, ReturnType<typeof outlet>>, sim = new NbSim()) {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const logs = captureLog('debug');
+    const n = await Notifier.open({ config: config(over), api: { get: simGet(sim), close: async () => {} }, stateDir: mkdtempSync(join(tmpdir(), 'nbwss-notify-')), groups: new Map(Object.entries(groups)), log: logs.log });
+    return { n, sim, logs };
+  }
+
+  it('keeps a notification until every group acknowledged it, and ignores acknowledgements for nothing pending', async () => {
+    const a = outlet();
+    const b = outlet();
+    const { n, sim } = await open({}, { a, b });
+    sim.addJob();
+    n.start();
+    await until(() => a.sent.length === 1 && b.sent.length === 1);
+    const id = a.sent[0]!.id;
+    expect(id).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
+    n.ack('a', 'NO-SUCH-ID');
+    n.ack('c', id);
+    expect(n.pending.map((p) => p.groups)).toEqual([['a', 'b']]);
+    n.ack('a', id);
+    n.ack('a', id);
+    expect(n.pending.map((p) => p.groups)).toEqual([['b']]);
+    n.ack('b', id);
+    expect(n.pending).toEqual([]);
+    expect(n.pendingRecords).toBe(0);
+    await n.stop();
+  });
+
+  it('sends nothing to a group that is not ready, or whose link takes nothing, and sends it once it connects', async () => {
+    const a = outlet();
+    a.ready = false;
+    const b = outlet();
+    b.refuse = true;
+    const { n, sim } = await open({}, { a, b });
+    sim.addJob();
+    n.start();
+    await until(() => n.pending.length === 1);
+    await new Promise((r) => setTimeout(r, 60));
+    expect([a.sent.length, b.sent.length]).toEqual([0, 0]);
+    a.ready = true;
+    n.connected('a');
+    b.refuse = false;
+    sim.addJob();
+    await until(() => a.sent.length >= 1 && b.sent.map((x) => x.n).reduce((x, y) => x + y, 0) === 2);
+    await n.stop();
+  });
+
+  it('polls only what is switched on, as its own object type', async () => {
+    const a = outlet();
+    const sim = new NbSim();
+    sim.addImage({ backupId: 'img-before' });
+    const { n } = await open({ jobs: false, images: true }, { a }, sim);
+    sim.addJob();
+    n.start();
+    await until(() => sim.queries.length >= 2);
+    sim.addImage({ backupId: 'img-new' });
+    await until(() => a.sent.length === 1);
+    expect(a.sent[0]).toMatchObject({ object: 'IMAGE', n: 1 });
+    expect(sim.queries.every((q) => q.startsWith('/netbackup/catalog/images'))).toBe(true);
+    await n.stop();
+  });
+
+  it('stops polling and resending once stopped', async () => {
+    const a = outlet();
+    const { n, sim } = await open({ ackTimeoutMs: 100 }, { a });
+    n.start();
+    await until(() => sim.queries.length >= 1);
+    sim.addJob();
+    await until(() => a.sent.length >= 1);
+    await n.stop();
+    const polls = sim.queries.length;
+    const sends = a.sent.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect([sim.queries.length, a.sent.length]).toEqual([polls, sends]);
+  });
+
+  it('backs off on a busy REST API rather than asking again at once', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const { PollError } = await import('../../src/notifications/nbapi.js');
+    let polls = 0;
+    const get: Get = async () => {
+      polls++;
+      throw new PollError('/netbackup/admin/jobs: 503', 503);
+    };
+    const n = await Notifier.open({ config: config({ pollMs: 40 }), api: { get, close: async () => {} }, stateDir: mkdtempSync(join(tmpdir(), 'nbwss-notify-')), groups: new Map([['a', outlet()]]), log: silentLogger() });
+    n.start();
+    await new Promise((r) => setTimeout(r, 400));
+    await n.stop();
+    expect(polls).toBeGreaterThan(1);
+    expect(polls).toBeLessThan(6);
+  });
+
+  it('names an unknown value the REST API sent once, and drops the oldest past maxPending saying how many', async () => {
+    const a = outlet();
+    const { n, sim, logs } = await open({ maxPending: 2, batchMax: 1 }, { a });
+    n.start();
+    await until(() => sim.queries.length >= 1);
+    sim.addJob({ scheduleType: 'SYNTHETIC_FULL' });
+    for (let i = 0; i < 4; i++) sim.addJob();
+    await until(() => logs.lines().some((l) => typeof l.dropped === 'number'));
+    const drop = logs.lines().find((l) => typeof l.dropped === 'number')!;
+    expect(drop).toMatchObject({ level: 'warn', dropped: 3, notifications: 3, limit: 2 });
+    expect(logs.lines().filter((l) => l.field === 'scheduleType' && l.value === 'SYNTHETIC_FULL')).toHaveLength(1);
     await n.stop();
   });
 });
