@@ -22,7 +22,7 @@ function reason(path, line, m) {
   return null;
 }
 
-const counts = (c) => ({ killed: (c.Killed ?? 0) + (c.Timeout ?? 0), survived: c.Survived ?? 0, noCoverage: c.NoCoverage ?? 0 });
+const counts = (c) => ({ killed: (c.Killed ?? 0) + (c.Timeout ?? 0), survived: c.Survived ?? 0, noCoverage: c.NoCoverage ?? 0, ignored: c.Ignored ?? 0 });
 const score = (c) => {
   const { killed, survived, noCoverage } = counts(c);
   const valid = killed + survived + noCoverage;
@@ -33,6 +33,8 @@ const cell = (s) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 const perFolder = new Map();
 const total = {};
 const rows = new Map();
+/** Mutants disabled in the code with a reason (`// Stryker disable … : reason`), by file and reason. */
+const explained = new Map();
 for (const [file, v] of Object.entries(data.files)) {
   const rel = file.slice(file.indexOf('src/'));
   const folder = rel.split('/').slice(1, -1).join('/');
@@ -42,6 +44,16 @@ for (const [file, v] of Object.entries(data.files)) {
   for (const m of v.mutants) {
     c[m.status] = (c[m.status] ?? 0) + 1;
     total[m.status] = (total[m.status] ?? 0) + 1;
+    if (m.status === 'Ignored') {
+      const why = (m.statusReason ?? '').replace(/^Ignored because of comment\s*/i, '').trim() || '(no reason given)';
+      const byReason = explained.get(rel) ?? new Map();
+      explained.set(rel, byReason);
+      const e = byReason.get(why) ?? { n: 0, lines: new Set() };
+      e.n++;
+      e.lines.add(m.location.start.line);
+      byReason.set(why, e);
+      continue;
+    }
     if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
     const line = m.location.start.line;
     const code = (src[line - 1] ?? '').trim();
@@ -59,15 +71,23 @@ const lines = [
   'fields of log lines, and static mutants (module-level constants, which every test runs), are not generated. This page',
   'is written from the report by `scripts/mutation-doc.mjs`.',
   '',
-  '| folder | killed | survived | no coverage | score |',
-  '| --- | --- | --- | --- | --- |',
+  '| folder | killed | survived | no coverage | ignored, with a reason | score |',
+  '| --- | --- | --- | --- | --- | --- |',
 ];
 for (const [folder, c] of [...perFolder].sort()) {
   const n = counts(c);
-  lines.push(`| \`${folder}\` | ${n.killed} | ${n.survived} | ${n.noCoverage} | ${score(c)} % |`);
+  lines.push(`| \`${folder}\` | ${n.killed} | ${n.survived} | ${n.noCoverage} | ${n.ignored} | ${score(c)} % |`);
 }
 const t = counts(total);
-lines.push(`| all | ${t.killed} | ${t.survived} | ${t.noCoverage} | ${score(total)} % |`, '');
+lines.push(`| all | ${t.killed} | ${t.survived} | ${t.noCoverage} | ${t.ignored} | ${score(total)} % |`, '');
+lines.push(
+  'The score counts killed mutants among those killed, survived and not covered. Ignored mutants are not run, each for a',
+  'reason listed at the end of this page: static ones (module constants), the text and fields of log lines, and those',
+  'disabled in the code with a `// Stryker disable next-line <mutator>: <reason>` comment: equivalent mutants (the code',
+  'behaves the same either way: a fast path, a guard another check repeats, a bound that only saves memory) or ones that',
+  'change only a timing no test can pin without waiting on the clock.',
+  '',
+);
 const all = [...rows.values()].flat();
 const known = all.filter((r) => r.why).length;
 lines.push(`Of the ${all.length} mutants not killed, ${known} have a reason below (assigned from what their line does: a message, a telemetry value, a log line, code the mutation test set does not reach); the other ${all.length - known} are marked **open**: no test pins that behaviour down yet.`, '');
@@ -78,5 +98,10 @@ for (const [rel, list] of [...rows].sort()) {
   }
   lines.push('');
 }
+lines.push('## Ignored, with their reasons', '', '| file | lines | mutants | reason |', '| --- | --- | --- | --- |');
+for (const [rel, byReason] of [...explained].sort()) {
+  for (const [why, e] of byReason) lines.push(`| \`${rel}\` | ${[...e.lines].sort((a, b) => a - b).join(', ')} | ${e.n} | ${cell(why)} |`);
+}
+lines.push('');
 writeFileSync(out, `${lines.join('\n')}\n`);
 process.stdout.write(`wrote ${out}: score ${score(total)} %, ${all.length} not killed, ${known} explained\n`);

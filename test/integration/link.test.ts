@@ -178,6 +178,18 @@ describe('Link', () => {
     expect(logs.text()).toMatch(/NBW_ERR_HEARTBEAT_TIMEOUT/);
   });
 
+  it('allows maxMissedPongs pings in a row without a pong before it gives up, and says how many', async () => {
+    const { cloud, link, events, logs } = await setup({ autoPong: false }, { heartbeatMs: 100, maxMissedPongs: 3 });
+    link.start();
+    const first = await cloud.readyPeer(0);
+    await until(() => events.length > 0, 2000, 'ready');
+    const readyAt = Date.now();
+    await first.closed;
+    // Dead at the fifth tick (four pings unanswered), not the second.
+    expect(Date.now() - readyAt).toBeGreaterThanOrEqual(350);
+    expect(logs.text()).toMatch(/no pong from the cloud to 4 pings in a row, 100 ms apart/);
+  });
+
   it('keeps a connection whose peer answers pings', async () => {
     const { cloud, link } = await setup({}, { heartbeatMs: 100 });
     link.start();

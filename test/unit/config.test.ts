@@ -39,6 +39,18 @@ describe('config: defaults and sources', () => {
     expect(c.cloud.maxMessageBytes).toBe(16 * 1024 * 1024);
   });
 
+  it('has NetBackup\'s defaults where NetBackup has one: resend after 5 s, two missed pongs allowed, no fail-back while connected; extensions on', () => {
+    const c = load();
+    expect(c.notifications.ackTimeoutMs).toBe(5000);
+    expect(c.heartbeat).toEqual({ intervalMs: 30000, maxMissedPongs: 2 });
+    expect(c.connection).toEqual({ periodMs: 60000, failBack: false });
+    expect(c.protocol.extensions).toBe(true);
+    expect(load({ env: { NBWSS_HEARTBEAT_MAX_MISSED_PONGS: '0', NBWSS_FAIL_BACK: 'true', NBWSS_PROTOCOL_EXTENSIONS: 'false' } })).toMatchObject({
+      heartbeat: { maxMissedPongs: 0 }, connection: { failBack: true }, protocol: { extensions: false },
+    });
+    expect(problems({ env: { ...RUN, NBWSS_HEARTBEAT_MAX_MISSED_PONGS: '101' } }).join('\n')).toMatch(/heartbeat\.maxMissedPongs: must be a whole number from 0 to 100/);
+  });
+
   it('reads every documented NBWSS_* variable', () => {
     const ca = readFileSync(new URL('../support/tls/ca.pem', import.meta.url), 'utf8');
     const caFile = file('ca.pem', ca);
