@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { captureLog } from '../support/log.js';
-import { copiesOf, hasLocalCopy, imageRecord, pollImages, type ImagesState } from '../../src/notifications/images.js';
-import { jobRecord, pollJobs, type Get, type JobsState } from '../../src/notifications/jobs.js';
+import { copiesOf, hasLocalCopy, imageRecord, MAX_KNOWN_IMAGES, pollImages, type ImagesState } from '../../src/notifications/images.js';
+import { jobRecord, MAX_KNOWN, pollJobs, type Get, type JobsState } from '../../src/notifications/jobs.js';
 import { retryAfterMs } from '../../src/notifications/nbapi.js';
 import { freshState, loadNotifyState, StateFile, STATE_FILE } from '../../src/notifications/store.js';
 import { CLIENT_TYPES, clientType, epochSeconds, JOB_STATE_RANK, JOB_STATES, SCHEDULE_TYPES, scheduleType, text, UnknownValues, whole } from '../../src/notifications/vocabulary.js';
@@ -88,8 +88,9 @@ describe('vocabulary', () => {
   });
 
   it('always gives a string field a string and a whole-number field a number', () => {
-    expect([text('a'), text(undefined), text(null), text(12)]).toEqual(['a', '', '', '12']);
+    expect([text('a'), text(undefined), text(null), text(12), text(true), text(false), text({}), text([1])]).toEqual(['a', '', '', '12', 'true', 'false', '', '']);
     expect([whole(7), whole(7.9), whole('42'), whole(' -3 '), whole('x'), whole(null), whole(undefined), whole(Number.POSITIVE_INFINITY)]).toEqual([7, 7, 42, -3, 0, 0, 0, 0]);
+    expect([whole(true), whole([5]), whole('0x10'), whole('1e3'), whole('5x'), whole('x5'), whole(''), whole('99999999999999999999')]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });
 
@@ -769,6 +770,100 @@ describe('pollers fed a hostile or broken REST answer', () => {
       r = await pollImages(pages({ data: [other] }), r.state, NOW + i * 200, windowMs, quiet());
       expect(r.records).toEqual([]);
     }
+  });
+
+  it('moves the jobs cursor to 10 s before the newest update seen, never back, and never ahead of what it saw', async () => {
+    const seen: string[] = [];
+    const at = (iso: string) => Date.parse(iso);
+    const get: Get = async (_p, q) => (seen.push(String(q.filter)), { data: [job({ jobId: 1, lastUpdateTime: '2026-11-20T09:00:00.000Z' }), job({ jobId: 2, lastUpdateTime: '2026-11-20T09:30:00.000Z' })] });
+    const first = await pollJobs(get, { cursor: '2026-11-20T08:00:00.000Z', known: {} }, NOW, quiet());
+    expect(first.state.cursor).toBe(new Date(at('2026-11-20T09:30:00.000Z') - 10_000).toISOString());
+    const again = await pollJobs(get, { cursor: '2026-11-20T09:50:00.000Z', known: {} }, NOW, quiet());
+    expect(again.state.cursor).toBe('2026-11-20T09:50:00.000Z');
+    // A job whose update only became visible later, older than the cursor's last poll time but newer than what was seen, is still asked for.
+    const late: Get = async (_p, q) => ({ data: String(q.filter).endsWith(first.state.cursor!) ? [job({ jobId: 3, state: 'QUEUED', lastUpdateTime: '2026-11-20T09:29:55.000Z' })] : [] });
+    expect((await pollJobs(late, first.state, NOW + 60_000, quiet())).records.map((r) => r.jobId)).toEqual([3]);
+  });
+
+  it('follows a cursor given as a number or a string, and stops at an empty one, a missing one, or an empty page', async () => {
+    const afters: unknown[] = [];
+    const pagesOf = (nexts: unknown[], empty = false): Get => async (_p, q) => {
+      afters.push(q['page[after]']);
+      const next = nexts.shift();
+      return { data: empty ? [] : [job({ jobId: afters.length })], meta: { pagination: next === undefined ? {} : { next } } };
+    };
+    await pollJobs(pagesOf([100, '200', '']), { cursor: null, known: {} }, NOW, quiet());
+    expect(afters).toEqual([undefined, '100', '200']);
+    afters.length = 0;
+    await pollJobs(pagesOf(['x']), { cursor: null, known: {} }, NOW, quiet());
+    expect(afters).toEqual([undefined, 'x']);
+    afters.length = 0;
+    await pollJobs(pagesOf([null]), { cursor: null, known: {} }, NOW, quiet());
+    expect(afters).toEqual([undefined]);
+    afters.length = 0;
+    await pollJobs(pagesOf(['y', 'z'], true), { cursor: null, known: {} }, NOW, quiet());
+    expect(afters).toEqual([undefined]);
+  });
+
+  it('forgets a DONE job a day after its last update, never a running one, and keeps the newest when it knows too many', async () => {
+    const day = 24 * 3_600_000;
+    const known: JobsState['known'] = { 1: ['DONE', NOW - day - 1], 2: ['DONE', NOW - day + 1], 3: ['ACTIVE', NOW - 10 * day], 4: ['DONE', NOW - day] };
+    const r = await pollJobs(pages({ data: [] }), { cursor: null, known }, NOW, quiet());
+    expect(Object.keys(r.state.known).sort()).toEqual(['2', '3']);
+    const many: JobsState['known'] = {};
+    for (let i = 0; i < MAX_KNOWN + 5; i++) many[String(i + 1)] = ['ACTIVE', NOW - i];
+    const trimmed = await pollJobs(pages({ data: [] }), { cursor: null, known: many }, NOW, quiet());
+    const ids = Object.keys(trimmed.state.known);
+    expect(ids).toHaveLength(MAX_KNOWN);
+    expect(ids).toContain('1');
+    expect(ids).not.toContain(String(MAX_KNOWN + 5));
+  });
+
+  it('counts an image at exactly the window\'s start as inside it, takes ids up to 1024 characters, and keeps the newest images when it knows too many', async () => {
+    const windowMs = 3_600_000;
+    const edge = { id: 'edge', attributes: { backupTime: new Date(NOW - windowMs).toISOString() } };
+    const other = { id: 'keep', attributes: { backupTime: '2026-11-20T09:59:00Z' } };
+    let r = await pollImages(pages({ data: [edge, other] }), { primed: false, known: {} }, NOW, windowMs, quiet());
+    r = await pollImages(pages({ data: [other] }), r.state, NOW, windowMs, quiet());
+    r = await pollImages(pages({ data: [other] }), r.state, NOW, windowMs, quiet());
+    expect(r.records.map((x) => `${x.backupId}:${x.operationId}`)).toEqual(['edge:DELETE']);
+    const notes: string[] = [];
+    const u = new UnknownValues((f, v) => notes.push(`${f}=${v.slice(0, 12)}`));
+    const ids = { data: [{ id: 'a'.repeat(1024), attributes: { backupTime: '2026-11-20T09:00:00Z' } }, { id: 'b'.repeat(1025), attributes: { backupTime: '2026-11-20T09:00:00Z' } }] };
+    const long = await pollImages(pages(ids), { primed: true, known: {} }, NOW, windowMs, u);
+    expect(long.records.map((x) => String(x.backupId).length)).toEqual([1024]);
+    expect(notes).toEqual([`backupId=${'b'.repeat(12)}`]);
+    const many: ImagesState['known'] = {};
+    for (let i = 0; i < MAX_KNOWN_IMAGES + 5; i++) many[`i${i}`] = { exp: null, copies: 1, time: Math.floor(NOW / 1000) - i, client: 'c', type: 'T', local: true, misses: 0 };
+    const trimmed = await pollImages(pages({ data: [other] }), { primed: true, known: many }, NOW, 86_400_000 * 400, quiet());
+    expect(Object.keys(trimmed.state.known)).toHaveLength(MAX_KNOWN_IMAGES);
+    expect(trimmed.state.known.i0).toBeDefined();
+    expect(trimmed.state.known[`i${MAX_KNOWN_IMAGES + 4}`]).toBeUndefined();
+  });
+
+  it('reports a DELETE for an image an older release remembered, with what it knew of it', async () => {
+    const t = Math.floor(NOW / 1000) - 60;
+    const other = { id: 'keep', attributes: { backupTime: '2026-11-20T09:59:00Z' } };
+    let r = await pollImages(pages({ data: [other] }), { primed: true, known: { old: [null, 1, t] } }, NOW, 86_400_000, quiet());
+    r = await pollImages(pages({ data: [other] }), r.state, NOW, 86_400_000, quiet());
+    expect(r.records).toEqual([{ backupId: 'old', clientName: '', clientType: '', backupTime: t, createdTime: Math.floor(NOW / 1000), operationId: 'DELETE' }]);
+  });
+
+  it('reports exactly MAX_UNKNOWN distinct values, and cuts one only past 80 characters', () => {
+    const notes: string[] = [];
+    const u = new UnknownValues((_f, v) => notes.push(v));
+    u.note('state', 'x'.repeat(80));
+    u.note('state', `${'y'.repeat(80)}z`);
+    expect(notes).toEqual(['x'.repeat(80), `${'y'.repeat(80)}…`]);
+    for (let i = 0; i < 300; i++) u.note('state', `v${i}`);
+    expect(notes).toHaveLength(256);
+  });
+
+  it('takes an empty policy type and an upper-case one it does not know as they are, without naming them', () => {
+    const notes: string[] = [];
+    const u = new UnknownValues((f, v) => notes.push(`${f}=${v}`));
+    expect([clientType('', u), clientType('NEW_TYPE2', u), clientType('K8S', u)]).toEqual(['', 'NEW_TYPE2', 'K8S']);
+    expect(notes).toEqual([]);
   });
 
   it('reports only so many unknown values, each cut short', () => {
