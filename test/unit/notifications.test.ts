@@ -531,10 +531,11 @@ describe('Notifier: what is on disk, and in which order', () => {
     n.start();
     n.connected('default');
     await until(() => batches.length === 1 && batches[0] === 100);
-    clock += 1000;
+    clock += 100;
     await new Promise((r) => setTimeout(r, 200));
     expect(batches).toEqual([100]);
-    outlet.bufferedAmount = 0;
+    // Just under the limit queued toward the group (and exactly at it) does not hold resends back; exactly ackTimeoutMs late is due.
+    outlet.bufferedAmount = RESEND_BUFFER_LIMIT;
     await until(() => batches.reduce((x, y) => x + y, 0) === 200);
     expect(batches.slice(1)).toEqual([RESEND_BATCH, RESEND_BATCH, RESEND_BATCH, 100 - 3 * RESEND_BATCH]);
     await n.stop();
@@ -560,10 +561,10 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     expect(cond()).toBe(true);
   };
   const outlet = () => {
-    const o = { ready: true, refuse: false, sent: [] as { id: string; object: string; n: number }[], send(text: string) {
+    const o = { ready: true, refuse: false, sent: [] as { id: string; object: string; n: number; type: string }[], send(text: string) {
       if (o.refuse) return 0;
-      const m = JSON.parse(text) as { id: string; payload: { object: string; data: unknown[] }[] };
-      o.sent.push({ id: m.id, object: m.payload[0]!.object, n: m.payload[0]!.data.length });
+      const m = JSON.parse(text) as { id: string; payload: { object: string; notificationType: string; data: unknown[] }[] };
+      o.sent.push({ id: m.id, object: m.payload[0]!.object, n: m.payload[0]!.data.length, type: m.payload[0]!.notificationType });
       return 1;
     } };
     return o;
@@ -584,6 +585,17 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     await until(() => a.sent.length === 1 && b.sent.length === 1);
     const id = a.sent[0]!.id;
     expect(id).toMatch(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
+    expect(a.sent[0]).toMatchObject({ object: 'JOB', type: 'INFO' });
+    // Later polls that find nothing new send nothing again before the acknowledgement is due.
+    await new Promise((r) => setTimeout(r, 100));
+    expect([a.sent.length, b.sent.length]).toEqual([1, 1]);
+    // A second notification goes out at once too, and acknowledging one leaves the other pending.
+    sim.addJob();
+    await until(() => a.sent.length === 2 && b.sent.length === 2);
+    const second = a.sent[1]!.id;
+    n.ack('a', second);
+    n.ack('b', second);
+    expect(n.pending.map((p) => p.id)).toEqual([id]);
     n.ack('a', 'NO-SUCH-ID');
     n.ack('c', id);
     expect(n.pending.map((p) => p.groups)).toEqual([['a', 'b']]);
@@ -592,6 +604,12 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     expect(n.pending.map((p) => p.groups)).toEqual([['b']]);
     n.ack('b', id);
     expect(n.pending).toEqual([]);
+    // One notification larger than maxPending alone is kept.
+    const big = await open({ maxPending: 2, batchMax: 10 }, { a: outlet() });
+    for (let i = 0; i < 5; i++) big.sim.addJob();
+    big.n.start();
+    await until(() => big.n.pendingRecords === 5);
+    await big.n.stop();
     expect(n.pendingRecords).toBe(0);
     await n.stop();
   });
@@ -658,6 +676,62 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     await n.stop();
     expect(polls).toBeGreaterThan(1);
     expect(polls).toBeLessThan(6);
+  });
+
+  it('waits for a running poll when it stops, so what that poll found is saved', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const sim = new NbSim();
+    const get = simGet(sim);
+    let slow = false;
+    const slowGet: Get = async (path, query) => {
+      if (slow) await new Promise((r) => setTimeout(r, 150));
+      return get(path, query);
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+    const n = await Notifier.open({ config: config({ pollMs: 20 }), api: { get: slowGet, close: async () => {} }, stateDir: dir, groups: new Map([['a', outlet()]]), log: silentLogger() });
+    n.start();
+    await until(() => sim.queries.length >= 1);
+    sim.addJob();
+    slow = true;
+    await new Promise((r) => setTimeout(r, 40));
+    await n.stop();
+    expect((JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as { pending: unknown[] }).pending).toHaveLength(1);
+  });
+
+  it('stops for good even when a poll was running when it stopped', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    let polls = 0;
+    let release: (err: Error) => void = () => {};
+    const get: Get = () => {
+      polls++;
+      return new Promise((_, reject) => (release = reject));
+    };
+    const n = await Notifier.open({ config: config({ pollMs: 20 }), api: { get, close: async () => release(new Error('closed')) }, stateDir: mkdtempSync(join(tmpdir(), 'nbwss-notify-')), groups: new Map([['a', outlet()]]), log: silentLogger() });
+    n.start();
+    await until(() => polls === 1);
+    await n.stop();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(polls).toBe(1);
+  });
+
+  it('waits what Retry-After says, and polls again at its own pace after other failures', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const { PollError } = await import('../../src/notifications/nbapi.js');
+    const run = async (error: () => Error) => {
+      let polls = 0;
+      const get: Get = async () => {
+        polls++;
+        throw error();
+      };
+      const n = await Notifier.open({ config: config({ pollMs: 30 }), api: { get, close: async () => {} }, stateDir: mkdtempSync(join(tmpdir(), 'nbwss-notify-')), groups: new Map([['a', outlet()]]), log: silentLogger() });
+      n.start();
+      await new Promise((r) => setTimeout(r, 300));
+      await n.stop();
+      return polls;
+    };
+    expect(await run(() => new PollError('/netbackup/admin/jobs: 429', 429, 1000))).toBe(1);
+    expect(await run(() => new PollError('/netbackup/admin/jobs: 500', 500))).toBeGreaterThanOrEqual(5);
+    expect(await run(() => new Error('not JSON'))).toBeGreaterThanOrEqual(5);
   });
 
   it('names an unknown value the REST API sent once, and drops the oldest past maxPending saying how many', async () => {

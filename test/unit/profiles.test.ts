@@ -154,12 +154,27 @@ describe('the Storware profile', () => {
     expect(sessionOf({ 'x-auth-token': 'a\u20acb' }, '', now)).toBeNull();
   });
 
+  it('reads cookies joined either way, trims names and values, and reads only Max-Age and Expires as such', () => {
+    const now = Date.parse('2026-11-28T00:00:00Z');
+    const joined = 'A=1,BB=2, CCC=3; Expires=Wed, 21 Oct 2099 07:28:00 GMT,  D=4 ';
+    expect(sessionOf({ 'set-cookie': joined }, '', now)?.session.headers.cookie).toBe('A=1; BB=2; CCC=3; D=4');
+    const kept = ['S=1; Max-Age=3600', 'S=1; X-Max-Age=0', 'S=1; Max-Age-Extra=0', 'S=1; Max-Age', 'S=1; X-Expires=Thu, 01 Jan 1970 00:00:00 GMT', 'S=1; Expires-At=Thu, 01 Jan 1970 00:00:00 GMT', `S=1; Expires=${new Date(now + 1000).toUTCString()}`];
+    for (const c of kept) expect(sessionOf({ 'set-cookie': c }, '', now)?.session.headers.cookie, c).toBe('S=1');
+    expect(sessionOf({ 'set-cookie': `S=1; Expires=${new Date(now).toUTCString()}` }, '', now)).toBeNull();
+    expect(sessionOf({}, '{"token":" abc "}', now)?.session.headers).toEqual({ authorization: 'Bearer abc' });
+  });
+
   it('fails the login without a session cookie, or with a status other than 200 and 201, never naming the password', async () => {
-    const answers: CommandResponsePayload[] = [{ headers: {}, responseCode: 201, body: '{}' }, { headers: { 'set-cookie': 'a=b' }, responseCode: 401, body: '{}' }];
-    for (const answer of answers) {
-      const p = create('storware', { username: 'svc', password: 'storware-password' }, ctx(async () => answer));
+    const answers: [CommandResponsePayload, RegExp][] = [
+      [{ headers: {}, responseCode: 201, body: '{}' }, /no session in the login answer/],
+      [{ headers: { 'set-cookie': 'a=b' }, responseCode: 401, body: '{}' }, /answered 401/],
+    ];
+    for (const [answer, said] of answers) {
+      const calls: RestCall[] = [];
+      const p = create('storware', { username: 'svc', password: 'storware-password' }, ctx(async (c) => (calls.push(c), answer)));
       const err = await p.apply({ method: 'GET', path: '/api/x', headers: {} }).catch((e: unknown) => e as Error);
-      expect(err).toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN' });
+      expect(err).toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN', message: expect.stringMatching(said) });
+      expect(calls[0]).toMatchObject({ method: 'POST', path: '/api/session/login', headers: { 'content-type': 'application/json', accept: 'application/json' } });
       expect(String((err as Error).message)).not.toContain('storware-password');
     }
   });
