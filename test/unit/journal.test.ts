@@ -50,6 +50,7 @@ describe('journal records', () => {
     ['an answer without its frame', '{"t":"d","id":"A","m":"GET","at":1}'],
     ['an answer whose frame is no string', '{"t":"d","id":"A","m":"GET","at":1,"f":{}}'],
     ['an unknown kind', '{"t":"x","id":"A","m":"GET","at":1}'],
+    ['an unknown kind with a frame', '{"t":"x","id":"A","m":"GET","at":1,"f":"{}"}'],
     ['no kind', '{"id":"A","m":"GET","at":1}'],
   ])('stop at a line that checks out but holds %s', (_, text) => {
     const json = Buffer.from(text);

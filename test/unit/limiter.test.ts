@@ -89,4 +89,24 @@ describe('WarnLimiter over time', () => {
       vi.useRealTimers();
     }
   });
+
+  it('sums up on its timer only the windows that are over, and keeps the timer while others are open', () => {
+    vi.useFakeTimers();
+    try {
+      const { log, lines } = captureLog();
+      const w = new WarnLimiter(log, { burst: 1, intervalMs: 1000, now: () => Date.now() });
+      w.warn(1, 'a', {}, 'm');
+      vi.advanceTimersByTime(600);
+      w.warn(1, 'b', {}, 'm');
+      vi.advanceTimersByTime(400);
+      expect(vi.getTimerCount()).toBe(1);
+      w.warn(1, 'b', {}, 'm');
+      expect(lines()).toHaveLength(2);
+      vi.advanceTimersByTime(1000);
+      expect(lines().filter((l) => l.suppressed === 1)).toHaveLength(1);
+      w.flush();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

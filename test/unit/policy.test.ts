@@ -187,3 +187,19 @@ describe('policy defaults', () => {
     expect(p.ok).toBe(true);
   });
 });
+
+describe('policy under a mount', () => {
+  it('checks the segments after the mount, and refuses a uri that ends at the mount', () => {
+    const p = new Policy({ allowedPaths: ['/api/v1/'], allowedMethods: METHODS });
+    const at = (uri: string) => {
+      const r = parseUri(uri);
+      if (!r.ok) throw new Error(uri);
+      return p.checkParsed(r.uri, 1);
+    };
+    expect(at('/veeam/api/v1/jobs').ok).toBe(true);
+    expect(at('/veeam/api').ok).toBe(false);
+    expect(at('/veeam').ok).toBe(false);
+    const mount = parseUri('/veeam');
+    expect(mount.ok && formatUri(mount.uri, 1)).toBe('/');
+  });
+});

@@ -107,6 +107,7 @@ describe('the AhsayCBS profile', () => {
     p.inspect({ headers: {}, responseCode: 200, body: '{"Status" : "Error"}' });
     p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK"}' });
     p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"","Message":""}' });
+    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"   "}' });
     p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","User":[{"Note":"\\"ExptType\\":\\"x\\""}]}' });
     p.inspect({ headers: {}, responseCode: 200, body: '"ExptType" but not JSON' });
     p.inspect({ headers: {}, responseCode: 500, body: '{"Status":"Error"}' });
@@ -227,6 +228,7 @@ describe('the Veeam profiles', () => {
     // No session id in the answer (neither JSON nor XML): nothing to log out, and only the token is secret.
     const bare = em({ headers: { 'x-restsvcsessionid': 't3' }, responseCode: 201, body: 'no id here' });
     await bare.p.apply({ method: 'GET', path: '/api/jobs', headers: {} });
+    expect(bare.p.secrets()).toContain('t3');
     await bare.p.close();
     expect(bare.calls.map((c) => c.method)).toEqual(['POST']);
     const none = em({ headers: {}, responseCode: 201, body: '{}' });
@@ -248,8 +250,35 @@ describe('the Veeam profiles', () => {
     const noRefresh = vbr({ access_token: 'acc2', refresh_token: 7 });
     await noRefresh.p.apply({ method: 'GET', path: '/api/v1/jobs', headers: {} });
     expect(noRefresh.p.secrets()).not.toContain(7);
+    expect(noRefresh.p.secrets()).toContain('acc2');
     expect(noRefresh.p.secrets().every((x) => typeof x === 'string')).toBe(true);
     const bad = vbr({ token: 'x' });
     await expect(bad.p.apply({ method: 'GET', path: '/api/v1/jobs', headers: {} })).rejects.toMatchObject({ message: expect.stringMatching(/no access_token/) });
   });
+
+describe('profile helpers and the session profiles\' bookkeeping', () => {
+  it('reads a login answer as a JSON object, or as nothing', async () => {
+    const { jsonOf } = await import('../../src/backends/auth/profile.js');
+    const r = (body: string) => jsonOf({ headers: {}, responseCode: 200, body });
+    expect([r('{"a":1}'), r('null'), r('"x"'), r('7'), r('not json')]).toEqual([{ a: 1 }, {}, {}, {}, {}]);
+  });
+
+  it('takes a success after a replacement as the session working again, so the next 401 replaces it', async () => {
+    const { profile } = cohesity();
+    const call: RestCall = { method: 'GET', path: '/v2/x', headers: {} };
+    await profile.apply(call);
+    const old = await profile.apply(call);
+    expect(await profile.unauthorized(old)).toBe(true);
+    const replaced = await profile.apply(call);
+    expect(await profile.unauthorized(replaced)).toBe(false);
+    profile.accepted(replaced);
+    expect(await profile.unauthorized(replaced)).toBe(true);
+  });
+
+  it('answers a 401 on a call signed with an API key as it is: an API key does not go stale', async () => {
+    const p = create('cohesity', { apiKey: 'k-1', username: null, password: null, domain: 'LOCAL', tenantId: null }, ctx(async () => ({ headers: {}, responseCode: 200, body: '' })));
+    const signed = await p.apply({ method: 'GET', path: '/v2/x', headers: {} });
+    expect(await p.unauthorized(signed)).toBe(false);
+  });
+});
 });

@@ -20,6 +20,15 @@ const resolve = (raw: unknown, env: Record<string, string> = {}) => {
 };
 
 describe('resolveAuth', () => {
+  it('refuses a value that is a list, names an auth that is no object as such, and needs a login for cohesity without an API key', () => {
+    expect(resolve({ type: 'veeam-em', username: ['a'], passwordFile: secretFile('em-list', 'pw') }).problems).toEqual(['backends[0].auth.username: must be a non-empty string']);
+    expect(resolve('veeam-em').problems).toEqual(['backends[0].auth: must be an object with a type']);
+    expect(resolve({ type: 'cohesity' }).problems).toEqual([
+      'backends[0].auth.username: required for auth type cohesity (or set apiKeyFile)',
+      'backends[0].auth.passwordFile: required for auth type cohesity (or set apiKeyFile)',
+    ]);
+  });
+
   it('refuses an empty value, and shows a secret as redacted whichever profile declares it', () => {
     expect(resolve({ type: 'veeam-em', username: '', passwordFile: secretFile('em-empty', 'pw') }).problems).toEqual(['backends[0].auth.username: must be a non-empty string']);
     const key = secretFile('ibm-key', 'ibm-secret-key');

@@ -116,7 +116,9 @@ export class LoginGate<T> {
   /** A call signed with session `n` was not answered 401: the session works. */
   accepted(n: number): void {
     const s = this.#session;
-    if (s?.n !== n || (!s.suspect && this.#replaceNotBefore === 0)) return;
+    if (s?.n !== n) return;
+    // Stryker disable next-line ConditionalExpression: clearing a session that is not suspect and a backoff that is not running changes nothing
+    if (!s.suspect && this.#replaceNotBefore === 0) return;
     s.suspect = false;
     this.#replaceBackoff.reset();
     this.#replaceNotBefore = 0;

@@ -21,6 +21,7 @@ class IbmIam extends SessionProfile<OAuth> {
   }
   protected async login(): Promise<OAuth> {
     let status = 0;
+    // Stryker disable next-line StringLiteral: set before it is read, or never read
     let text = '';
     try {
       const res = await request(this.#tokenUrl, {
@@ -46,6 +47,7 @@ class IbmIam extends SessionProfile<OAuth> {
     return [s.access];
   }
   protected configSecrets(): readonly string[] {
+    // Stryker disable next-line ArrayDeclaration: the API key goes to IAM only, never to the backend whose answers are checked
     return [this.#apiKey];
   }
 }

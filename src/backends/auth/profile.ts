@@ -88,6 +88,7 @@ export interface AuthProfile {
 /** A value the registry checked as required. */
 export function value(values: AuthValues, key: string): string {
   const v = values[key];
+  // Stryker disable next-line ConditionalExpression: guards against a declaration mistake; the registry checks every required value first
   if (typeof v !== 'string') throw new TypeError(`auth value ${key} missing: the profile's declaration must mark it required`);
   return v;
 }
