@@ -169,6 +169,7 @@ describe('Courier', () => {
     courier.flush();
     const last = JSON.parse(outlet.sent[2]?.text as string);
     expect(JSON.parse(last.payload.body).details.code).toBe('NBW_ERR_ANSWER_TOO_LARGE');
+    expect(JSON.parse(last.payload.body).errorMessage).toMatch(/the connection broke 2 times while it was being sent/);
   });
 
   it('never counts a break against an answer smaller than STRIKE_FLOOR', async () => {
@@ -246,24 +247,56 @@ describe('Courier', () => {
     expect(last[1]).toBe(smaller.frame);
   });
 
+  it('counts a break against the largest answer also when it was sent after a smaller one', async () => {
+    const { outlet, store, courier } = setup();
+    const smaller = await answered(store, 'S', `S${'x'.repeat(STRIKE_FLOOR + 100)}`);
+    const larger = await answered(store, 'L', `L${'x'.repeat(STRIKE_FLOOR + 900)}`);
+    const smallFrame = smaller.frame as string;
+    courier.deliver(k('S'), smallFrame, smaller);
+    courier.deliver(k('L'), larger.frame as string, larger);
+    for (let i = 0; i < 2; i++) {
+      courier.closed(outlet.close(null));
+      outlet.reconnect();
+      courier.flush();
+    }
+    const last = outlet.sent.filter((x) => x.conn === 3).map((x) => x.text);
+    expect(last).toContain(smallFrame);
+    expect(last.map((t) => (JSON.parse(t.startsWith('{') ? t : '{}') as { id?: string }).id)).toContain('L');
+  });
+
+  it('keeps where an answer went while an older connection\'s copy waits to be sent again, so a resend from before crosses it', async () => {
+    const { outlet, store, courier } = setup();
+    const e = await answered(store, 'A', 'frame-A');
+    e.askedOn = 1;
+    courier.deliver(k('A'), 'frame-A', e);
+    outlet.connection = 2;
+    courier.deliver(k('A'), 'frame-A', e);
+    outlet.ready = false;
+    courier.closed({ connection: 1, peerCode: null, largest: null });
+    outlet.ready = true;
+    expect(e.deliveredOn).toBe(2);
+    expect(courier.crossedOnTheWay(e)).toBe(true);
+  });
+
   it('on a 1009 replaces the answer the cloud refused even while it was still being written, and strikes no other', async () => {
     const { outlet, store, courier } = setup();
     const big = await answered(store, 'BIG', `B${'x'.repeat(STRIKE_FLOOR + 900)}`);
     const other = await answered(store, 'O', `O${'x'.repeat(STRIKE_FLOOR + 100)}`);
+    const otherFrame = other.frame as string;
     courier.deliver(k('BIG'), big.frame as string, big);
-    courier.deliver(k('O'), other.frame as string, other);
+    courier.deliver(k('O'), otherFrame, other);
     courier.closed(outlet.close(1009));
     outlet.reconnect();
     courier.flush();
     const second = outlet.sent.filter((x) => x.conn === 2).map((x) => x.text);
     expect(second).toHaveLength(2);
     expect(JSON.parse(second[0] as string)).toMatchObject({ id: 'BIG', payload: { responseCode: 502 } });
-    expect(second[1]).toBe(other.frame);
+    expect(second[1]).toBe(otherFrame);
     // One more break: the other answer has its first strike only.
     courier.closed(outlet.close(null));
     outlet.reconnect();
     courier.flush();
-    expect(outlet.sent.filter((x) => x.conn === 3).map((x) => x.text)).toContain(other.frame);
+    expect(outlet.sent.filter((x) => x.conn === 3).map((x) => x.text)).toContain(otherFrame);
   });
 
   it('strikes no answer on a 1009 whose refused answer was already written', async () => {
@@ -272,14 +305,15 @@ describe('Courier', () => {
     const other = await answered(store, 'O', `O${'x'.repeat(STRIKE_FLOOR + 100)}`);
     courier.deliver(k('BIG'), big.frame as string, big);
     outlet.sent[0]!.done();
-    courier.deliver(k('O'), other.frame as string, other);
+    const otherFrame = other.frame as string;
+    courier.deliver(k('O'), otherFrame, other);
     courier.closed(outlet.close(1009));
     outlet.reconnect();
     courier.flush();
     courier.closed(outlet.close(null));
     outlet.reconnect();
     courier.flush();
-    expect(outlet.sent.filter((x) => x.conn === 3).map((x) => x.text)).toContain(other.frame);
+    expect(outlet.sent.filter((x) => x.conn === 3).map((x) => x.text)).toContain(otherFrame);
   });
 
   it('replaces a refused answer that has no store entry, and resends an answer without one after a break', () => {
@@ -557,5 +591,45 @@ describe('Courier', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('forgets a strike once the answer was written whole: a later break starts the count again', async () => {
+    const { outlet, store, courier } = setup();
+    const big = `frame-A${'x'.repeat(STRIKE_FLOOR)}`;
+    const e = await answered(store, 'A', big);
+    courier.deliver(k('A'), big, e);
+    courier.closed(outlet.close(null));
+    outlet.reconnect();
+    courier.flush();
+    outlet.sent.at(-1)!.done();
+    courier.deliver(k('A'), big, e);
+    courier.closed(outlet.close(null));
+    outlet.reconnect();
+    courier.flush();
+    expect(outlet.sent.at(-1)?.text).toBe(big);
+  });
+
+  it('does not let go of a graced answer when a proof for its closed connection comes late', async () => {
+    const { outlet, store, courier } = setup({ storeBytes: 200 });
+    outlet.proofs = new Map();
+    const frame = `A${'x'.repeat(100)}`;
+    const e = await answered(store, 'A', frame);
+    courier.deliver(k('A'), frame, e);
+    outlet.sent[0]!.done();
+    const late = outlet.proofs.get(1) ?? [];
+    courier.closed(outlet.close(null));
+    outlet.reconnect();
+    courier.flush();
+    for (const read of late) read();
+    await answered(store, 'B', `B${'x'.repeat(100)}`);
+    expect(store.get(k('A'))?.frame).toBe(frame);
+  });
+
+  it('takes a close report whose largest frame carries no tag, and drops answers without an entry from a full outbox', () => {
+    const { outlet, courier } = setup({ outboxBytes: 10 });
+    outlet.ready = false;
+    courier.closed({ connection: 1, peerCode: 1009, largest: { bytes: 10, tag: null } });
+    courier.deliver(k('X'), '0123456789');
+    expect(() => courier.deliver(k('Y'), '0123456789')).not.toThrow();
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { IdStore, type IdStoreOptions } from '../../src/state/idstore.js';
 import { keyOf } from '../../src/state/keys.js';
+import type { JournalRecord } from '../../src/state/journal.js';
 import { captureLog } from '../support/log.js';
 
 /** A key of the default group. */
@@ -515,5 +516,40 @@ describe('IdStore in detail', () => {
     await s.finish(s.queue(k('C'), 'GET', 1), 'c');
     expect(s.get(k('OLD'))).toBe(old);
     expect(s.get(k('B'))).toBeUndefined();
+  });
+
+  it('counts a group\'s id bytes down as its ids go, so a lighter group that came first keeps its ids', async () => {
+    const { s } = store({ maxBytes: 230 });
+    const long = (n: number) => `${'L'.repeat(96)}${n}`;
+    for (let i = 0; i < 3; i++) await s.finish(s.queue(keyOf('a', long(i)), 'GET', 1), '');
+    s.forget(keyOf('a', long(1)));
+    for (let i = 0; i < 9; i++) await s.finish(s.queue(keyOf('b', `b${i}-${'s'.repeat(10)}`), 'GET', 1), '');
+    expect(s.get(keyOf('a', long(2)))).toBeDefined();
+    expect(s.get(keyOf('b', `b0-${'s'.repeat(10)}`))).toBeUndefined();
+    expect(s.bytes).toBeLessThanOrEqual(230);
+  });
+
+  it('keeps ids whose bytes are exactly maxBytes, and forgets as many as a restore brings over the count at once', async () => {
+    const probe = store();
+    for (const id of ['A', 'B']) await probe.s.finish(probe.s.queue(k(id), 'GET', 1), '');
+    const { s } = store({ maxBytes: probe.s.bytes });
+    for (const id of ['A', 'B']) await s.finish(s.queue(k(id), 'GET', 1), '');
+    expect(s.size).toBe(2);
+    const few = store({ maxEntries: 3, ttlMs: 10_000 });
+    few.s.restore(Array.from({ length: 10 }, (_, i): JournalRecord => ({ t: 'd', g: 'default', id: `R${i}`, m: 'GET', at: 1_000_000, f: 'x' })));
+    expect(few.s.size).toBe(3);
+  });
+
+  it('logs a failed compaction instead of leaving it unhandled', async () => {
+    const j = fakeJournal();
+    j.bytes = 1 << 30;
+    const logs = captureLog();
+    const { s } = store({ journal: j as never, log: logs.log });
+    (j as { compact: () => Promise<void> }).compact = async () => {
+      throw new Error('disk gone');
+    };
+    await s.finish(s.queue(k('A'), 'GET', 1), 'x');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(logs.lines().some((l) => l.msg === 'journal compaction failed')).toBe(true);
   });
 });
