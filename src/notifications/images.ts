@@ -49,7 +49,7 @@ const MAX_ID_CHARS = 1024;
 
 /** The number of copies: `numCopies`, else the distinct copy numbers of the fragments. */
 export function copiesOf(a: Record<string, unknown>): number | null {
-  if (typeof a.numCopies === 'number' && Number.isFinite(a.numCopies)) return a.numCopies;
+  if (Number.isFinite(a.numCopies)) return a.numCopies as number;
   if (!Array.isArray(a.fragments) || a.fragments.length === 0) return null;
   return new Set(a.fragments.map((f: { copyNumber?: unknown } | null) => f?.copyNumber)).size;
 }
@@ -90,7 +90,7 @@ export async function pollImages(get: Get, prev: ImagesState, now: number, windo
   // Stryker disable next-line EqualityOperator: a bound against a server that pages forever; a page with nothing new ends the loop first (tested)
   for (let offset = 0; offset < 10_000_000; offset += limit) {
     const data = itemsOf(await get('/netbackup/catalog/images', { filter: `backupTime ge ${since}`, 'page[offset]': offset, 'page[limit]': limit }), '/netbackup/catalog/images');
-    let fresh = 0;
+    let fresh = false;
     for (const { id: resourceId, attributes: a } of data) {
       const id = text(resourceId ?? a.backupId);
       if (id === '' || id.length > MAX_ID_CHARS) {
@@ -99,7 +99,7 @@ export async function pollImages(get: Get, prev: ImagesState, now: number, windo
       }
       if (found.has(id)) continue;
       found.add(id);
-      fresh++;
+      fresh = true;
       const was = known.get(id);
       const seen: ImageSeen = {
         exp: epochSeconds(a.expiration) ?? null,
@@ -117,7 +117,7 @@ export async function pollImages(get: Get, prev: ImagesState, now: number, windo
       if (seen.local === false && (!was || was.local === true)) records.push(imageRecord(seen, id, 'NO_LOCAL_COPY_AVAILABLE', created));
     }
     // The last page is a short one; a page with nothing new means the server ignores the offset.
-    if (data.length < limit || fresh === 0) break;
+    if (data.length < limit || !fresh) break;
   }
   for (const [id, seen] of known) {
     if (found.has(id)) continue;

@@ -168,4 +168,12 @@ describe('LoginGate', () => {
     await g.get();
     await g.close();
   });
+
+  it('takes a success right after a replacement as the new session working', async () => {
+    const { g } = gate();
+    await g.get();
+    expect(await g.unauthorized(1, false)).toBe(true);
+    g.accepted(2);
+    expect(await g.unauthorized(2, false)).toBe(true);
+  });
 });

@@ -128,6 +128,7 @@ describe('IMAGE records', () => {
     expect(copiesOf({ fragments: [{ copyNumber: 1 }, { copyNumber: 1 }, { copyNumber: 2 }] })).toBe(2);
     expect(copiesOf({ fragments: [] })).toBeNull();
     expect(copiesOf({ copyCount: 4, copies: [1, 2] })).toBeNull();
+    expect(copiesOf({ numCopies: '3', fragments: [null, { copyNumber: 1 }] })).toBe(2);
   });
 
   it('decide "no local copy" only when every copy is a cloud snapshot or a replica', () => {
@@ -884,13 +885,15 @@ describe('pollers fed a hostile or broken REST answer', () => {
     const known: JobsState['known'] = { 1: ['DONE', NOW - day - 1], 2: ['DONE', NOW - day + 1], 3: ['ACTIVE', NOW - 10 * day], 4: ['DONE', NOW - day] };
     const r = await pollJobs(pages({ data: [] }), { cursor: null, known }, NOW, quiet());
     expect(Object.keys(r.state.known).sort()).toEqual(['2', '3']);
+    // Oldest first, so that keeping the newest takes sorting.
     const many: JobsState['known'] = {};
-    for (let i = 0; i < MAX_KNOWN + 5; i++) many[String(i + 1)] = ['ACTIVE', NOW - i];
+    for (let i = 0; i < MAX_KNOWN + 5; i++) many[String(i + 1)] = ['ACTIVE', NOW - (MAX_KNOWN + 5) + i];
     const trimmed = await pollJobs(pages({ data: [] }), { cursor: null, known: many }, NOW, quiet());
     const ids = Object.keys(trimmed.state.known);
     expect(ids).toHaveLength(MAX_KNOWN);
-    expect(ids).toContain('1');
-    expect(ids).not.toContain(String(MAX_KNOWN + 5));
+    expect(ids).toContain(String(MAX_KNOWN + 5));
+    expect(ids).not.toContain('1');
+    expect(ids).not.toContain('5');
   });
 
   it('counts an image at exactly the window\'s start as inside it, takes ids up to 1024 characters, and keeps the newest images when it knows too many', async () => {
@@ -908,11 +911,12 @@ describe('pollers fed a hostile or broken REST answer', () => {
     expect(long.records.map((x) => String(x.backupId).length)).toEqual([1024]);
     expect(notes).toEqual([`backupId=${'b'.repeat(12)}`]);
     const many: ImagesState['known'] = {};
-    for (let i = 0; i < MAX_KNOWN_IMAGES + 5; i++) many[`i${i}`] = { exp: null, copies: 1, time: Math.floor(NOW / 1000) - i, client: 'c', type: 'T', local: true, misses: 0 };
+    // Oldest first, so that keeping the newest takes sorting.
+    for (let i = 0; i < MAX_KNOWN_IMAGES + 5; i++) many[`i${i}`] = { exp: null, copies: 1, time: Math.floor(NOW / 1000) - (MAX_KNOWN_IMAGES + 5) + i, client: 'c', type: 'T', local: true, misses: 0 };
     const trimmed = await pollImages(pages({ data: [other] }), { primed: true, known: many }, NOW, 86_400_000 * 400, quiet());
     expect(Object.keys(trimmed.state.known)).toHaveLength(MAX_KNOWN_IMAGES);
-    expect(trimmed.state.known.i0).toBeDefined();
-    expect(trimmed.state.known[`i${MAX_KNOWN_IMAGES + 4}`]).toBeUndefined();
+    expect(trimmed.state.known[`i${MAX_KNOWN_IMAGES + 4}`]).toBeDefined();
+    expect(trimmed.state.known.i0).toBeUndefined();
   });
 
   it('reports a DELETE for an image an older release remembered, with what it knew of it', async () => {

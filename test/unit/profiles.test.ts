@@ -159,7 +159,7 @@ describe('the Storware profile', () => {
     const now = Date.parse('2026-11-28T00:00:00Z');
     const joined = 'A=1,BB=2, CCC=3; Expires=Wed, 21 Oct 2099 07:28:00 GMT,  D=4 ';
     expect(sessionOf({ 'set-cookie': joined }, '', now)?.session.headers.cookie).toBe('A=1; BB=2; CCC=3; D=4');
-    const kept = ['S=1; Max-Age=3600', 'S=1; X-Max-Age=0', 'S=1; Max-Age-Extra=0', 'S=1; Max-Age', 'S=1; X-Expires=Thu, 01 Jan 1970 00:00:00 GMT', 'S=1; Expires-At=Thu, 01 Jan 1970 00:00:00 GMT', `S=1; Expires=${new Date(now + 1000).toUTCString()}`];
+    const kept = ['S=1; Max-Age=', 'S=1; Max-Age=3600', 'S=1; X-Max-Age=0', 'S=1; Max-Age-Extra=0', 'S=1; Max-Age', 'S=1; X-Expires=Thu, 01 Jan 1970 00:00:00 GMT', 'S=1; Expires-At=Thu, 01 Jan 1970 00:00:00 GMT', `S=1; Expires=${new Date(now + 1000).toUTCString()}`];
     for (const c of kept) expect(sessionOf({ 'set-cookie': c }, '', now)?.session.headers.cookie, c).toBe('S=1');
     expect(sessionOf({ 'set-cookie': `S=1; Expires=${new Date(now).toUTCString()}` }, '', now)).toBeNull();
     expect(sessionOf({}, '{"token":" abc "}', now)?.session.headers).toEqual({ authorization: 'Bearer abc' });
@@ -277,8 +277,26 @@ describe('profile helpers and the session profiles\' bookkeeping', () => {
 
   it('answers a 401 on a call signed with an API key as it is: an API key does not go stale', async () => {
     const p = create('cohesity', { apiKey: 'k-1', username: null, password: null, domain: 'LOCAL', tenantId: null }, ctx(async () => ({ headers: {}, responseCode: 200, body: '' })));
+    await p.apply({ method: 'GET', path: '/v2/x', headers: {} });
     const signed = await p.apply({ method: 'GET', path: '/v2/x', headers: {} });
+    expect(signed.fresh).toBe(false);
     expect(await p.unauthorized(signed)).toBe(false);
+  });
+
+  it('renews a Backup & Replication token about to run out with its refresh grant, and keeps the old token among the secrets', async () => {
+    const calls: RestCall[] = [];
+    let n = 0;
+    const p = create('veeam-vbr', { username: 'svc', password: 'vbr-password', apiVersion: '1.2-rev0' }, ctx(async (c) => {
+      calls.push(c);
+      n++;
+      return { headers: {}, responseCode: 200, body: JSON.stringify({ access_token: `acc-${n}`, refresh_token: `ref-${n}`, expires_in: 30 }) };
+    }));
+    await p.apply({ method: 'GET', path: '/api/v1/jobs', headers: {} });
+    const second = await p.apply({ method: 'GET', path: '/api/v1/jobs', headers: {} });
+    const grants = calls.map((c) => new URLSearchParams(c.body as string).get('grant_type'));
+    expect(grants.slice(0, 2)).toEqual(['password', 'refresh_token']);
+    expect(second.call.headers.authorization).toMatch(/^Bearer acc-\d$/);
+    expect(p.secrets()).toEqual(expect.arrayContaining(['acc-1', 'ref-1']));
   });
 });
 });

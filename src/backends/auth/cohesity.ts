@@ -59,7 +59,7 @@ export const cohesity: ProfileSpec = {
   sets: { headers: ['authorization', 'apikey'] },
   signs: true,
   check(values, where, problems) {
-    if (values.apiKey !== null && values.apiKey !== undefined) return;
+    if (typeof values.apiKey === 'string') return;
     if (!values.username) problems.push(`${where}.auth.username: required for auth type cohesity (or set apiKeyFile)`);
     if (!values.password) problems.push(`${where}.auth.passwordFile: required for auth type cohesity (or set apiKeyFile)`);
   },

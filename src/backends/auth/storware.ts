@@ -33,7 +33,7 @@ function liveCookie(line: string, now: number): { pair: string; name: string; va
   for (const a of attrs) {
     // Stryker disable next-line StringLiteral: an attribute without a value is neither a Max-Age nor an Expires that is read
     const [k = '', v = ''] = a.split('=').map((x) => x.trim());
-    if (/^max-age$/i.test(k) && /^-?\d+$/.test(v) && Number(v) <= 0) return null;
+    if (/^max-age$/i.test(k) && v !== '' && Number(v) <= 0) return null;
     if (/^expires$/i.test(k) && Date.parse(v) <= now) return null;
   }
   return { pair: `${name}=${value}`, name, value };
