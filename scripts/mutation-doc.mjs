@@ -90,7 +90,11 @@ lines.push(
 );
 const all = [...rows.values()].flat();
 const known = all.filter((r) => r.why).length;
-lines.push(`Of the ${all.length} mutants not killed, ${known} have a reason below (assigned from what their line does: a message, a telemetry value, a log line, code the mutation test set does not reach); the other ${all.length - known} are marked **open**: no test pins that behaviour down yet.`, '');
+const openCount = all.length - known;
+lines.push(
+  `Of the ${all.length} mutants not killed, ${known} have a reason below (assigned from what their line does: a message, a telemetry value, a log line, code the mutation test set does not reach); ${openCount === 0 ? 'none is left open' : `the other ${openCount} are marked **open**: no test pins that behaviour down yet`}.`,
+  '',
+);
 for (const [rel, list] of [...rows].sort()) {
   lines.push(`## \`${rel}\``, '', '| line | status | mutation | code | why it survives |', '| --- | --- | --- | --- | --- |');
   for (const r of list.sort((a, b) => a.line - b.line)) {
@@ -104,4 +108,4 @@ for (const [rel, byReason] of [...explained].sort()) {
 }
 lines.push('');
 writeFileSync(out, `${lines.join('\n')}\n`);
-process.stdout.write(`wrote ${out}: score ${score(total)} %, ${all.length} not killed, ${known} explained\n`);
+process.stdout.write(`wrote ${out}: score ${score(total)} %, ${all.length} not killed, ${known} explained, ${openCount} open\n`);
