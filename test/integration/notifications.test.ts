@@ -25,6 +25,9 @@ afterEach(async () => {
 const recordsOf = (msgs: CloudMessage[]): Record<string, unknown>[] =>
   msgs.flatMap((m) => (m.payload as { object: string; data: Record<string, unknown>[] }[]).flatMap((n) => n.data.map((d) => ({ id: m.id as string, object: n.object, ...d }))));
 
+/** Waits until the simulator answered a first poll of `path`: what is added afterwards is a change, not the baseline. */
+const firstPoll = (sim: NbSim, path = '/netbackup/admin/jobs') => until(() => sim.queries.some((q) => q.startsWith(path)), 5000, `a first poll of ${path}`);
+
 interface Setup {
   sim: NbSim;
   rest: RestServer;
@@ -71,7 +74,7 @@ describe('job notifications', () => {
     const s = await servers();
     const { logs } = await daemon(s.env);
     const peer = await s.cloud.readyPeer(0);
-    await sleep(300);
+    await firstPoll(s.sim);
     const job = s.sim.addJob({ scheduleType: 'DIFFERENTIAL_INCREMENTAL_BACKUP', clientName: 'vm42.domain.com' });
     await until(() => recordsOf(peer.notifications()).length === 1, 3000, 'QUEUED');
     s.sim.setJobState(job.jobId, 'ACTIVE');
@@ -103,7 +106,7 @@ describe('job notifications', () => {
     const s = await servers();
     await daemon({ ...s.env, NBWSS_NOTIFY_BATCH_MAX: '10' });
     const peer = await s.cloud.readyPeer(0);
-    await sleep(300);
+    await firstPoll(s.sim);
     for (let i = 0; i < 25; i++) s.sim.addJob();
     await until(() => recordsOf(peer.notifications()).length === 25, 3000, '25 records');
     const sizes = peer.notifications().map((m) => (m.payload[0].data as unknown[]).length);
@@ -115,7 +118,7 @@ describe('job notifications', () => {
     const s = await servers({ ack: false });
     await daemon(s.env);
     const peer = await s.cloud.readyPeer(0);
-    await sleep(300);
+    await firstPoll(s.sim);
     s.sim.addJob();
     await until(() => peer.notifications().length >= 2, 3000, 'a resend');
     const [a, b] = peer.notifications();
@@ -131,7 +134,7 @@ describe('job notifications', () => {
     const s = await servers({ ack: false });
     await daemon({ ...s.env, NBWSS_NOTIFY_ACK_TIMEOUT_MS: '60000', NBWSS_NOTIFY_BATCH_MAX: '1' });
     const first = await s.cloud.readyPeer(0);
-    await sleep(300);
+    await firstPoll(s.sim);
     for (let i = 0; i < 3; i++) s.sim.addJob();
     await until(() => first.notifications().length === 3, 3000, 'three notifications');
     const ids = first.notifications().map((m) => m.id);
@@ -147,7 +150,8 @@ describe('job notifications', () => {
     const s = await servers({ sim: new NbSim({ maxVersion: 12 }) });
     await daemon(s.env);
     const peer = await s.cloud.readyPeer(0);
-    await sleep(300);
+    // The version is found on the first poll; the job comes after it.
+    await until(() => s.rest.requests.some((r) => String(r.headers.accept).endsWith('version=12.0')), 5000, 'the version found');
     s.sim.addJob();
     await until(() => peer.notifications().length === 1, 3000, 'a notification');
     const accepts = s.rest.requests.filter((r) => r.url.startsWith('/netbackup/admin/jobs')).map((r) => r.headers.accept);
@@ -204,7 +208,7 @@ describe('job notifications', () => {
     const { d } = await daemon(env);
     const pa = await s.cloud.readyPeer(0);
     const pb = await other.readyPeer(0);
-    await sleep(300);
+    await firstPoll(s.sim);
     s.sim.addJob();
     await until(() => pa.notifications().length === 1 && pb.notifications().length >= 1, 3000, 'both groups');
     await sleep(200);
@@ -219,7 +223,7 @@ describe('job notifications', () => {
     const s = await servers({ ack: false });
     const { d, logs } = await daemon({ ...s.env, NBWSS_NOTIFY_MAX_PENDING: '5', NBWSS_NOTIFY_BATCH_MAX: '1' });
     await s.cloud.readyPeer(0);
-    await sleep(300);
+    await firstPoll(s.sim);
     for (let i = 0; i < 8; i++) s.sim.addJob();
     await until(() => logs.lines().some((l) => /maxPending reached/.test(String(l.msg))), 3000, 'the warning');
     expect(d.notifier?.pendingRecords).toBe(5);
@@ -249,7 +253,7 @@ describe('image notifications', () => {
     s.sim.addCopy('before_3', 'CLOUD_SNAPSHOT_REPLICA');
     await daemon({ ...s.env, NBWSS_NOTIFY_JOBS: 'false', NBWSS_NOTIFY_IMAGES: 'true' });
     const peer = await s.cloud.readyPeer(0);
-    await sleep(400);
+    await firstPoll(s.sim, '/netbackup/catalog/images');
     s.sim.addImage({ backupId: 'client01_1458601200', clientName: 'client01', scheduleType: 'USER_BACKUP' });
     s.sim.addCopy('before_1');
     s.sim.images.delete('before_2');
