@@ -30,6 +30,16 @@ function answersById(cloud: FakeCloud): Map<string, CloudMessage[]> {
 /** Sends a command under a fixed id, as a cloud resending it would. */
 const send = (peer: CloudPeer, id: string, method = 'POST') => peer.sendCommand(method, `/netbackup/admin/jobs/${id}`, { id, parameters: '{}' });
 
+/**
+ * Waits until the bridge has handled everything sent on this connection before: a request the
+ * policy refuses is answered at once, after the frames that came before it.
+ */
+let barriers = 0;
+const barrier = async (peer: CloudPeer) => {
+  const r = await peer.command('GET', '/not-allowed/barrier', { id: `BARRIER-${++barriers}` });
+  expect(r.payload.responseCode).toBe(403);
+};
+
 describe('a link that drops in the middle of a burst', () => {
   it('answers each of 500 ids exactly once and runs each REST call exactly once, when the cloud resends the unanswered ones', async () => {
     const { cloud, peer, rest } = await start({
@@ -49,7 +59,7 @@ describe('a link that drops in the middle of a burst', () => {
     expect(unanswered.length).toBeGreaterThan(0);
     for (const id of unanswered) send(second, id);
     await until(() => answersById(cloud).size === 500, 20_000, 'every id answered');
-    await sleep(300);
+    await barrier(second);
 
     const answers = answersById(cloud);
     const twice = [...answers].filter(([, a]) => a.length !== 1).map(([id]) => id);
@@ -103,10 +113,10 @@ describe('repeats of an id', () => {
     await until(() => rest.requests.length === 1, 2000, 'first call');
     send(peer, 'R1');
     send(peer, 'R1');
-    await sleep(100);
+    await barrier(peer);
     g.release();
     await peer.responseFor('R1');
-    await sleep(200);
+    await barrier(peer);
     expect(peer.responsesFor('R1')).toHaveLength(1);
     expect(rest.requests).toHaveLength(1);
   });
@@ -117,10 +127,10 @@ describe('repeats of an id', () => {
     send(peer, 'BUSY');
     send(peer, 'WAITING');
     send(peer, 'WAITING');
-    await sleep(100);
+    await barrier(peer);
     g.release();
     await peer.responseFor('WAITING');
-    await sleep(200);
+    await barrier(peer);
     expect(peer.responsesFor('WAITING')).toHaveLength(1);
     expect(rest.requests.map((r) => r.url)).toEqual(['/netbackup/admin/jobs/BUSY', '/netbackup/admin/jobs/WAITING']);
   });
