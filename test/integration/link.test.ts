@@ -154,12 +154,12 @@ describe('Link', () => {
   });
 
   it('keeps dialling while the endpoint is down and connects when it is back', async () => {
-    const { cloud, link } = await setup();
+    const { cloud, link, logs } = await setup();
     link.start();
     await cloud.readyPeer(0);
     const port = cloud.port;
     await cloud.stop();
-    await sleep(500);
+    await until(() => logs.text().split('cloud connection failed; retrying').length > 2, 5000, 'two failed dials');
     const back = await new FakeCloud({ token: 'tok' }).start(port);
     cleanups.push(() => back.stop());
     await back.readyPeer(0, 5000);
