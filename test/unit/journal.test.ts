@@ -170,7 +170,8 @@ describe('Journal', () => {
       for (let j = 0; j < 4; j++) await journal.compact(() => [S, D]);
       await journal.close();
     }
-    expect(fds()).toBe(before);
+    // Other handles of the process may close meanwhile; a leak would add one per compaction.
+    expect(fds()).toBeLessThanOrEqual(before);
   });
 
   it('compacts a snapshot of several megabytes whole', async () => {

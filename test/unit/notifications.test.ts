@@ -424,7 +424,8 @@ describe('the notification state file', () => {
     const fds = () => readdirSync('/proc/self/fd').length;
     const before = fds();
     for (let i = 0; i < 10; i++) await file.save(freshState);
-    expect(fds()).toBe(before);
+    // Other handles of the process may close meanwhile; a leak would add one per compaction.
+    expect(fds()).toBeLessThanOrEqual(before);
   });
 });
 
