@@ -3,27 +3,16 @@
 // same events (the simulator speaks the real jobs and catalog APIs), must produce them exactly.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { RecordedRequest } from '../../src/demo/fake-rest.js';
 import { NbSim } from '../../src/demo/nb-sim.js';
+import { simGet } from '../support/nb-sim.js';
 import { pollImages, type ImagesState } from '../../src/notifications/images.js';
-import { pollJobs, type Get } from '../../src/notifications/jobs.js';
+import { pollJobs } from '../../src/notifications/jobs.js';
 import { UnknownValues } from '../../src/notifications/vocabulary.js';
 import { decodeFrame, encodeConnectRequest, encodeNotificationRequest } from '../../src/protocol/codec.js';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../fixtures/nbwss/${name}`, import.meta.url), 'utf8'));
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
-function simGet(sim: NbSim): Get {
-  return async (path, query) => {
-    const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
-    let status = 0;
-    let body = '';
-    const res = { writeHead: (s: number) => (status = s), end: (b: string) => (body = b) } as never;
-    sim.handle({ method: 'GET', url: `${path}?${qs}`, headers: { authorization: 'key' }, body: Buffer.alloc(0), text: '' } as RecordedRequest, res);
-    if (status !== 200) throw new Error(`status ${status}: ${body}`);
-    return JSON.parse(body) as unknown;
-  };
-}
 
 /** The message as JSON text would give it: key order included. */
 const exactly = (a: unknown, b: unknown) => expect(JSON.stringify(a)).toBe(JSON.stringify(b));

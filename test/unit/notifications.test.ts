@@ -10,23 +10,10 @@ import { retryAfterMs } from '../../src/notifications/nbapi.js';
 import { freshState, loadNotifyState, StateFile, STATE_FILE } from '../../src/notifications/store.js';
 import { CLIENT_TYPES, clientType, epochSeconds, JOB_STATE_RANK, JOB_STATES, SCHEDULE_TYPES, scheduleType, text, UnknownValues, whole } from '../../src/notifications/vocabulary.js';
 import { NbSim } from '../../src/demo/nb-sim.js';
-import type { RecordedRequest } from '../../src/demo/fake-rest.js';
+import { simGet } from '../support/nb-sim.js';
 
 const quiet = () => new UnknownValues(() => {});
 
-/** Answers polls from an NbSim without sockets (the sim's own handler, given a fake response). */
-function simGet(sim: NbSim): Get {
-  return async (path, query) => {
-    const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
-    let status = 0;
-    let body = '';
-    const res = { writeHead: (s: number) => (status = s), end: (b: string) => (body = b) } as never;
-    const req = { method: 'GET', url: `${path}?${qs}`, headers: { authorization: 'key', accept: 'application/vnd.netbackup+json;version=14.0' }, body: Buffer.alloc(0), text: '' } as RecordedRequest;
-    sim.handle(req, res);
-    if (status !== 200) throw new Error(`status ${status}: ${body}`);
-    return JSON.parse(body) as unknown;
-  };
-}
 
 /** The exact keys of NetBackup's records, in its order. */
 const JOB_KEYS = ['jobId', 'parentJobId', 'jobType', 'policyType', 'policyName', 'scheduleType', 'clientName', 'state', 'status', 'startTime'];
