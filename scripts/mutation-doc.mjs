@@ -66,7 +66,7 @@ for (const [file, v] of Object.entries(data.files)) {
 const lines = [
   '# Mutation testing',
   '',
-  '`npm run mutate` runs Stryker (its vitest runner) over `src/state/`, `src/policy/`, `src/bridge/`, `src/log/`,',
+  '`npm run mutate` runs Stryker (its vitest runner) over `src/dedupe/`, `src/policy/`, `src/bridge/`, `src/log/`,',
   '`src/notifications/` and `src/backends/auth/`, with the tests in `vitest.mutate.config.ts`. Mutants in the text and',
   'fields of log lines, and static mutants (module-level constants, which every test runs), are not generated. This page',
   'is written from the report by `scripts/mutation-doc.mjs`.',

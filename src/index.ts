@@ -2,10 +2,12 @@
 export { loadConfig, redactedConfig, type Config, type LoadOptions } from './config/load.js';
 export { Daemon } from './lifecycle/daemon.js';
 export { CommandService, type Answerer } from './bridge/commands.js';
+export { Dispatcher, type Handler } from './bridge/dispatch.js';
+export { type Part } from './part.js';
 export { Courier, type Outlet } from './bridge/courier.js';
-export { IdStore, type IdEntry, type IdState } from './state/idstore.js';
-export { Journal, type JournalRecord } from './state/journal.js';
-export { Outbox } from './state/outbox.js';
+export { IdStore, type IdEntry, type IdState } from './dedupe/idstore.js';
+export { Journal, type JournalRecord } from './dedupe/journal.js';
+export { Outbox } from './bridge/outbox.js';
 export { Link, type LinkOptions, type LinkEvents } from './link/link.js';
 export { Policy, type PolicyResult } from './policy/allow.js';
 export { CommandQueue, type Job } from './queue/queue.js';

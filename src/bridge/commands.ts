@@ -4,7 +4,7 @@
 // This module does no I/O of its own: the REST caller, the queue, the id store and the
 // delivery of answers are handed in, so it runs the same under the daemon, `replay` and tests.
 import { DEFAULT_GROUP } from '../config/endpoints.js';
-import { keyOf } from '../state/keys.js';
+import { keyOf } from '../dedupe/keys.js';
 import { AnsweredError } from '../errors.js';
 import { logId } from '../log/fields.js';
 import { WarnLimiter } from '../log/limiter.js';
@@ -16,7 +16,10 @@ import type { CommandRequest } from '../protocol/envelope.js';
 import type { CommandQueue } from '../queue/queue.js';
 import { requestHeaders } from '../rest/headers.js';
 import type { RestCall } from '../rest/client.js';
-import type { IdEntry, IdStore } from '../state/idstore.js';
+import type { IdEntry, IdStore } from '../dedupe/idstore.js';
+
+/** The messages this service handles: requests, valid or not. */
+export type CommandMessage = Extract<Inbound, { kind: 'command' | 'invalid' }>;
 
 /** Where answers go: a group's courier sends them on its link, `replay` prints them. */
 export interface Answerer {
@@ -59,10 +62,10 @@ const pathOf = (uri: string) => {
 // Stryker restore all
 
 /** Methods that may run again after a restart interrupted them: they change nothing. */
-const SAFE = new Set(['GET', 'HEAD']);
+const SAFE_TO_RERUN = new Set(['GET', 'HEAD']);
 
 export class CommandService {
-  #routes: Routing;
+  readonly #routes: Routing;
   readonly #queue: CommandQueue;
   readonly #store: IdStore;
   readonly #log: Logger;
@@ -89,24 +92,16 @@ export class CommandService {
     return this.#pending.get(connection) ?? 0;
   }
 
-  /** Takes new routes (a reload); calls already queued keep theirs. */
-  reconfigure(routes: Routing): void {
-    this.#routes = routes;
-  }
-
   /**
-   * Handles one inbound message that concerns commands; everything else is logged and dropped.
-   * Nothing escapes: an unexpected error becomes a 500 answer for the id (when it has one)
+   * Handles a COMMAND REQUEST, or a message that was meant as one (`invalid`). Nothing escapes: an unexpected error becomes a 500 answer for the id (when it has one)
    * and an error log, never an exception out of the link.
    */
-  handle(msg: Inbound, ch: Channel): void {
+  handle(msg: CommandMessage, ch: Channel): void {
     try {
       this.#dispatch(msg, ch);
     } catch (err) {
-      // Only requests are answered; what is not one was going to be dropped anyway.
-      const id = msg.kind === 'command' ? msg.command.id : msg.kind === 'invalid' ? msg.id : undefined;
+      const id = msg.kind === 'command' ? msg.command.id : msg.id;
       this.#log.error({ err, id: logId(id), code: 'NBW_ERR_INTERNAL' }, 'unexpected error serving a message');
-      if (id === undefined) return;
       try {
         this.#answerError(ch, id, new AnsweredError('NBW_ERR_INTERNAL', 'the bridge failed unexpectedly serving this request; it did not reach the REST API'), '?');
       } catch (again) {
@@ -115,32 +110,16 @@ export class CommandService {
     }
   }
 
-  #dispatch(msg: Inbound, ch: Channel): void {
-    switch (msg.kind) {
-      case 'command':
-        this.accept(msg.command, ch);
-        return;
-      case 'invalid': {
-        // A malformed resend of an id already accepted is a repeat: it must not get a second, different answer.
-        const known = this.#store.get(keyOf(ch.group, msg.id));
-        if (known && this.#repeat(known, msg.id, ch)) return;
-        this.#warn.warn(ch.connection, 'invalid', { id: logId(msg.id), code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
-        this.#answerError(ch, msg.id, msg.error, '?');
-        return;
-      }
-      // Stryker disable next-line ConditionalExpression,StringLiteral: these cases differ only in the warning logged
-      case 'notification-response':
-        this.#warn.warn(ch.connection, 'ack', { id: logId(msg.id), code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a NOTIFICATION RESPONSE for no notification sent');
-        return;
-      // Stryker disable next-line ConditionalExpression,StringLiteral: these cases differ only in the warning logged
-      case 'drop':
-        this.#warn.warn(ch.connection, 'drop', { id: logId(msg.id), code: 'NBW_ERR_FRAME_DROPPED', reason: msg.reason }, 'dropped a message');
-        return;
-      // Stryker disable next-line ConditionalExpression,StringLiteral: these cases differ only in the warning logged
-      case 'connect-response':
-        this.#warn.warn(ch.connection, 'connect', { id: logId(msg.id), code: 'NBW_ERR_FRAME_DROPPED' }, 'dropped a stray CONNECT RESPONSE');
-        return;
+  #dispatch(msg: CommandMessage, ch: Channel): void {
+    if (msg.kind === 'command') {
+      this.accept(msg.command, ch);
+      return;
     }
+    // A malformed resend of an id already accepted is a repeat: it must not get a second, different answer.
+    const known = this.#store.get(keyOf(ch.group, msg.id));
+    if (known && this.#repeat(known, msg.id, ch)) return;
+    this.#warn.warn(ch.connection, 'invalid', { id: logId(msg.id), code: msg.error.code, reason: msg.error.message }, 'answered an invalid request');
+    this.#answerError(ch, msg.id, msg.error, '?');
   }
 
   /** Serves one valid COMMAND REQUEST. */
@@ -231,7 +210,7 @@ export class CommandService {
         this.#answerError(ch, id, new AnsweredError('NBW_ERR_RESPONSE_EXPIRED', 'response expired: this id was already executed and its answer is no longer held; it is not run again'), e.method);
         return true;
       case 'interrupted': {
-        if (SAFE.has(e.method)) {
+        if (SAFE_TO_RERUN.has(e.method)) {
           this.#store.forget(e.id);
           this.#log.info({ id, method: e.method }, 'resend of a call interrupted by a restart: it changes nothing, so it runs again');
           return false;

@@ -10,9 +10,9 @@ import { AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import { encodeErrorResponse } from '../protocol/codec.js';
-import type { IdEntry, IdStore } from '../state/idstore.js';
-import { splitKey } from '../state/keys.js';
-import type { Held, Outbox } from '../state/outbox.js';
+import type { IdEntry, IdStore } from '../dedupe/idstore.js';
+import { splitKey } from '../dedupe/keys.js';
+import type { Held, Outbox } from './outbox.js';
 
 /** The link as the courier sees it. */
 export interface Outlet {

@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { decodeFrame, type Inbound } from '../protocol/codec.js';
 import { CommandQueue } from '../queue/queue.js';
 import { Router } from '../backends/router.js';
-import { IdStore } from '../state/idstore.js';
+import { IdStore } from '../dedupe/idstore.js';
 
 export interface ReplayIo {
   log: Logger;

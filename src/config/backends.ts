@@ -1,7 +1,7 @@
 // The REST targets: `backends` from the config file (each with a mount, a policy and an auth
 // profile), or one backend named "netbackup" made of the rest.* keys. Secrets are read here.
-import type { RawConfig, ReplayableMethod } from './schema.js';
-import { REPLAYABLE_METHODS } from './schema.js';
+import type { RawConfig, RelayableMethod } from './schema.js';
+import { RELAYABLE_METHODS } from './schema.js';
 import { resolveAuth, type ResolvedAuth } from '../backends/auth/registry.js';
 import { readCa, type Env } from './files.js';
 
@@ -17,7 +17,7 @@ export interface BackendConfig {
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
   readonly allowedPaths: readonly string[];
-  readonly allowedMethods: readonly ReplayableMethod[];
+  readonly allowedMethods: readonly RelayableMethod[];
   /** Let ";" path parameters through (the name before ";" is still checked). */
   readonly allowPathParameters: boolean;
   readonly auth: ResolvedAuth;
@@ -70,7 +70,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
       timeoutMs: raw.rest.timeoutMs,
       maxResponseBytes: raw.rest.maxResponseBytes,
       allowedPaths: raw.rest.allowedPaths,
-      allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as ReplayableMethod))],
+      allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as RelayableMethod))],
       allowPathParameters: raw.rest.allowPathParameters,
       auth: { type: 'passthrough', values: {}, files: {} },
     }];
@@ -91,9 +91,9 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
     if (!Array.isArray(b.allowedPaths) || b.allowedPaths.length === 0 || !b.allowedPaths.every((p) => typeof p === 'string' && PATH.test(p) && !/(^|\/)\.\.?(\/|$)/.test(p))) {
       problems.push(`${where}.allowedPaths: must be a non-empty list of plain absolute paths such as /api/`);
     }
-    const methods = b.allowedMethods ?? [...REPLAYABLE_METHODS];
-    if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && (REPLAYABLE_METHODS as readonly string[]).includes(m.toUpperCase()))) {
-      problems.push(`${where}.allowedMethods: each must be one of ${REPLAYABLE_METHODS.join(', ')}`);
+    const methods = b.allowedMethods ?? [...RELAYABLE_METHODS];
+    if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && (RELAYABLE_METHODS as readonly string[]).includes(m.toUpperCase()))) {
+      problems.push(`${where}.allowedMethods: each must be one of ${RELAYABLE_METHODS.join(', ')}`);
     }
     if (b.allowPathParameters !== undefined && typeof b.allowPathParameters !== 'boolean') problems.push(`${where}.allowPathParameters: must be true or false`);
     const caFile = isString(b.caFile) ? b.caFile : null;
@@ -109,7 +109,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
       timeoutMs: (b.timeoutMs as number | undefined) ?? raw.rest.timeoutMs,
       maxResponseBytes: raw.rest.maxResponseBytes,
       allowedPaths: b.allowedPaths as string[],
-      allowedMethods: [...new Set((methods as string[]).map((m) => m.toUpperCase() as ReplayableMethod))],
+      allowedMethods: [...new Set((methods as string[]).map((m) => m.toUpperCase() as RelayableMethod))],
       allowPathParameters: b.allowPathParameters === true,
       auth,
     });

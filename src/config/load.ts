@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 import { resolveBackends, type BackendConfig } from './backends.js';
 import { mayHideSecrets, resolveEndpoints, resolveProxy, redactUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
 import { expandPath, jsonErrorWhere, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
-import { schema, schemaLeaves, type LogLevel, type RawConfig, type ReplayableMethod } from './schema.js';
+import { schema, schemaLeaves, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
 import { configSecrets, redactAuth, secretFileWarnings as backendFileWarnings } from '../backends/auth/registry.js';
 import { MIN_SECRET_LENGTH } from '../backends/scrub.js';
 
@@ -44,7 +44,7 @@ export interface Config {
     readonly ca: string | null;
     readonly timeoutMs: number;
     readonly allowedPaths: readonly string[];
-    readonly allowedMethods: readonly ReplayableMethod[];
+    readonly allowedMethods: readonly RelayableMethod[];
     readonly allowPathParameters: boolean;
     readonly maxResponseBytes: number;
   };
@@ -203,7 +203,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
     rest: {
       ...raw.rest,
       ca: restCa,
-      allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as ReplayableMethod))],
+      allowedMethods: [...new Set(raw.rest.allowedMethods.map((m) => m.toUpperCase() as RelayableMethod))],
     },
     backends,
     queue: raw.queue,

@@ -3,8 +3,8 @@ import convict from 'convict';
 import type { RawBackend } from './backends.js';
 
 /** Methods the policy can allow. */
-export const REPLAYABLE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
-export type ReplayableMethod = (typeof REPLAYABLE_METHODS)[number];
+export const RELAYABLE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+export type RelayableMethod = (typeof RELAYABLE_METHODS)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -125,8 +125,8 @@ convict.addFormat({
   validate(v: unknown) {
     if (!Array.isArray(v) || v.length === 0) throw new Error('must be a non-empty list of HTTP methods');
     for (const m of v) {
-      if (!isString(m) || !(REPLAYABLE_METHODS as readonly string[]).includes(m.toUpperCase())) {
-        throw new Error(`each method must be one of ${REPLAYABLE_METHODS.join(', ')}, got ${JSON.stringify(m)}`);
+      if (!isString(m) || !(RELAYABLE_METHODS as readonly string[]).includes(m.toUpperCase())) {
+        throw new Error(`each method must be one of ${RELAYABLE_METHODS.join(', ')}, got ${JSON.stringify(m)}`);
       }
     }
   },
@@ -340,8 +340,8 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'nbw-path-list', default: ['/netbackup/'], env: 'NBWSS_ALLOWED_PATHS', flag: 'allowed-paths',
     },
     allowedMethods: {
-      doc: `HTTP methods the cloud may use, among ${REPLAYABLE_METHODS.join(', ')}`,
-      format: 'nbw-method-list', default: [...REPLAYABLE_METHODS], env: 'NBWSS_ALLOWED_METHODS', flag: 'allowed-methods',
+      doc: `HTTP methods the cloud may use, among ${RELAYABLE_METHODS.join(', ')}`,
+      format: 'nbw-method-list', default: [...RELAYABLE_METHODS], env: 'NBWSS_ALLOWED_METHODS', flag: 'allowed-methods',
     },
     allowPathParameters: {
       doc: 'Let ";" path parameters through in uris (off: refused, since servers such as Tomcat read "..;x" as ".."); the name before ";" is checked all the same',

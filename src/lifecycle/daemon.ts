@@ -1,234 +1,126 @@
-// The daemon: opens the state, builds the parts in order (queue → store → backends → commands →
-// one link, courier and outbox per endpoint group → metrics), wires them, and stops them in
-// reverse with a grace period for calls in flight.
-import { groupEndpoints } from '../config/endpoints.js';
+// The daemon: builds its parts, then starts them in order, reloads them and stops them in
+// reverse (see parts.ts). The list, first to last: dedupe (the journal closes last), metrics
+// (still answering while calls drain), backends, the dispatcher of inbound messages, groups
+// (link + courier + outbox per endpoint group), commands (whose stop is the drain, so answers go out before the links close) and
+// notifications. Optional parts are in the list or not.
 import type { Config } from '../config/load.js';
-import { USER_AGENT } from '../constants.js';
-import { AnsweredError, ConfigError } from '../errors.js';
+import { groupEndpoints } from '../config/endpoints.js';
 import type { Logger } from '../log/logger.js';
-import { CommandService } from '../bridge/commands.js';
-import { Courier } from '../bridge/courier.js';
-import { Link, safeUrl } from '../link/link.js';
-import { PrometheusTelemetry } from '../metrics/prometheus.js';
-import { MetricsServer, type Readiness } from '../metrics/server.js';
+import { safeUrl, type Link } from '../link/link.js';
+import { BackendsPart } from '../backends/part.js';
+import { CommandsPart } from '../bridge/commands-part.js';
+import type { Courier } from '../bridge/courier.js';
+import { Dispatcher } from '../bridge/dispatch.js';
+import { GroupsPart, type Group } from '../bridge/groups.js';
+import { DedupePart } from '../dedupe/part.js';
+import type { IdStore } from '../dedupe/idstore.js';
+import { MetricsPart, METRICS_RESTART_ONLY } from '../metrics/part.js';
+import type { Readiness } from '../metrics/server.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
-import { CommandQueue } from '../queue/queue.js';
-import { Router } from '../backends/router.js';
-import { IdStore } from '../state/idstore.js';
-import { Journal, type JournalRecord } from '../state/journal.js';
-import { Outbox } from '../state/outbox.js';
-import { NbApi } from '../notifications/nbapi.js';
-import { Notifier } from '../notifications/notifier.js';
-import { applyReload } from './reload.js';
+import { NOTIFICATIONS_RESTART_ONLY, NotificationsPart } from '../notifications/part.js';
+import type { Notifier } from '../notifications/notifier.js';
+import { dormant, type Part } from '../part.js';
+import type { CommandQueue } from '../queue/queue.js';
+import { reloadAll, startAll, stopAll } from './parts.js';
 
-/** One endpoint group: its link, and where its answers wait while it is down. */
-export interface Group {
-  readonly name: string;
-  readonly link: Link;
-  readonly outbox: Outbox;
-  readonly courier: Courier;
-}
+export type { Group };
 
 export class Daemon {
   #config: Config;
   readonly #log: Logger;
-  readonly #journal: Journal | null;
-  /** The backends and the routes to them (replaced whole by a reload that changes them). */
-  router: Router;
-  readonly queue: CommandQueue;
+  readonly #parts: readonly Part[];
+  readonly #groups: GroupsPart;
+  readonly #commands: CommandsPart;
+  readonly #metrics: MetricsPart | null;
+  readonly #notifications: NotificationsPart | null;
   readonly store: IdStore;
-  readonly commands: CommandService;
-  readonly groups: ReadonlyMap<string, Group>;
-  readonly telemetry: Telemetry;
-  readonly #metrics: MetricsServer | null;
-  /** Pushes job and image notifications, when they are on. */
-  notifier: Notifier | null = null;
-  #sweeper: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
 
-  /**
-   * Opens the daemon's state (the journal in state.dir, if set) and builds it. A state dir that
-   * cannot be used is a ConfigError naming state.dir.
-   */
+  /** Builds the daemon; a state dir or metrics address that cannot be used is a ConfigError naming it. */
   static async open(config: Config, log: Logger): Promise<Daemon> {
-    let journal: Journal | null = null;
-    let records: JournalRecord[] = [];
-    if (config.state.dir !== null) {
-      try {
-        ({ journal, records } = await Journal.open(config.state.dir, log.child({ mod: 'state' })));
-      } catch (err) {
-        throw new ConfigError([`state.dir: cannot use ${config.state.dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
-      }
-    }
-    const daemon = new Daemon(config, log, journal);
-    if (journal) {
-      const { migrated, ...restored } = daemon.store.restore(records, daemon.groups.keys());
-      await daemon.store.compact();
-      const slog = log.child({ mod: 'state' });
-      slog.info({ dir: config.state.dir, ...restored }, 'state restored from the journal');
-      if (migrated > 0) slog.info({ records: migrated }, 'journal records of an earlier version read and rewritten with their endpoint group');
-    }
-    const n = config.notifications;
-    if ((n.jobs || n.images) && config.state.dir !== null && n.apiKey !== null) {
-      const nlog = log.child({ mod: 'notifications' });
-      daemon.notifier = await Notifier.open({
-        config: n,
-        api: new NbApi({ baseUrl: config.rest.baseUrl, ca: config.rest.ca, apiKey: n.apiKey, timeoutMs: config.rest.timeoutMs, log: nlog }),
-        stateDir: config.state.dir,
-        groups: new Map([...daemon.groups].map(([name, g]) => [name, g.link])),
-        log: nlog,
-        telemetry: daemon.telemetry,
-      });
-    }
-    return daemon;
-  }
-
-  private constructor(config: Config, log: Logger, journal: Journal | null) {
     if (config.cloud.endpoints.length === 0) {
       throw new TypeError('the daemon needs at least one cloud endpoint; loadConfig({ purpose: "run" }) checks that');
     }
+    const dedupe = await DedupePart.open(config, groupEndpoints(config.cloud.endpoints).keys(), log.child({ mod: 'state' }));
+    // Metric sources and readiness are read on a request to the listener, which starts once every part is built.
+    const metrics: MetricsPart | null = config.metrics.listen === null ? null : new MetricsPart(config.metrics.listen, {
+      queueWaiting: () => commands.queue.waiting,
+      queueRunning: () => commands.queue.running,
+      outboxBytes: () => groups.outboxBytes,
+      storeIds: () => dedupe.store.size,
+      storeBytes: () => dedupe.store.bytes,
+      notificationsPending: () => notifications?.pendingRecords ?? 0,
+    }, (): Readiness => daemon.readiness(), log.child({ mod: 'metrics' }));
+    const telemetry: Telemetry = metrics?.telemetry ?? NO_TELEMETRY;
+    const backends: BackendsPart = new BackendsPart(config, log.child({ mod: 'backends' }), telemetry);
+    const commands: CommandsPart = new CommandsPart({ config, routes: backends, store: dedupe.store, log: log.child({ mod: 'commands' }), telemetry });
+    const dispatcher = new Dispatcher(log.child({ mod: 'commands' }))
+      .on('command', (m, ch) => commands.handle(m, ch))
+      .on('invalid', (m, ch) => commands.handle(m, ch));
+    const groups = new GroupsPart({ config, dispatcher, store: dedupe.store, queue: commands.queue, pendingOn: (n) => commands.pendingOn(n), log, telemetry });
+    let notifications: NotificationsPart | null = null;
+    if (NotificationsPart.wanted(config)) {
+      const links = new Map([...groups.groups].map(([name, g]) => [name, g.link]));
+      notifications = await NotificationsPart.open({ config, groups: links, log: log.child({ mod: 'notifications' }), telemetry });
+      const n = notifications;
+      dispatcher.on('notification-response', (m, ch) => n.ack(ch.group, m.id));
+    }
+    const parts: Part[] = [
+      dedupe,
+      metrics ?? dormant('metrics', METRICS_RESTART_ONLY),
+      backends,
+      dispatcher,
+      groups,
+      commands,
+      notifications ?? dormant('notifications', NOTIFICATIONS_RESTART_ONLY),
+    ];
+    const daemon: Daemon = new Daemon(config, log, parts, { groups, commands, metrics, notifications, store: dedupe.store, telemetry });
+    return daemon;
+  }
+
+  private constructor(config: Config, log: Logger, parts: Part[], p: { groups: GroupsPart; commands: CommandsPart; metrics: MetricsPart | null; notifications: NotificationsPart | null; store: IdStore; telemetry: Telemetry }) {
     this.#config = config;
     this.#log = log;
-    this.#journal = journal;
-    this.queue = new CommandQueue(config.queue);
-    this.store = new IdStore({ ...config.dedupe, journal, log: log.child({ mod: 'state' }) });
-    const outboxes: Outbox[] = [];
-    let prometheus: PrometheusTelemetry | null = null;
-    if (config.metrics.listen !== null) {
-      prometheus = new PrometheusTelemetry({
-        queueWaiting: () => this.queue.waiting,
-        queueRunning: () => this.queue.running,
-        outboxBytes: () => outboxes.reduce((n, o) => n + o.bytes, 0),
-        storeIds: () => this.store.size,
-        storeBytes: () => this.store.bytes,
-        notificationsPending: () => this.notifier?.pendingRecords ?? 0,
-      });
-    }
-    this.telemetry = prometheus ?? NO_TELEMETRY;
-    this.router = new Router(config.backends, config.queue.concurrency, log.child({ mod: 'backends' }), this.telemetry);
-    this.commands = new CommandService({
-      routes: this.router,
-      queue: this.queue,
-      store: this.store,
-      log: log.child({ mod: 'commands' }),
-      telemetry: this.telemetry,
-      extensions: config.protocol.extensions,
-    });
-    const groups = new Map<string, Group>();
-    for (const [name, endpoints] of groupEndpoints(config.cloud.endpoints)) {
-      const link = new Link({
-        group: name,
-        endpoints,
-        ca: config.cloud.ca,
-        connectTimeoutMs: config.cloud.connectTimeoutMs,
-        heartbeatMs: config.heartbeat.intervalMs,
-        maxMissedPongs: config.heartbeat.maxMissedPongs,
-        reconnect: config.reconnect,
-        periodMs: config.connection.periodMs,
-        failBack: config.connection.failBack,
-        maxMessageBytes: config.cloud.maxMessageBytes,
-        maxJsonDepth: config.cloud.maxJsonDepth,
-        perMessageDeflate: config.cloud.perMessageDeflate,
-        userAgent: USER_AGENT,
-        proxy: config.cloud.proxy,
-        loopbackZeroMask: config.cloud.loopbackZeroMask,
-        log: log.child({ mod: 'link', group: name }),
-        telemetry: this.telemetry,
-        pendingOn: (n) => this.commands.pendingOn(n),
-        drainTimeoutMs: config.rest.timeoutMs + 10_000,
-      });
-      const outbox = new Outbox(config.outbox.maxBytes);
-      outboxes.push(outbox);
-      const courier = new Courier({
-        outlet: link,
-        outbox,
-        store: this.store,
-        // A group whose cloud reads slowly holds back its own calls only.
-        throttle: { pause: () => this.queue.pause(name), resume: () => this.queue.resume(name) },
-        maxBufferedBytes: config.cloud.maxBufferedBytes,
-        extensions: config.protocol.extensions,
-        log: log.child({ mod: 'courier', group: name }),
-        telemetry: this.telemetry,
-      });
-      link.on('inbound', (msg, connection) => {
-        if (msg.kind === 'notification-response' && this.notifier) this.notifier.ack(name, msg.id);
-        else this.commands.handle(msg, { group: name, connection, answers: courier });
-      });
-      link.on('ready', () => {
-        courier.flush();
-        this.notifier?.connected(name);
-      });
-      link.on('down', () => courier.down());
-      link.on('closed', (info) => courier.closed(info));
-      groups.set(name, { name, link, outbox, courier });
-    }
-    this.groups = groups;
-    this.#metrics = prometheus && config.metrics.listen !== null
-      ? new MetricsServer({
-          listen: config.metrics.listen,
-          readiness: () => this.readiness(),
-          metrics: () => prometheus.metrics(),
-          contentType: prometheus.contentType,
-          log: log.child({ mod: 'metrics' }),
-        })
-      : null;
+    this.#parts = parts;
+    this.#groups = p.groups;
+    this.#commands = p.commands;
+    this.#metrics = p.metrics;
+    this.#notifications = p.notifications;
+    this.store = p.store;
+    this.telemetry = p.telemetry;
   }
 
+  readonly telemetry: Telemetry;
   /** The configuration in force (the latest one a reload accepted). */
-  get config(): Config {
-    return this.#config;
-  }
-
-  /** The first group's link (the only one in a single-endpoint setup). */
-  get link(): Link {
-    return (this.groups.values().next().value as Group).link;
-  }
-
-  /** The first group's courier. */
-  get courier(): Courier {
-    return (this.groups.values().next().value as Group).courier;
-  }
+  get config(): Config { return this.#config; }
+  get queue(): CommandQueue { return this.#commands.queue; }
+  get groups(): ReadonlyMap<string, Group> { return this.#groups.groups; }
+  /** The first group's link and courier (the only ones in a single-endpoint setup). */
+  get link(): Link { return (this.groups.values().next().value as Group).link; }
+  get courier(): Courier { return (this.groups.values().next().value as Group).courier; }
+  /** Pushes job and image notifications, when they are on. */
+  get notifier(): Notifier | null { return this.#notifications?.notifier ?? null; }
+  /** Where the metrics listener listens ('' when off). */
+  get metricsAddress(): string { return this.#metrics?.address ?? ''; }
 
   /** Ready while at least one group has a connection whose CONNECT was answered valid:true. */
   readiness(): Readiness {
-    const states = [...this.groups.values()].map((g) => `group ${g.name}: ${g.link.ready ? `connected to ${g.link.endpoint}` : 'not connected'}`);
-    const ready = [...this.groups.values()].some((g) => g.link.ready);
     if (this.#stopping) return { ready: false, reason: 'shutting down' };
-    return { ready, reason: ready ? states.join('; ') : `no cloud connection has its CONNECT answered valid:true (${states.join('; ')})` };
+    const states = this.#groups.describe();
+    return this.#groups.ready ? { ready: true, reason: states } : { ready: false, reason: `no cloud connection has its CONNECT answered valid:true (${states})` };
   }
 
-  /** Starts the metrics listener (if configured) and dials every group. */
+  /** Starts every part in order: the metrics listener, then every group dials. */
   async start(): Promise<void> {
     const c = this.#config;
-    this.#log.info(
-      {
-        endpoints: c.cloud.endpoints.map((e) => ({ group: e.group, priority: e.priority, url: safeUrl(e.url) })),
-        proxy: c.cloud.proxy ? (c.cloud.proxy.fromEnvironment ? 'from HTTPS_PROXY' : 'cloud.proxy') : null,
-        backends: c.backends.map((b) => ({ name: b.name, mount: b.mount, baseUrl: b.baseUrl, auth: b.auth.type, allowedPaths: b.allowedPaths })),
-        concurrency: c.queue.concurrency,
-        maxPending: c.queue.maxPending,
-        stateDir: c.state.dir,
-        metrics: c.metrics.listen,
-        configFile: c.configFile,
-      },
-      'nbwss-bridge starting',
-    );
-    if (this.#metrics) {
-      try {
-        await this.#metrics.start();
-      } catch (err) {
-        throw new ConfigError([`metrics.listen: cannot listen on ${c.metrics.listen}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
-      }
-    }
-    this.#sweeper = setInterval(() => this.store.sweep(), Math.min(c.dedupe.ttlMs / 2, 30_000));
-    this.#sweeper.unref();
-    for (const g of this.groups.values()) g.link.start();
-    this.notifier?.start();
-  }
-
-  /** Where the metrics listener listens ('' when off). */
-  get metricsAddress(): string {
-    return this.#metrics?.address ?? '';
+    this.#log.info({
+      endpoints: c.cloud.endpoints.map((e) => ({ group: e.group, priority: e.priority, url: safeUrl(e.url) })),
+      proxy: c.cloud.proxy ? (c.cloud.proxy.fromEnvironment ? 'from HTTPS_PROXY' : 'cloud.proxy') : null,
+      backends: c.backends.map((b) => ({ name: b.name, mount: b.mount, baseUrl: b.baseUrl, auth: b.auth.type, allowedPaths: b.allowedPaths })),
+      concurrency: c.queue.concurrency, maxPending: c.queue.maxPending, stateDir: c.state.dir, metrics: c.metrics.listen, configFile: c.configFile,
+      parts: this.#parts.filter((p) => p.start).map((p) => p.name),
+    }, 'nbwss-bridge starting');
+    await startAll(this.#parts, this.#log);
   }
 
   /**
@@ -237,17 +129,16 @@ export class Daemon {
    * keys that only a restart applies.
    */
   reload(next: Config): string[] {
-    const needsRestart = applyReload(this, this.#config, next, this.#log);
+    const prev = this.#config;
+    const needsRestart = reloadAll(this.#parts, prev, next);
     this.#config = next;
+    this.#log.info(
+      { logLevel: next.log.level, ...(needsRestart.length ? { needsRestart } : {}) },
+      needsRestart.length ? 'configuration reloaded; some changes need a restart to apply' : 'configuration reloaded',
+    );
+    // Children follow their root's level in pino, so this reaches every module's logger.
+    if (prev.log.level !== next.log.level) this.#log.level = next.log.level;
     return needsRestart;
-  }
-
-  /** @internal used by reload: swaps the router; the old one logs out and closes once its calls finish. */
-  replaceRouter(next: Router): void {
-    const old = this.router;
-    this.router = next;
-    this.commands.reconfigure(next);
-    void old.close();
   }
 
   /**
@@ -260,34 +151,8 @@ export class Daemon {
   }
 
   async #stop(reason: string): Promise<void> {
-    const graceMs = this.#config.shutdown.graceMs;
-    this.#log.info({ reason, running: this.queue.running, waiting: this.queue.waiting, graceMs }, 'stopping: new requests are answered 503');
-    if (this.#sweeper) clearInterval(this.#sweeper);
-    this.commands.stopAccepting();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = await Promise.race([
-      this.queue.onIdle().then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (expired) {
-      this.#log.warn({ running: this.queue.running, graceMs }, 'grace period over; aborting REST calls still running');
-      this.router.abortAll(
-        new AnsweredError('NBW_ERR_REST_TIMEOUT', `the bridge shut down while the REST call was running (after ${graceMs} ms grace); its outcome is unknown`),
-      );
-      await this.queue.onIdle();
-    }
-    const held = [...this.groups.values()].reduce((n, g) => n + g.outbox.size, 0);
-    if (held > 0) {
-      this.#log.warn({ answers: held }, 'no connection to send held answers on; with state.dir they are kept for resends after the restart');
-    }
-    await this.notifier?.stop();
-    await Promise.all([...this.groups.values()].map((g) => g.link.stop()));
-    await this.#metrics?.stop();
-    await this.router.close();
-    await this.#journal?.close();
+    this.#log.info({ reason, running: this.queue.running, waiting: this.queue.waiting, graceMs: this.#config.shutdown.graceMs }, 'stopping: new requests are answered 503');
+    await stopAll(this.#parts, this.#log);
     this.#log.info('stopped');
   }
 }

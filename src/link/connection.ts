@@ -10,7 +10,7 @@ import { logId } from '../log/fields.js';
 import type { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { DisconnectReason, Telemetry } from '../metrics/telemetry.js';
-import { decodeFrame, decodeOversized, encodeConnectRequest, type Inbound } from '../protocol/codec.js';
+import { decodeFrame, decodeOversized, encodeConnectRequest, type Delivered } from '../protocol/codec.js';
 import { Heartbeat } from './heartbeat.js';
 import { proxyAgent } from './proxy.js';
 
@@ -63,7 +63,7 @@ export interface ClosedInfo {
 
 export interface ConnEvents {
   ready(conn: Connection): void;
-  inbound(conn: Connection, msg: Inbound): void;
+  inbound(conn: Connection, msg: Delivered): void;
   /** The socket is gone. */
   closed(conn: Connection, info: ClosedInfo): void;
 }

@@ -8,7 +8,7 @@ import type { ProxyConfig } from '../config/endpoints.js';
 import { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
-import type { Inbound } from '../protocol/codec.js';
+import type { Delivered } from '../protocol/codec.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../protocol/depth.js';
 import { Backoff } from './backoff.js';
 import { CLOSE, Connection, safeUrl, type ClosedInfo, type ConnEvents, type ConnSettings, type SentFrame } from './connection.js';
@@ -79,7 +79,7 @@ export interface LinkEvents {
   /** A ready connection is gone. */
   down: [info: { connection: number; reason: string }];
   /** A message from the cloud on a ready connection. */
-  inbound: [message: Inbound, connection: number];
+  inbound: [message: Delivered, connection: number];
   /** A connection that had been ready (current or replaced) is closed; what it had in flight is lost. */
   closed: [info: { connection: number; peerCode: number | null; largest: SentFrame | null }];
 }

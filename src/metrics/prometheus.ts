@@ -96,7 +96,7 @@ export class PrometheusTelemetry implements Telemetry {
   notificationAcked(group: string): void {
     this.#notifAcked.inc({ group });
   }
-  pollFailed(kind: 'jobs' | 'images'): void {
+  pollFailed(kind: string): void {
     this.#pollFailures.inc({ kind });
   }
 

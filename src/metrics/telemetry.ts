@@ -25,7 +25,7 @@ export interface Telemetry {
   /** A NOTIFICATION REQUEST went out (first time or again). */
   notificationSent(group: string, object: string): void;
   notificationAcked(group: string): void;
-  pollFailed(kind: 'jobs' | 'images'): void;
+  pollFailed(kind: string): void;
   /** A backend answered success but reported an error in the body (AhsayCBS). */
   backendError(backend: string): void;
   /** Live sessions the bridge holds with a backend (0 or 1). */

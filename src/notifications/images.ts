@@ -9,6 +9,7 @@
 //                            poll that finds no image at all counts no misses (a catalog that
 //                            answers empty is likelier a fault than every image deleted at once).
 // An image that leaves the window by age is forgotten without a record.
+import { poller } from './poller.js';
 import { itemsOf, type Get } from './jobs.js';
 import { clientType, epochSeconds, text, type UnknownValues } from './vocabulary.js';
 
@@ -138,3 +139,11 @@ export async function pollImages(get: Get, prev: ImagesState, now: number, windo
   const kept = known.size > MAX_KNOWN_IMAGES ? [...known].sort((x, y) => y[1].time - x[1].time).slice(0, MAX_KNOWN_IMAGES) : [...known];
   return { records, state: { primed: true, known: Object.fromEntries(kept) } };
 }
+
+/** Image notifications (`notifications.images`). */
+export const IMAGES = poller<ImagesState>({
+  kind: 'images',
+  object: 'IMAGE',
+  initial: () => ({ primed: false, known: {} }),
+  poll: (get, prev, ctx) => pollImages(get, prev, ctx.now, ctx.config.imagesWindowMs, ctx.unknown),
+});

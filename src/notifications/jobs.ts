@@ -3,6 +3,7 @@
 // the jobs API's other states are folded into these three (see vocabulary.ts) and a record is
 // sent only when the job moved forward, never for progress or a retry.
 import { BridgeError } from '../errors.js';
+import { poller } from './poller.js';
 import { epochSeconds, JOB_STATE_RANK, JOB_STATES, lookup, scheduleType, text, whole, type JobState, type UnknownValues } from './vocabulary.js';
 
 /** What the jobs poller remembers between polls (persisted in the state file). */
@@ -118,3 +119,11 @@ export async function pollJobs(get: Get, prev: JobsState, now: number, unknown: 
   const kept = entries.length > MAX_KNOWN ? entries.sort((x, y) => y[1][1] - x[1][1]).slice(0, MAX_KNOWN) : entries;
   return { records, state: { cursor: nextCursor, known: Object.fromEntries(kept) } };
 }
+
+/** Job notifications (`notifications.jobs`). */
+export const JOBS = poller<JobsState>({
+  kind: 'jobs',
+  object: 'JOB',
+  initial: () => ({ cursor: null, known: {} }),
+  poll: (get, prev, ctx) => pollJobs(get, prev, ctx.now, ctx.unknown),
+});

@@ -6,9 +6,10 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import { encodeNotificationRequest } from '../protocol/codec.js';
-import { pollImages } from './images.js';
-import { pollJobs, type Get } from './jobs.js';
+import type { Get } from './jobs.js';
 import { PollError } from './nbapi.js';
+import type { Poller } from './poller.js';
+import { enabledPollers } from './registry.js';
 import { loadNotifyState, StateFile, type NotifyState, type PendingNotification } from './store.js';
 import { UnknownValues } from './vocabulary.js';
 
@@ -30,14 +31,14 @@ export interface NotifierOptions {
   config: Config['notifications'];
   api: { get: Get; close(): Promise<void> };
   stateDir: string;
+  /** The notification types to poll (by default those the configuration turns on). */
+  pollers?: readonly Poller[];
   /** Every endpoint group by name; every one gets every notification. */
   groups: ReadonlyMap<string, NotifyOutlet>;
   log: Logger;
   telemetry?: Telemetry;
   now?: () => number;
 }
-
-type Kind = 'jobs' | 'images';
 
 /** The key of a (notification, group) pair in the sent-at map. */
 // Stryker disable next-line ArrowFunction: a module-level definition that mutation testing does not switch within a process; made by hand, the change fails four notifier tests
@@ -54,8 +55,9 @@ export class Notifier {
   #state: NotifyState;
   /** When each (notification, group) was last sent. */
   readonly #sentAt = new Map<string, number>();
-  readonly #timers = new Map<Kind, NodeJS.Timeout>();
-  readonly #failures: Record<Kind, number> = { jobs: 0, images: 0 };
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Polls in a row that failed, by kind. */
+  readonly #failures = new Map<string, number>();
   #ackTimer: NodeJS.Timeout | null = null;
   #polling = new Set<Promise<void>>();
   #stopped = false;
@@ -96,9 +98,7 @@ export class Notifier {
   }
 
   start(): void {
-    if (this.#cfg.jobs) this.#schedule('jobs', 0);
-    // Stryker disable next-line StringLiteral: the kind only names the timer and the failure log; any kind but "jobs" polls images
-    if (this.#cfg.images) this.#schedule('images', 0);
+    for (const p of this.#opts.pollers ?? enabledPollers(this.#cfg)) this.#schedule(p, 0);
     // Stryker disable next-line MethodExpression,ArithmeticOperator: how often overdue notifications are looked for, not when they are due (the resend itself is tested)
     this.#ackTimer = setInterval(() => this.#resendOverdue(), Math.max(50, Math.floor(this.#cfg.ackTimeoutMs / 4)));
   }
@@ -139,52 +139,47 @@ export class Notifier {
     await this.#save();
   }
 
-  #schedule(kind: Kind, delay: number): void {
+  #schedule(p: Poller, delay: number): void {
     if (this.#stopped) return;
     this.#timers.set(
-      kind,
+      p.kind,
       setTimeout(() => {
         // Stryker disable next-line ArrowFunction: only keeps the set of running polls small; stop waits for settled ones at once
-        const run = this.#poll(kind).finally(() => this.#polling.delete(run));
+        const run = this.#poll(p).finally(() => this.#polling.delete(run));
         this.#polling.add(run);
       }, delay),
     );
   }
 
-  async #poll(kind: Kind): Promise<void> {
+  async #poll(p: Poller): Promise<void> {
     const api = this.#api;
     const get = api.get.bind(api);
+    const kind = p.kind;
     let next = this.#cfg.pollMs;
     try {
-      const now = this.#now();
-      if (kind === 'jobs') {
-        const r = await pollJobs(get, this.#state.jobs, now, this.#unknown);
-        this.#state.jobs = r.state;
-        this.#enqueue('JOB', r.records);
-      } else {
-        const r = await pollImages(get, this.#state.images, now, this.#cfg.imagesWindowMs, this.#unknown);
-        this.#state.images = r.state;
-        this.#enqueue('IMAGE', r.records);
-      }
+      const r = await p.poll(get, this.#state[kind] ?? p.initial(), { now: this.#now(), config: this.#cfg, unknown: this.#unknown });
+      this.#state[kind] = r.state;
+      this.#enqueue(p.object, r.records);
       await this.#save();
-      this.#failures[kind] = 0;
+      this.#failures.set(kind, 0);
       this.#sendNew();
     } catch (err) {
-      this.#failures[kind]++;
+      const failures = (this.#failures.get(kind) ?? 0) + 1;
+      this.#failures.set(kind, failures);
       this.#telemetry.pollFailed(kind);
       const e = err instanceof PollError ? err : null;
       if (e?.retryAfterMs !== null && e?.retryAfterMs !== undefined) next = Math.max(e.retryAfterMs, 100);
-      else if (e?.status === 503) next = Math.min(this.#cfg.pollMs * 2 ** this.#failures[kind], this.#cfg.pollMs * 10);
+      else if (e?.status === 503) next = Math.min(this.#cfg.pollMs * 2 ** failures, this.#cfg.pollMs * 10);
       this.#log.warn(
-        { code: 'NBW_ERR_POLL_FAILED', kind, status: e?.status, reason: (err as Error).message, failures: this.#failures[kind], retryInMs: next },
+        { code: 'NBW_ERR_POLL_FAILED', kind, status: e?.status, reason: (err as Error).message, failures, retryInMs: next },
         `polling ${kind} failed; the command path is not affected`,
       );
     }
-    this.#schedule(kind, next);
+    this.#schedule(p, next);
   }
 
   /** Adds records as notifications of at most batchMax records each, then keeps within maxPending. */
-  #enqueue(object: 'JOB' | 'IMAGE', records: Record<string, unknown>[]): void {
+  #enqueue(object: string, records: Record<string, unknown>[]): void {
     const groups = [...this.#opts.groups.keys()];
     for (let i = 0; i < records.length; i += this.#cfg.batchMax) {
       this.#state.pending.push({ id: randomUUID().toUpperCase(), object, records: records.slice(i, i + this.#cfg.batchMax), groups: [...groups] });

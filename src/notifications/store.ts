@@ -4,29 +4,27 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { syncDir } from '../state/journal.js';
-import type { ImagesState } from './images.js';
-import type { JobsState } from './jobs.js';
+import { syncDir } from '../dedupe/journal.js';
 
 export interface PendingNotification {
   /** The NOTIFICATION REQUEST's id, kept across resends and restarts. */
   readonly id: string;
-  readonly object: 'JOB' | 'IMAGE';
+  readonly object: string;
   readonly records: Record<string, unknown>[];
   /** Groups that have not acknowledged it yet. */
   groups: string[];
 }
 
+/** The pending notifications, and each poller's state under its kind ("jobs", "images"). */
 export interface NotifyState {
   version: 1;
-  jobs: JobsState;
-  images: ImagesState;
   pending: PendingNotification[];
+  [kind: string]: unknown;
 }
 
 export const STATE_FILE = 'notifications.json';
 
-export const freshState = (): NotifyState => ({ version: 1, jobs: { cursor: null, known: {} }, images: { primed: false, known: {} }, pending: [] });
+export const freshState = (): NotifyState => ({ version: 1, pending: [] });
 
 /** Reads the state; a missing file is a fresh start, an unreadable one is set aside and logged. */
 export async function loadNotifyState(dir: string, log: Logger): Promise<NotifyState> {

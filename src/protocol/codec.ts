@@ -22,6 +22,9 @@ export type Inbound =
   | { kind: 'notification-response'; id: string }
   | { kind: 'drop'; reason: string; id?: string };
 
+/** What a link hands over: every message but the CONNECT RESPONSE, which its connection takes. */
+export type Delivered = Exclude<Inbound, { kind: 'connect-response' }>;
+
 /** Seconds since the epoch, as every envelope's timeStamp. */
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 

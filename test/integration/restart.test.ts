@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JOURNAL_FILE } from '../../src/state/journal.js';
+import { JOURNAL_FILE } from '../../src/dedupe/journal.js';
 import { sleep } from '../support/bridge.js';
 import { FakeCloud, RestServer, sendJson, type CloudPeer } from '../support/fakes.js';
 import { until } from '../support/wait.js';

@@ -1,17 +1,17 @@
 // The command service without I/O: a RestCaller of our own in memory, answers collected.
 import { describe, expect, it } from 'vitest';
-import { CommandService, type Channel } from '../../src/bridge/commands.js';
+import { CommandService, type Channel, type CommandMessage } from '../../src/bridge/commands.js';
 import { AnsweredError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { Policy } from '../../src/policy/allow.js';
 import { decodeFrame, type Inbound } from '../../src/protocol/codec.js';
 import type { CommandRequest, CommandResponsePayload } from '../../src/protocol/envelope.js';
 import { CommandQueue } from '../../src/queue/queue.js';
-import { IdStore } from '../../src/state/idstore.js';
+import { IdStore } from '../../src/dedupe/idstore.js';
 import type { Routing } from '../../src/backends/router.js';
 import type { Logger } from '../../src/log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../../src/metrics/telemetry.js';
-import type { Journal, JournalRecord } from '../../src/state/journal.js';
+import type { Journal, JournalRecord } from '../../src/dedupe/journal.js';
 import type { RestCall, RestCaller } from '../../src/rest/client.js';
 
 class MemoryRest implements RestCaller {
@@ -59,10 +59,9 @@ function service(
   };
   const api = {
     accept: (c: CommandRequest) => svc.accept(c, channel),
-    handle: (m: Inbound) => svc.handle(m, channel),
+    handle: (m: CommandMessage) => svc.handle(m, channel),
     stopAccepting: () => svc.stopAccepting(),
     pendingOn: (n: number) => svc.pendingOn(n),
-    reconfigure: (r: Routing) => svc.reconfigure(r),
   };
   return { store, svc: api, rest, answers, queue: commandQueue };
 }
@@ -140,14 +139,6 @@ describe('CommandService', () => {
     release();
     await tick();
     expect(answers.map((a) => [a.id, a.status])).toContainEqual(['RUN', 200]);
-  });
-
-  it('drops what is not a command without answering', () => {
-    const { svc, answers } = service(async () => OK);
-    svc.handle({ kind: 'drop', reason: 'x' });
-    svc.handle({ kind: 'notification-response', id: 'N' });
-    svc.handle({ kind: 'connect-response', id: 'C', valid: true });
-    expect(answers).toEqual([]);
   });
 
   it('answers 500 NBW_ERR_INTERNAL when serving a request fails unexpectedly, and keeps serving', async () => {
@@ -353,20 +344,9 @@ describe('CommandService', () => {
     expect(store.get('default:J')?.pins).toBe(0);
   });
 
-  it('takes new routes for new requests', async () => {
-    const { svc, answers, rest } = service(async () => OK);
-    svc.reconfigure({ route: () => ({ ok: false, error: new AnsweredError('NBW_ERR_POLICY_URI', 'closed for now') }) });
-    svc.accept(cmd('A'));
-    expect(answers.map((a) => [a.id, a.status])).toEqual([['A', 403]]);
-    expect(rest.calls).toEqual([]);
-  });
-
-  it('answers 500 for a request, and nothing for what is not one, when handling itself fails', () => {
+  it('answers 500 for an invalid request when handling it fails', () => {
     const broken = { warn: () => { throw new Error('log full'); }, error: () => {}, info: () => {}, debug: () => {}, isLevelEnabled: () => false } as unknown as Logger;
     const { svc, answers } = service(async () => OK, undefined, null, { log: broken });
-    svc.handle({ kind: 'drop', reason: 'x', id: 'D' });
-    svc.handle({ kind: 'notification-response', id: 'N' });
-    expect(answers).toEqual([]);
     svc.handle({ kind: 'invalid', id: 'I', error: new AnsweredError('NBW_ERR_ENVELOPE_INVALID', 'bad') });
     expect(answers.map((a) => [a.id, a.status])).toEqual([['I', 500]]);
   });

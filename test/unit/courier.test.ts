@@ -1,9 +1,9 @@
 // The courier against an outlet of our own (the Outlet interface), so every state can be set.
 import { describe, expect, it, vi } from 'vitest';
 import { Courier, GRACE_MS, STRIKE_FLOOR, type Outlet } from '../../src/bridge/courier.js';
-import { IdStore } from '../../src/state/idstore.js';
-import { keyOf } from '../../src/state/keys.js';
-import { Outbox } from '../../src/state/outbox.js';
+import { IdStore } from '../../src/dedupe/idstore.js';
+import { keyOf } from '../../src/dedupe/keys.js';
+import { Outbox } from '../../src/bridge/outbox.js';
 import { captureLog } from '../support/log.js';
 
 const k = (id: string) => keyOf('default', id);

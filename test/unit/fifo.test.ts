@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Fifo } from '../../src/state/fifo.js';
+import { Fifo } from '../../src/dedupe/fifo.js';
 
 describe('Fifo', () => {
   it('starts empty', () => {

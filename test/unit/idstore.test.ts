@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
-import { IdStore, type IdStoreOptions } from '../../src/state/idstore.js';
-import { keyOf } from '../../src/state/keys.js';
-import type { JournalRecord } from '../../src/state/journal.js';
+import { IdStore, type IdStoreOptions } from '../../src/dedupe/idstore.js';
+import { keyOf } from '../../src/dedupe/keys.js';
+import type { JournalRecord } from '../../src/dedupe/journal.js';
 import { captureLog } from '../support/log.js';
 
 /** A key of the default group. */
@@ -189,7 +189,7 @@ describe('IdStore with a journal', () => {
     const { mkdtempSync, statSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { Journal, JOURNAL_FILE } = await import('../../src/state/journal.js');
+    const { Journal, JOURNAL_FILE } = await import('../../src/dedupe/journal.js');
     const dir = mkdtempSync(join(tmpdir(), 'nbwss-compact-'));
     const { journal } = await Journal.open(dir, silentLogger());
     const s = new IdStore({ ttlMs: 600_000, maxEntries: 10, maxBytes: 1 << 20, journal, log: silentLogger() });

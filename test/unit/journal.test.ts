@@ -2,8 +2,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crc32 } from '../../src/state/crc32.js';
-import { decodeJournal, encodeRecord, Journal, JOURNAL_FILE, type JournalRecord } from '../../src/state/journal.js';
+import { crc32 } from '../../src/dedupe/crc32.js';
+import { decodeJournal, encodeRecord, Journal, JOURNAL_FILE, type JournalRecord } from '../../src/dedupe/journal.js';
 import { captureLog } from '../support/log.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'nbwss-journal-'));

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { captureLog } from '../support/log.js';
 import { copiesOf, hasLocalCopy, imageRecord, MAX_KNOWN_IMAGES, pollImages, type ImagesState } from '../../src/notifications/images.js';
+import { POLLERS } from '../../src/notifications/registry.js';
 import { jobRecord, MAX_KNOWN, pollJobs, type Get, type JobsState } from '../../src/notifications/jobs.js';
 import { retryAfterMs } from '../../src/notifications/nbapi.js';
 import { freshState, loadNotifyState, StateFile, STATE_FILE } from '../../src/notifications/store.js';
@@ -384,9 +385,13 @@ describe('the notification state file', () => {
     expect(await loadNotifyState(dir, silentLogger())).toEqual(freshState());
   });
 
-  it('starts fresh without a file, with nothing known and the images not yet primed', async () => {
+  it('starts fresh without a file: nothing pending, each type from its initial state (nothing known, the images not yet primed)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
-    expect(await loadNotifyState(dir, silentLogger())).toEqual({ version: 1, jobs: { cursor: null, known: {} }, images: { primed: false, known: {} }, pending: [] });
+    expect(await loadNotifyState(dir, silentLogger())).toEqual({ version: 1, pending: [] });
+    expect(POLLERS.map((p) => [p.kind, p.object, p.initial()])).toEqual([
+      ['jobs', 'JOB', { cursor: null, known: {} }],
+      ['images', 'IMAGE', { primed: false, known: {} }],
+    ]);
   });
 
   it('sets aside a file of another layout (another version, or no pending list)', async () => {
@@ -564,6 +569,35 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     const n = await Notifier.open({ config: config(over), api: { get: simGet(sim), close: async () => {} }, stateDir: mkdtempSync(join(tmpdir(), 'nbwss-notify-')), groups: new Map(Object.entries(groups)), log: logs.log });
     return { n, sim, logs };
   }
+
+  it('polls a registered type of its own: its records go out under its object, its state is kept under its kind', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const { poller } = await import('../../src/notifications/poller.js');
+    const polls: { seen: number }[] = [];
+    const alerts = poller<{ seen: number }>({
+      kind: 'alerts',
+      object: 'ALERT',
+      initial: () => ({ seen: 0 }),
+      poll: async (get, prev) => {
+        polls.push(prev);
+        const items = (await get('/alerts', {})) as unknown[];
+        return { records: items.slice(prev.seen).map((a) => ({ alert: a })), state: { seen: items.length } };
+      },
+    });
+    const feed: unknown[] = ['disk full'];
+    const o = outlet();
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+    const n = await Notifier.open({ config: config({ jobs: false }), pollers: [alerts], api: { get: async () => feed, close: async () => {} }, stateDir: dir, groups: new Map([['a', o]]), log: silentLogger() });
+    n.start();
+    n.connected('a');
+    await until(() => o.sent.length === 1);
+    feed.push('tape jammed');
+    await until(() => o.sent.length === 2);
+    await n.stop();
+    expect(o.sent.map((x) => [x.object, x.n])).toEqual([['ALERT', 1], ['ALERT', 1]]);
+    expect(polls[0]).toEqual({ seen: 0 });
+    expect(JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8'))).toMatchObject({ version: 1, alerts: { seen: 2 } });
+  });
 
   it('keeps a notification until every group acknowledged it, and ignores acknowledgements for nothing pending', async () => {
     const a = outlet();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Outbox } from '../../src/state/outbox.js';
+import { Outbox } from '../../src/bridge/outbox.js';
 
 describe('Outbox', () => {
   it('gives everything back in completion order, even when a failed send comes back late', () => {

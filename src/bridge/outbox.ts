@@ -1,6 +1,6 @@
 // Answers finished while no connection could take them, held in completion order up to a
 // byte budget; past it the oldest are dropped.
-import type { IdEntry } from './idstore.js';
+import type { IdEntry } from '../dedupe/idstore.js';
 
 export interface Held {
   /** Completion order: answers go out in ascending `seq`. */
