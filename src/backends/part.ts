@@ -50,6 +50,6 @@ export class BackendsPart implements Part, Routing {
 
   // The pools are sized by queue.concurrency, which only a restart changes.
   #build(config: Config): Router {
-    return new Router(config.backends, config.queue.concurrency, this.#log, this.#telemetry);
+    return new Router(config.backends, { connections: config.queue.concurrency, login: config.login }, this.#log, this.#telemetry);
   }
 }

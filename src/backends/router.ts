@@ -20,6 +20,13 @@ function mountedAt(uri: ParsedUri, mount: readonly string[]): boolean {
   return true;
 }
 
+export interface RouterOptions {
+  /** Connections per backend pool (queue.concurrency). */
+  connections: number;
+  /** Waits between failed logins (login.*). */
+  login: { minMs: number; maxMs: number };
+}
+
 /** One backend: where calls go and how they are signed. */
 export class Backend implements RestCaller {
   readonly name: string;
@@ -35,7 +42,7 @@ export class Backend implements RestCaller {
   readonly #telemetry: Telemetry;
   readonly #maxBytes: number;
 
-  constructor(cfg: BackendConfig, connections: number, log: Logger, telemetry: Telemetry) {
+  constructor(cfg: BackendConfig, opts: RouterOptions, log: Logger, telemetry: Telemetry) {
     this.name = cfg.name;
     this.mount = cfg.mount;
     this.mountSegments = cfg.mount.split('/').filter((s) => s !== '');
@@ -43,7 +50,7 @@ export class Backend implements RestCaller {
     this.#log = log;
     this.#telemetry = telemetry;
     this.#maxBytes = cfg.maxResponseBytes;
-    this.#client = new RestClient({ baseUrl: cfg.baseUrl, ca: cfg.ca, timeoutMs: cfg.timeoutMs, maxResponseBytes: cfg.maxResponseBytes, connections });
+    this.#client = new RestClient({ baseUrl: cfg.baseUrl, ca: cfg.ca, timeoutMs: cfg.timeoutMs, maxResponseBytes: cfg.maxResponseBytes, connections: opts.connections });
     this.#allow = responseAllowlist(cfg.auth.type);
     const spec = PROFILES.get(cfg.auth.type);
     if (!spec) throw new TypeError(`no auth profile ${cfg.auth.type}; the configuration loader checks that`);
@@ -54,6 +61,7 @@ export class Backend implements RestCaller {
       reportError: () => telemetry.backendError(cfg.name),
       sessions: (live) => telemetry.backendSessions(cfg.name, live),
       strip: CREDENTIAL_HEADERS,
+      login: opts.login,
     });
   }
 
@@ -128,9 +136,9 @@ export class Router implements Routing {
   /** Longest mount first. */
   readonly backends: readonly Backend[];
 
-  constructor(backends: readonly BackendConfig[], connections: number, log: Logger, telemetry: Telemetry = NO_TELEMETRY) {
+  constructor(backends: readonly BackendConfig[], opts: RouterOptions, log: Logger, telemetry: Telemetry = NO_TELEMETRY) {
     this.backends = backends
-      .map((b) => new Backend(b, connections, log.child({ backend: b.name }), telemetry))
+      .map((b) => new Backend(b, opts, log.child({ backend: b.name }), telemetry))
       .sort((x, y) => y.mount.length - x.mount.length);
   }
 

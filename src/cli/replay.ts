@@ -30,7 +30,7 @@ export function framesOf(text: string): string[] {
 
 /** Replays the files; resolves to the exit code (1 when some input could not be replayed). */
 export async function replayFiles(config: Config, files: readonly string[], io: ReplayIo): Promise<number> {
-  const router = new Router(config.backends, config.queue.concurrency, io.log);
+  const router = new Router(config.backends, { connections: config.queue.concurrency, login: config.login }, io.log);
   // Answers are printed in input order: slot i holds input i's answer until all before it are out.
   const slots: (string | null | undefined)[] = [];
   const slotsById = new Map<string, number[]>();

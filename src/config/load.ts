@@ -56,6 +56,7 @@ export interface Config {
   /** `dir` with ${STATE_DIRECTORY} expanded. */
   readonly state: { readonly dir: string | null };
   readonly reconnect: { readonly minMs: number; readonly maxMs: number };
+  readonly login: { readonly minMs: number; readonly maxMs: number };
   readonly connection: { readonly periodMs: number; readonly failBack: boolean };
   readonly metrics: { readonly listen: string | null };
   readonly notifications: {
@@ -69,6 +70,7 @@ export interface Config {
     readonly ackTimeoutMs: number;
     readonly maxPending: number;
     readonly imagesWindowMs: number;
+    readonly maxBackoffMs: number;
   };
   readonly heartbeat: { readonly intervalMs: number; readonly maxMissedPongs: number };
   readonly shutdown: { readonly graceMs: number };
@@ -181,8 +183,9 @@ export function loadConfig(opts: LoadOptions): Loaded {
     problems.push('cloud.url: required (set NBWSS_CLOUD_URL, --cloud-url, cloud.url or cloud.endpoints in the config file, or NBWSS_ENDPOINTS_FILE)');
   }
   const proxy = resolveProxy(raw, env, problems);
-  if (raw.reconnect.minMs > raw.reconnect.maxMs) {
-    problems.push(`reconnect.minMs: ${raw.reconnect.minMs} is greater than reconnect.maxMs ${raw.reconnect.maxMs}`);
+  for (const [min, max] of [['reconnect.minMs', 'reconnect.maxMs'], ['login.minMs', 'login.maxMs'], ['notifications.pollMs', 'notifications.maxBackoffMs']] as const) {
+    const [lo, hi] = [conf.get(min), conf.get(max)] as number[];
+    if ((lo as number) > (hi as number)) problems.push(`${min}: ${lo} is greater than ${max} ${hi}`);
   }
 
   const stateDir = raw.state.dir === null ? null : expandPath('state.dir', raw.state.dir, env, problems);
@@ -211,6 +214,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
     outbox: raw.outbox,
     state: { dir: stateDir },
     reconnect: raw.reconnect,
+    login: raw.login,
     connection: raw.connection,
     metrics: raw.metrics,
     notifications: { ...raw.notifications, apiKey },

@@ -44,6 +44,7 @@ export interface RawConfig {
   outbox: { maxBytes: number };
   state: { dir: string | null };
   reconnect: { minMs: number; maxMs: number };
+  login: { minMs: number; maxMs: number };
   connection: { periodMs: number; failBack: boolean };
   metrics: { listen: string | null };
   notifications: {
@@ -55,6 +56,7 @@ export interface RawConfig {
     ackTimeoutMs: number;
     maxPending: number;
     imagesWindowMs: number;
+    maxBackoffMs: number;
   };
   heartbeat: { intervalMs: number; maxMissedPongs: number };
   shutdown: { graceMs: number };
@@ -403,6 +405,16 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'nbw-uint', min: 1, default: 60000, env: 'NBWSS_RECONNECT_MAX_MS', flag: 'reconnect-max-ms',
     },
   },
+  login: {
+    minMs: {
+      doc: 'Shortest wait before a backend login is tried again after one failed, and between replacements of a session on 401 that did not help',
+      format: 'nbw-uint', min: 1, default: 1000, env: 'NBWSS_LOGIN_MIN_MS', flag: 'login-min-ms',
+    },
+    maxMs: {
+      doc: 'Longest wait before a backend login is tried again',
+      format: 'nbw-uint', min: 1, default: 60000, env: 'NBWSS_LOGIN_MAX_MS', flag: 'login-max-ms',
+    },
+  },
   connection: {
     periodMs: {
       doc: "NetBackup's connectionInfo.period: with connection.failBack, how often a group connected to a lower-priority endpoint tries its better ones",
@@ -451,6 +463,10 @@ export const schema: convict.Schema<RawConfig> = {
     imagesWindowMs: {
       doc: 'How far back images are watched for changes (the images API lists the last 24 hours by default)',
       format: 'nbw-uint', min: 60000, default: 86400000, env: 'NBWSS_NOTIFY_IMAGES_WINDOW_MS', flag: 'notify-images-window-ms',
+    },
+    maxBackoffMs: {
+      doc: 'Longest wait before polling again a REST API that answers 503 (the waits grow from notifications.pollMs; a Retry-After from the server wins)',
+      format: 'nbw-uint', min: 100, default: 300000, env: 'NBWSS_NOTIFY_MAX_BACKOFF_MS', flag: 'notify-max-backoff-ms',
     },
   },
   heartbeat: {

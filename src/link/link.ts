@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import type { Delivered } from '../protocol/codec.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../protocol/depth.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../retry.js';
 import { CLOSE, Connection, safeUrl, type ClosedInfo, type ConnEvents, type ConnSettings, type SentFrame } from './connection.js';
 
 export { CLOSE, safeUrl } from './connection.js';

@@ -4,6 +4,7 @@
 import { rootCertificates } from 'node:tls';
 import { Pool } from 'undici';
 import { BridgeError } from '../errors.js';
+import { retryAfterMs } from '../retry.js';
 import type { Logger } from '../log/logger.js';
 
 /**
@@ -41,17 +42,6 @@ export interface NbApiOptions {
   apiKey: string;
   timeoutMs: number;
   log: Logger;
-}
-
-/** Seconds or an HTTP date, as milliseconds from now. */
-export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | null {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (!v) return null;
-  if (/^\d+$/.test(v.trim())) return Number(v) * 1000;
-  // An HTTP date names its zone (GMT); anything else a date parser might take is no Retry-After.
-  if (!/\bGMT\b/.test(v)) return null;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
 /** The body as text, failing the poll once it grows past MAX_POLL_BYTES. */

@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import { encodeNotificationRequest } from '../protocol/codec.js';
 import type { Get } from './jobs.js';
+import { Backoff } from '../retry.js';
 import { PollError } from './nbapi.js';
 import type { Poller } from './poller.js';
 import { enabledPollers } from './registry.js';
@@ -56,8 +57,8 @@ export class Notifier {
   /** When each (notification, group) was last sent. */
   readonly #sentAt = new Map<string, number>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
-  /** Polls in a row that failed, by kind. */
-  readonly #failures = new Map<string, number>();
+  /** Waits after failed polls, by kind. */
+  readonly #backoff = new Map<string, Backoff>();
   #ackTimer: NodeJS.Timeout | null = null;
   #polling = new Set<Promise<void>>();
   #stopped = false;
@@ -161,17 +162,19 @@ export class Notifier {
       this.#state[kind] = r.state;
       this.#enqueue(p.object, r.records);
       await this.#save();
-      this.#failures.set(kind, 0);
+      this.#backoffOf(kind).reset();
       this.#sendNew();
     } catch (err) {
-      const failures = (this.#failures.get(kind) ?? 0) + 1;
-      this.#failures.set(kind, failures);
+      const backoff = this.#backoffOf(kind);
       this.#telemetry.pollFailed(kind);
       const e = err instanceof PollError ? err : null;
-      if (e?.retryAfterMs !== null && e?.retryAfterMs !== undefined) next = Math.max(e.retryAfterMs, 100);
-      else if (e?.status === 503) next = Math.min(this.#cfg.pollMs * 2 ** failures, this.#cfg.pollMs * 10);
+      // The server's Retry-After wins; a busy server (503) gets waits growing from pollMs to
+      // maxBackoffMs; anything else is polled again at the usual pace, so polls resume soon after an outage.
+      const wait = backoff.next();
+      const hint = e?.retryAfterMs;
+      next = hint !== null && hint !== undefined ? Math.max(hint, 100) : e?.status === 503 ? wait : this.#cfg.pollMs;
       this.#log.warn(
-        { code: 'NBW_ERR_POLL_FAILED', kind, status: e?.status, reason: (err as Error).message, failures, retryInMs: next },
+        { code: 'NBW_ERR_POLL_FAILED', kind, status: e?.status, reason: (err as Error).message, failures: backoff.attempt, retryInMs: next },
         `polling ${kind} failed; the command path is not affected`,
       );
     }
@@ -233,6 +236,12 @@ export class Notifier {
     if (outlet.send(frame) === 0) return;
     this.#sentAt.set(sentKey(p.id, group), this.#now());
     this.#telemetry.notificationSent(group, p.object);
+  }
+
+  #backoffOf(kind: string): Backoff {
+    let b = this.#backoff.get(kind);
+    if (!b) this.#backoff.set(kind, (b = new Backoff({ minMs: this.#cfg.pollMs, maxMs: Math.max(this.#cfg.pollMs, this.#cfg.maxBackoffMs) })));
+    return b;
   }
 
   #save(): Promise<void> {

@@ -3,6 +3,7 @@
 // decodeFrame never throws: every frame becomes exactly one Inbound value, and a frame
 // that cannot be answered (no usable id) becomes a `drop` with the reason to log.
 import type { z } from 'zod';
+import { RETRY_AFTER_HINT_S } from '../retry.js';
 import { AnsweredError } from '../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from './depth.js';
 import {
@@ -160,7 +161,7 @@ export function encodeNotificationRequest(id: string, notifications: Notificatio
 export function errorPayload(error: AnsweredError, extensions = true): CommandResponsePayload {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (extensions) headers['x-nbwss-bridge-error'] = error.code;
-  if (error.status === 503) headers['retry-after'] = '1';
+  if (error.status === 503) headers['retry-after'] = String(RETRY_AFTER_HINT_S);
   const body = extensions
     ? { errorCode: error.status, errorMessage: error.message, details: { code: error.code } }
     : { errorCode: error.status, errorMessage: error.message };

@@ -178,7 +178,12 @@ describe('job notifications', () => {
     await until(() => logs.lines().filter((l) => l.code === 'NBW_ERR_POLL_FAILED').length === 3, 5000, 'three failed polls');
     const fails = logs.lines().filter((l) => l.code === 'NBW_ERR_POLL_FAILED');
     expect(fails.map((l) => l.status)).toEqual([503, 503, 429]);
-    expect(fails[1]?.retryInMs).toBeGreaterThan(fails[0]?.retryInMs as number);
+    // Waits grow from pollMs (100) with jitter: the k-th failure in a row waits between 100 and 100 × 2^k ms.
+    expect(fails.map((l) => l.failures)).toEqual([1, 2, 3]);
+    expect(fails[0]?.retryInMs).toBeGreaterThanOrEqual(100);
+    expect(fails[0]?.retryInMs).toBeLessThanOrEqual(200);
+    expect(fails[1]?.retryInMs).toBeGreaterThanOrEqual(100);
+    expect(fails[1]?.retryInMs).toBeLessThanOrEqual(400);
     expect(fails[2]?.retryInMs).toBe(1000);
     s.sim.addJob();
     await until(() => peer.notifications().length === 1, 5000, 'notifications once the API is back');

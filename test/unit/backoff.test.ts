@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../../src/link/backoff.js';
+import { Backoff } from '../../src/retry.js';
 import { closeWeight } from '../../src/link/link.js';
 
 describe('Backoff', () => {

@@ -7,7 +7,7 @@ import { captureLog } from '../support/log.js';
 import { copiesOf, hasLocalCopy, imageRecord, MAX_KNOWN_IMAGES, pollImages, type ImagesState } from '../../src/notifications/images.js';
 import { POLLERS } from '../../src/notifications/registry.js';
 import { jobRecord, MAX_KNOWN, pollJobs, type Get, type JobsState } from '../../src/notifications/jobs.js';
-import { retryAfterMs } from '../../src/notifications/nbapi.js';
+import { retryAfterMs } from '../../src/retry.js';
 import { freshState, loadNotifyState, StateFile, STATE_FILE } from '../../src/notifications/store.js';
 import { CLIENT_TYPES, clientType, epochSeconds, JOB_STATE_RANK, JOB_STATES, SCHEDULE_TYPES, scheduleType, text, UnknownValues, whole } from '../../src/notifications/vocabulary.js';
 import { NbSim } from '../../src/demo/nb-sim.js';
@@ -432,7 +432,7 @@ describe('Notifier across a restart', () => {
     const sent: string[] = [];
     const outlet = (name: string) => ({ ready: true, send: (text: string) => (sent.push(`${name}:${JSON.parse(text).id}`), 1) });
     const n = await Notifier.open({
-      config: { jobs: false, images: false, pollMs: 1000, apiKeyFile: null, apiKey: null, batchMax: 100, ackTimeoutMs: 60_000, maxPending: 100, imagesWindowMs: 86_400_000 },
+      config: { jobs: false, images: false, pollMs: 1000, apiKeyFile: null, apiKey: null, batchMax: 100, ackTimeoutMs: 60_000, maxPending: 100, imagesWindowMs: 86_400_000, maxBackoffMs: 300_000 },
       api: { get: async () => ({}), close: async () => {} },
       stateDir: dir,
       groups: new Map([['a', outlet('a')], ['b', outlet('b')]]),
@@ -449,7 +449,7 @@ describe('Notifier across a restart', () => {
 
 describe('Notifier: what is on disk, and in which order', () => {
   const config = (over: Record<string, unknown> = {}) => ({
-    jobs: true, images: false, pollMs: 20, apiKeyFile: null, apiKey: 'k', batchMax: 1, ackTimeoutMs: 60_000, maxPending: 100, imagesWindowMs: 86_400_000, ...over,
+    jobs: true, images: false, pollMs: 20, apiKeyFile: null, apiKey: 'k', batchMax: 1, ackTimeoutMs: 60_000, maxPending: 100, imagesWindowMs: 86_400_000, maxBackoffMs: 300_000, ...over,
   });
   const onDisk = (dir: string): string[] => {
     try {
@@ -548,7 +548,7 @@ describe('Notifier: what is on disk, and in which order', () => {
 
 describe('Notifier: groups, acknowledgements and stopping', () => {
   const config = (over: Record<string, unknown> = {}) => ({
-    jobs: true, images: false, pollMs: 20, apiKeyFile: null, apiKey: 'k', batchMax: 100, ackTimeoutMs: 60_000, maxPending: 1000, imagesWindowMs: 86_400_000, ...over,
+    jobs: true, images: false, pollMs: 20, apiKeyFile: null, apiKey: 'k', batchMax: 100, ackTimeoutMs: 60_000, maxPending: 1000, imagesWindowMs: 86_400_000, maxBackoffMs: 300_000, ...over,
   });
   const until = async (cond: () => boolean) => {
     for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));

@@ -300,3 +300,33 @@ describe('profile helpers and the session profiles\' bookkeeping', () => {
   });
 });
 });
+
+describe('login waits (login.minMs, login.maxMs)', () => {
+  const failingLogin = () => {
+    let logins = 0;
+    const send = async (): Promise<CommandResponsePayload> => {
+      logins++;
+      return { headers: {}, responseCode: 500, body: '' };
+    };
+    return { send, logins: () => logins };
+  };
+  const values = { apiKey: null, username: 'u', password: 'a-long-password', domain: 'LOCAL', tenantId: null };
+  const call: RestCall = { method: 'GET', path: '/v2/x', headers: {} };
+
+  it('a failed login is not tried again before login.minMs: the calls meanwhile get its failure', async () => {
+    const backend = failingLogin();
+    const profile = create('cohesity', values, { ...ctx(backend.send), login: { minMs: 60_000, maxMs: 60_000 } });
+    await expect(profile.apply(call)).rejects.toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN' });
+    await expect(profile.apply(call)).rejects.toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN' });
+    expect(backend.logins()).toBe(1);
+  });
+
+  it('with short waits, it is tried again once they pass', async () => {
+    const backend = failingLogin();
+    const profile = create('cohesity', values, { ...ctx(backend.send), login: { minMs: 1, maxMs: 2 } });
+    await expect(profile.apply(call)).rejects.toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN' });
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(profile.apply(call)).rejects.toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN' });
+    expect(backend.logins()).toBe(2);
+  });
+});

@@ -3,7 +3,7 @@
 // only when a 401 shows it stale, the one it replaces is logged out first, and concurrent 401s
 // on one session share one replacement.
 import { AnsweredError } from '../../errors.js';
-import { Backoff } from '../../link/backoff.js';
+import { Backoff } from '../../retry.js';
 import type { Logger } from '../../log/logger.js';
 import { loginFailed } from './profile.js';
 

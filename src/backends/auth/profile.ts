@@ -40,6 +40,8 @@ export interface ProfileContext {
   sessions: (live: number) => void;
   /** Request headers that carry credentials: the cloud's values for them are dropped where the profile signs. */
   strip: ReadonlySet<string>;
+  /** Waits between failed logins (login.minMs and login.maxMs). */
+  login?: { minMs: number; maxMs: number };
 }
 
 export interface ProfileSpec {

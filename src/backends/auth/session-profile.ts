@@ -23,7 +23,7 @@ export abstract class SessionProfile<T> implements AuthProfile {
         login: () => this.login(),
         logout: (s) => this.#retire(s, () => this.logout(s)),
       },
-      { backend: ctx.backend, log: ctx.log, sessions: ctx.sessions },
+      { backend: ctx.backend, log: ctx.log, sessions: ctx.sessions, ...(ctx.login ? { minMs: ctx.login.minMs, maxMs: ctx.login.maxMs } : {}) },
     );
   }
 

@@ -1,5 +1,11 @@
-// Retry delays: exponential growth from minMs, capped at maxMs, every wait jittered over its
-// whole window so that bridges behind one cloud do not come back in step.
+// Every retry of the bridge waits by these rules: exponential growth from minMs, capped at maxMs,
+// every wait jittered over its whole window so that bridges behind one cloud do not come back in
+// step; a server's Retry-After, when it gives one, wins. Used by the reconnect (reconnect.*), the
+// backend logins (login.*), the notification polls (notifications.pollMs up to
+// notifications.maxBackoffMs) and the hint the bridge gives the cloud in its own 503s.
+
+/** The Retry-After (seconds) of the bridge's own 503 answers: shutting down, or its queue full. */
+export const RETRY_AFTER_HINT_S = 1;
 
 export interface BackoffOptions {
   minMs: number;
@@ -41,4 +47,15 @@ export class Backoff {
   reset(): void {
     this.#attempt = 0;
   }
+}
+
+/** A Retry-After value (seconds, or an HTTP date) as milliseconds from `now`; null when there is none or it is neither. */
+export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | null {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return null;
+  if (/^\d+$/.test(v.trim())) return Number(v) * 1000;
+  // An HTTP date names its zone (GMT); anything else a date parser might take is no Retry-After.
+  if (!/\bGMT\b/.test(v)) return null;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }

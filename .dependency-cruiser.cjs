@@ -1,0 +1,51 @@
+// Import rules, checked in CI (npm run lint:imports): no import circles, and imports run only
+// downward through the layers
+//   cli, demo, index  →  lifecycle  →  parts  →  protocol, rest, policy, config  →  log, errors
+// (a layer may import its own modules and any layer below it, never one above).
+const LAYERS = [
+  ['top', '^src/(cli|demo)/|^src/index\\.ts$'],
+  ['lifecycle', '^src/lifecycle/'],
+  ['parts', '^src/(dedupe|queue|backends|bridge|link|notifications|metrics)/|^src/part\\.ts$'],
+  ['edges', '^src/(protocol|rest|policy|config)/'],
+  ['base', '^src/(log)/|^src/(errors|constants)\\.ts$'],
+];
+
+const upward = LAYERS.slice(1).map(([name, path], i) => ({
+  name: `no-upward-from-${name}`,
+  comment: `${name} may not import from a layer above it (${LAYERS.slice(0, i + 1).map(([n]) => n).join(', ')})`,
+  severity: 'error',
+  from: { path },
+  to: { path: LAYERS.slice(0, i + 1).map(([, p]) => `(${p})`).join('|') },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'import circles make start order and testing in isolation depend on evaluation order',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'no-unlayered',
+      comment: 'every module of src/ belongs to a layer (add new folders to LAYERS)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: LAYERS.map(([, p]) => `(${p})`).join('|') },
+      to: {},
+    },
+    {
+      name: 'no-test-code-in-src',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|bench)/' },
+    },
+    ...upward,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: false,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
