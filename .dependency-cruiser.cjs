@@ -1,13 +1,17 @@
-// Import rules, checked in CI (npm run lint:imports): no import circles, and imports run only
-// downward through the layers
-//   cli, demo, index  →  lifecycle  →  parts  →  protocol, rest, policy, config  →  log, errors
-// (a layer may import its own modules and any layer below it, never one above).
+// Import rules, checked in CI (npm run lint:imports): no import circles (type-only imports
+// included), and imports run only downward through the layers
+//   cli, demo, index  →  lifecycle  →  parts  →  protocol, rest, policy, config, auth profiles  →  log, errors, retry
+// A layer may import its own modules and any layer below it, never one above. The auth
+// profiles (backends/auth/) sit with the edges: they describe each product's API (what its
+// logins look like, which keys are secret), and the configuration loader reads them; the
+// router that uses them is a part. The root logger (lifecycle/logger.ts) redacts every secret
+// name the profiles declare, so it is made by the lifecycle, not by log/.
 const LAYERS = [
   ['top', '^src/(cli|demo)/|^src/index\\.ts$'],
   ['lifecycle', '^src/lifecycle/'],
-  ['parts', '^src/(dedupe|queue|backends|bridge|link|notifications|metrics)/|^src/part\\.ts$'],
-  ['edges', '^src/(protocol|rest|policy|config)/'],
-  ['base', '^src/(log)/|^src/(errors|constants)\\.ts$'],
+  ['parts', '^src/(dedupe|queue|bridge|link|notifications|metrics)/|^src/backends/(?!auth/)|^src/part\\.ts$'],
+  ['edges', '^src/(protocol|rest|policy|config)/|^src/backends/auth/'],
+  ['base', '^src/log/|^src/(errors|constants|retry)\\.ts$'],
 ];
 
 const upward = LAYERS.slice(1).map(([name, path], i) => ({
@@ -44,7 +48,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    tsPreCompilationDeps: false,
+    tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js'] },
   },

@@ -15,5 +15,5 @@ export { RestClient, type RestCall, type RestCaller } from './rest/client.js';
 export { decodeFrame, encodeCommandResponse, encodeErrorResponse, type Inbound } from './protocol/codec.js';
 export * from './protocol/envelope.js';
 export { AnsweredError, BridgeError, ConfigError, LinkError, type ErrorCode } from './errors.js';
-export { createLogger } from './log/logger.js';
+export { createLogger } from './lifecycle/logger.js';
 export { VERSION } from './constants.js';

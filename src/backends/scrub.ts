@@ -9,11 +9,10 @@ import { constants } from 'node:buffer';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { CommandResponsePayload } from '../protocol/envelope.js';
 import { encodeBody } from '../rest/body.js';
+import { MIN_SECRET_LENGTH } from './auth/profile.js';
 
 export const REDACTED = '[redacted]';
 
-/** Secrets shorter than this are not searched for: they would shred ordinary text. check-config warns about them. */
-export const MIN_SECRET_LENGTH = 4;
 /** From this length a secret is also found in any letter case. */
 const CASE_FOLD_LENGTH = 8;
 

@@ -2,7 +2,7 @@
 import { loadConfig, redactedConfig, secretFileWarnings, type Loaded, type LoadOptions } from '../config/load.js';
 import { EXIT, VERSION } from '../constants.js';
 import { ConfigError } from '../errors.js';
-import { createLogger, type Logger } from '../log/logger.js';
+import { createLogger, type Logger } from '../lifecycle/logger.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import { installSignalHandlers } from '../lifecycle/signals.js';
 import { helpText, parseCli, UsageError, type ParsedArgs } from './args.js';

@@ -1,10 +1,11 @@
 // The REST targets: `backends` from the config file (each with a mount, a policy and an auth
 // profile), or one backend named "netbackup" made of the rest.* keys. Secrets are read here.
-import type { RawConfig, RelayableMethod } from './schema.js';
+import type { RawBackend, RawConfig, RelayableMethod } from './schema.js';
 import { RELAYABLE_METHODS } from './schema.js';
 import { resolveAuth, type ResolvedAuth } from '../backends/auth/registry.js';
 import { readCa, type Env } from './files.js';
 
+export type { RawBackend };
 export type { ResolvedAuth as AuthConfig } from '../backends/auth/registry.js';
 
 export interface BackendConfig {
@@ -21,19 +22,6 @@ export interface BackendConfig {
   /** Let ";" path parameters through (the name before ";" is still checked). */
   readonly allowPathParameters: boolean;
   readonly auth: ResolvedAuth;
-}
-
-/** A raw backend as written in the config file. */
-export interface RawBackend {
-  name?: unknown;
-  mount?: unknown;
-  baseUrl?: unknown;
-  caFile?: unknown;
-  timeoutMs?: unknown;
-  allowedPaths?: unknown;
-  allowedMethods?: unknown;
-  allowPathParameters?: unknown;
-  auth?: unknown;
 }
 
 const BACKEND_KEYS = ['name', 'mount', 'baseUrl', 'caFile', 'timeoutMs', 'allowedPaths', 'allowedMethods', 'allowPathParameters', 'auth'];

@@ -8,7 +8,7 @@ import { mayHideSecrets, resolveEndpoints, resolveProxy, redactUrl, type Endpoin
 import { expandPath, jsonErrorWhere, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
 import { schema, schemaLeaves, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
 import { configSecrets, redactAuth, secretFileWarnings as backendFileWarnings } from '../backends/auth/registry.js';
-import { MIN_SECRET_LENGTH } from '../backends/scrub.js';
+import { MIN_SECRET_LENGTH } from '../backends/auth/profile.js';
 
 export { isLoopbackHost } from './files.js';
 export type { Endpoint, ProxyConfig } from './endpoints.js';

@@ -1,6 +1,5 @@
 // The configuration schema: every key, its default, its environment variable and its CLI flag.
 import convict from 'convict';
-import type { RawBackend } from './backends.js';
 
 /** Methods the policy can allow. */
 export const RELAYABLE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -10,6 +9,19 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const MiB = 1024 * 1024;
+
+/** A raw backend as written in the config file. */
+export interface RawBackend {
+  name?: unknown;
+  mount?: unknown;
+  baseUrl?: unknown;
+  caFile?: unknown;
+  timeoutMs?: unknown;
+  allowedPaths?: unknown;
+  allowedMethods?: unknown;
+  allowPathParameters?: unknown;
+  auth?: unknown;
+}
 
 /** Shape of the raw values convict holds, before files are read and the result is frozen. */
 export interface RawConfig {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../log/logger.js';
+import { createLogger } from '../lifecycle/logger.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import type { CloudPeer } from './fake-cloud.js';
 import { netbackupHandler, seededSim } from './fake-rest.js';

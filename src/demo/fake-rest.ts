@@ -3,16 +3,10 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NbSim } from './nb-sim.js';
+import { NbSim, type RecordedRequest } from './nb-sim.js';
 
 /** One request as the REST server received it. */
-export interface RecordedRequest {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: Buffer;
-  text: string;
-}
+export type { RecordedRequest };
 
 export type RestHandler = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>;
 

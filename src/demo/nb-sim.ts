@@ -7,8 +7,16 @@
 // `FULL_BACKUP`, …; images carry their backup id only as the resource id, name policy types
 // for display (`VMware`, `MS-Windows`), schedule types `FULL`, …, count copies in `numCopies`
 // and list each copy's fragments.
-import type { ServerResponse } from 'node:http';
-import type { RecordedRequest } from './fake-rest.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** A request as the test REST servers record it. */
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  text: string;
+}
 
 export interface SimJob {
   jobId: number;

@@ -3,7 +3,7 @@
 // the jobs API's other states are folded into these three (see vocabulary.ts) and a record is
 // sent only when the job moved forward, never for progress or a retry.
 import { BridgeError } from '../errors.js';
-import { poller } from './poller.js';
+import { poller, type Get } from './poller.js';
 import { epochSeconds, JOB_STATE_RANK, JOB_STATES, lookup, scheduleType, text, whole, type JobState, type UnknownValues } from './vocabulary.js';
 
 /** What the jobs poller remembers between polls (persisted in the state file). */
@@ -15,7 +15,7 @@ export interface JobsState {
 }
 
 /** A page getter: the NbApi, or anything that answers the same way. */
-export type Get = (path: string, query: Record<string, string | number>) => Promise<unknown>;
+export type { Get };
 
 /** Changes made in the same second as the cursor could be missed by `gt`: look back this far. */
 export const OVERLAP_MS = 10_000;

@@ -1,8 +1,10 @@
 // What a notification type is: a poller that turns the REST API's answers into records, with
 // the state it remembers between polls. A type is on when `notifications.<kind>` is true.
 import type { Config } from '../config/load.js';
-import type { Get } from './jobs.js';
 import type { UnknownValues } from './vocabulary.js';
+
+/** A GET of the REST API: the parsed JSON answer, or a PollError. */
+export type Get = (path: string, query: Record<string, string | number>) => Promise<unknown>;
 
 export interface PollContext {
   /** The time of this poll (ms since the epoch). */

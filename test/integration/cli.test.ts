@@ -196,7 +196,7 @@ describe('nbwss-bridge CLI', () => {
   describe('process edges (the built signals module in a child process)', () => {
     const script = (body: string) => `
       import { installSignalHandlers } from './dist/lifecycle/signals.js';
-      import { createLogger } from './dist/log/logger.js';
+      import { createLogger } from './dist/lifecycle/logger.js';
       const log = createLogger({ level: 'info' });
       ${body}
       setInterval(() => {}, 1000);

@@ -1,5 +1,5 @@
 // A log destination that keeps every line, for assertions on what the bridge logs.
-import { createLogger, type Logger } from '../../src/log/logger.js';
+import { createLogger, type Logger } from '../../src/lifecycle/logger.js';
 
 export interface CapturedLog {
   log: Logger;

@@ -62,7 +62,8 @@ describe('log fields', () => {
   });
 
   it('names the process on every line, and a silent logger writes nothing at any level', async () => {
-    const { createLogger, silentLogger } = await import('../../src/log/logger.js');
+    const { createLogger } = await import('../../src/lifecycle/logger.js');
+    const { silentLogger } = await import('../../src/log/logger.js');
     const lines: string[] = [];
     const log = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } as never });
     log.info('x');

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROFILES } from '../../src/backends/auth/registry.js';
 import { sessionOf } from '../../src/backends/auth/storware.js';
-import type { AuthProfile } from '../../src/backends/auth/profile.js';
+import type { AuthProfile, ProfileContext } from '../../src/backends/auth/profile.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { CommandResponsePayload } from '../../src/protocol/envelope.js';
 import type { RestCall } from '../../src/rest/client.js';
@@ -51,7 +51,7 @@ const ctx = (send: (call: RestCall) => Promise<CommandResponsePayload> = async (
   sessions: () => {},
   strip: new Set(['authorization', 'cookie']),
 });
-const create = (type: string, values: Record<string, string | null>, c = ctx()) => {
+const create = (type: string, values: Record<string, string | null>, c: ProfileContext = ctx()) => {
   const spec = PROFILES.get(type);
   if (!spec) throw new Error(`no ${type} profile`);
   return spec.create(values, c);

@@ -11,6 +11,9 @@ import type { Logger } from '../../log/logger.js';
 import type { CommandResponsePayload } from '../../protocol/envelope.js';
 import type { RestCall } from '../../rest/client.js';
 
+/** Secrets shorter than this are not searched for in answers: they would shred ordinary text. check-config warns about them. */
+export const MIN_SECRET_LENGTH = 4;
+
 /** Sends a call to the backend without auth (the profile's own logins go through it). */
 export type Send = (call: RestCall) => Promise<CommandResponsePayload>;
 
