@@ -1,6 +1,6 @@
 // Command-line parsing: the subcommand, its operands, --config, and one flag per config key.
 import { parseArgs } from 'node:util';
-import { schemaLeaves } from '../config/schema.js';
+import { schemaLeaves } from '../config/leaves.js';
 
 export const COMMANDS = ['run', 'replay', 'check-config', 'demo'] as const;
 export type Command = (typeof COMMANDS)[number];

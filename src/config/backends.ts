@@ -1,7 +1,8 @@
 // The REST targets: `backends` from the config file (each with a mount, a policy and an auth
 // profile), or one backend named "netbackup" made of the rest.* keys. Secrets are read here.
-import type { RawBackend, RawConfig, RelayableMethod } from './schema.js';
-import { RELAYABLE_METHODS } from './schema.js';
+import { checkBool, checkFile, checkHttpUrl, checkMethodList, checkPathList, checkUint, RELAYABLE_METHODS, type RelayableMethod } from './formats.js';
+import type { RawBackend } from './raw.js';
+import type { RawConfig } from './schema.js';
 import { resolveAuth, type ResolvedAuth } from '../backends/auth/registry.js';
 import { readCa, type Env } from './files.js';
 
@@ -27,23 +28,22 @@ export interface BackendConfig {
 const BACKEND_KEYS = ['name', 'mount', 'baseUrl', 'caFile', 'timeoutMs', 'allowedPaths', 'allowedMethods', 'allowPathParameters', 'auth'];
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 const MOUNT = /^\/(?:[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*)?$/;
-const PATH = /^\/[^\s\\?#%]*$/;
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/** Runs a format's check, adding its complaint under `key`. */
+function check(key: string, run: () => void, problems: string[]): void {
+  try {
+    run();
+  } catch (err) {
+    problems.push(`${key}: ${(err as Error).message}`);
+  }
+}
 
 /** The mount a uri path reaches through: `uri` is `mount` itself or continues with "/" or "?". */
 export function underMount(uri: string, mount: string): boolean {
   if (mount === '/') return uri.startsWith('/');
   return uri === mount || uri.startsWith(`${mount}/`) || uri.startsWith(`${mount}?`);
-}
-
-function httpUrl(v: unknown): boolean {
-  try {
-    const u = new URL(String(v));
-    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && !u.search && !u.hash;
-  } catch {
-    return false;
-  }
 }
 
 /** The backends of a configuration, with secrets and CAs read; problems name the entry and key. */
@@ -74,16 +74,14 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
     const before = problems.length;
     if (!isString(b.name) || !NAME.test(b.name)) problems.push(`${where}.name: must be a short name of letters, digits, _ and -`);
     if (!isString(b.mount) || !MOUNT.test(b.mount) || /(^|\/)\.\.?(\/|$)/.test(b.mount)) problems.push(`${where}.mount: must be "/" or a path such as /veeam-em (no trailing slash)`);
-    if (!httpUrl(b.baseUrl)) problems.push(`${where}.baseUrl: must be an http or https URL without credentials, query or fragment`);
-    if (b.timeoutMs !== undefined && !(typeof b.timeoutMs === 'number' && Number.isSafeInteger(b.timeoutMs) && b.timeoutMs > 0)) problems.push(`${where}.timeoutMs: must be a whole number of at least 1`);
-    if (!Array.isArray(b.allowedPaths) || b.allowedPaths.length === 0 || !b.allowedPaths.every((p) => typeof p === 'string' && PATH.test(p) && !/(^|\/)\.\.?(\/|$)/.test(p))) {
-      problems.push(`${where}.allowedPaths: must be a non-empty list of plain absolute paths such as /api/`);
-    }
+    // The keys that rest.* also has are checked by the same formats.
+    check(`${where}.baseUrl`, () => checkHttpUrl(b.baseUrl), problems);
+    if (b.caFile !== undefined) check(`${where}.caFile`, () => checkFile(b.caFile), problems);
+    if (b.timeoutMs !== undefined) check(`${where}.timeoutMs`, () => checkUint(b.timeoutMs, 1), problems);
+    check(`${where}.allowedPaths`, () => checkPathList(b.allowedPaths), problems);
     const methods = b.allowedMethods ?? [...RELAYABLE_METHODS];
-    if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && (RELAYABLE_METHODS as readonly string[]).includes(m.toUpperCase()))) {
-      problems.push(`${where}.allowedMethods: each must be one of ${RELAYABLE_METHODS.join(', ')}`);
-    }
-    if (b.allowPathParameters !== undefined && typeof b.allowPathParameters !== 'boolean') problems.push(`${where}.allowPathParameters: must be true or false`);
+    check(`${where}.allowedMethods`, () => checkMethodList(methods), problems);
+    if (b.allowPathParameters !== undefined) check(`${where}.allowPathParameters`, () => checkBool(b.allowPathParameters), problems);
     const caFile = isString(b.caFile) ? b.caFile : null;
     const ca = readCa(`${where}.caFile`, caFile, env, problems);
     const auth = resolveAuth(where, b.auth, env, problems);

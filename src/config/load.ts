@@ -6,7 +6,8 @@ import { ConfigError } from '../errors.js';
 import { resolveBackends, type BackendConfig } from './backends.js';
 import { mayHideSecrets, resolveEndpoints, resolveProxy, redactUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
 import { expandPath, jsonErrorWhere, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
-import { schema, schemaLeaves, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
+import { schemaLeaves } from './leaves.js';
+import { convictSchema, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
 import { configSecrets, redactAuth, secretFileWarnings as backendFileWarnings } from '../backends/auth/registry.js';
 import { MIN_SECRET_LENGTH } from '../backends/auth/profile.js';
 
@@ -14,71 +15,38 @@ export { isLoopbackHost } from './files.js';
 export type { Endpoint, ProxyConfig } from './endpoints.js';
 export type { AuthConfig, BackendConfig } from './backends.js';
 
-/** The validated configuration every module receives. Nothing else reads the environment. */
-export interface Config {
-  readonly cloud: {
-    /** Every endpoint to dial, sorted by group then priority. */
-    readonly endpoints: readonly Endpoint[];
-    readonly endpointsFile: string | null;
-    /** The proxy for the cloud connection, if any. */
-    readonly proxy: ProxyConfig | null;
-    readonly url: string | null;
-    /** The endpoint token, from cloud.token or read from cloud.tokenFile. */
-    readonly token: string | null;
-    readonly tokenFile: string | null;
-    readonly caFile: string | null;
-    /** Contents of cloud.caFile. */
-    readonly ca: string | null;
-    readonly allowInsecure: boolean;
-    readonly connectTimeoutMs: number;
-    readonly maxMessageBytes: number;
-    readonly maxBufferedBytes: number;
-    readonly perMessageDeflate: boolean;
-    readonly loopbackZeroMask: boolean;
-    readonly maxJsonDepth: number;
-  };
-  readonly rest: {
-    readonly baseUrl: string;
-    readonly caFile: string | null;
-    /** Contents of rest.caFile. */
-    readonly ca: string | null;
-    readonly timeoutMs: number;
-    readonly allowedPaths: readonly string[];
-    readonly allowedMethods: readonly RelayableMethod[];
-    readonly allowPathParameters: boolean;
-    readonly maxResponseBytes: number;
-  };
-  /** The REST targets: `backends`, or one named "netbackup" made of rest.*. */
-  readonly backends: readonly BackendConfig[];
-  readonly queue: { readonly concurrency: number; readonly maxPending: number };
-  readonly dedupe: { readonly ttlMs: number; readonly maxEntries: number; readonly maxBytes: number };
-  readonly outbox: { readonly maxBytes: number };
-  /** `dir` with ${STATE_DIRECTORY} expanded. */
-  readonly state: { readonly dir: string | null };
-  readonly reconnect: { readonly minMs: number; readonly maxMs: number };
-  readonly login: { readonly minMs: number; readonly maxMs: number };
-  readonly connection: { readonly periodMs: number; readonly failBack: boolean };
-  readonly metrics: { readonly listen: string | null };
-  readonly notifications: {
-    readonly jobs: boolean;
-    readonly images: boolean;
-    readonly pollMs: number;
-    readonly apiKeyFile: string | null;
-    /** The API key read from apiKeyFile (null when notifications are off). */
-    readonly apiKey: string | null;
-    readonly batchMax: number;
-    readonly ackTimeoutMs: number;
-    readonly maxPending: number;
-    readonly imagesWindowMs: number;
-    readonly maxBackoffMs: number;
-  };
-  readonly heartbeat: { readonly intervalMs: number; readonly maxMissedPongs: number };
-  readonly shutdown: { readonly graceMs: number };
-  readonly protocol: { readonly extensions: boolean };
-  readonly log: { readonly level: LogLevel };
-  /** The config file that was read, if any. */
-  readonly configFile: string | null;
-}
+type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+/**
+ * The validated configuration every module receives. Nothing else reads the environment. Its
+ * shape is the schema's (RawConfig, derived from it), with what loading adds: files read (CAs,
+ * tokens, the API key), endpoints, proxy and backends resolved, methods upper-cased.
+ */
+export type Config = DeepReadonly<
+  Omit<RawConfig, 'cloud' | 'rest' | 'backends' | 'notifications'> & {
+    cloud: Omit<RawConfig['cloud'], 'endpoints' | 'proxy'> & {
+      /** Every endpoint to dial, sorted by group then priority. */
+      endpoints: Endpoint[];
+      /** The proxy for the cloud connection, if any. */
+      proxy: ProxyConfig | null;
+      /** Contents of cloud.caFile. */
+      ca: string | null;
+    };
+    rest: Omit<RawConfig['rest'], 'allowedMethods'> & {
+      /** Contents of rest.caFile. */
+      ca: string | null;
+      allowedMethods: RelayableMethod[];
+    };
+    /** The REST targets: `backends`, or one named "netbackup" made of rest.*. */
+    backends: BackendConfig[];
+    notifications: RawConfig['notifications'] & {
+      /** The API key read from apiKeyFile (null when notifications are off). */
+      apiKey: string | null;
+    };
+    /** The config file that was read, if any. */
+    configFile: string | null;
+  }
+>;
 
 export interface LoadOptions {
   /** The process environment (only NBWSS_*, the proxy variables and the systemd directory variables are read). */
@@ -149,7 +117,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
     const v = env[name];
     if (v !== undefined && v !== '') nbwssEnv[name] = v;
   }
-  const conf = convict<RawConfig>(schema, { env: nbwssEnv, args: [] });
+  const conf = convict<RawConfig>(convictSchema, { env: nbwssEnv, args: [] });
 
   const configFile = opts.configFile ?? nbwssEnv.NBWSS_CONFIG ?? null;
   if (configFile !== null) {

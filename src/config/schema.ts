@@ -1,283 +1,18 @@
-// The configuration schema: every key, its default, its environment variable and its CLI flag.
-import convict from 'convict';
+// The configuration schema: every key, its format, default, environment variable and CLI flag,
+// written once. The type of the values convict holds (RawConfig) is derived from it.
+import type convict from 'convict';
+import { LOG_LEVELS, RELAYABLE_METHODS, type FormatTypes } from './formats.js';
 
-/** Methods the policy can allow. */
-export const RELAYABLE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
-export type RelayableMethod = (typeof RELAYABLE_METHODS)[number];
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { checkEndpoint, ENDPOINT_KEYS, groupName, LOG_LEVELS, RELAYABLE_METHODS, type LogLevel, type RelayableMethod } from './formats.js';
+export type { RawBackend, RawEndpoint } from './raw.js';
 
 const MiB = 1024 * 1024;
-
-/** A raw backend as written in the config file. */
-export interface RawBackend {
-  name?: unknown;
-  mount?: unknown;
-  baseUrl?: unknown;
-  caFile?: unknown;
-  timeoutMs?: unknown;
-  allowedPaths?: unknown;
-  allowedMethods?: unknown;
-  allowPathParameters?: unknown;
-  auth?: unknown;
-}
-
-/** Shape of the raw values convict holds, before files are read and the result is frozen. */
-export interface RawConfig {
-  cloud: {
-    url: string | null;
-    endpoints: RawEndpoint[];
-    endpointsFile: string | null;
-    proxy: string | null;
-    token: string | null;
-    tokenFile: string | null;
-    caFile: string | null;
-    allowInsecure: boolean;
-    connectTimeoutMs: number;
-    maxMessageBytes: number;
-    maxBufferedBytes: number;
-    perMessageDeflate: boolean;
-    loopbackZeroMask: boolean;
-    maxJsonDepth: number;
-  };
-  rest: {
-    baseUrl: string;
-    caFile: string | null;
-    timeoutMs: number;
-    allowedPaths: string[];
-    allowedMethods: string[];
-    allowPathParameters: boolean;
-    maxResponseBytes: number;
-  };
-  backends: RawBackend[];
-  queue: { concurrency: number; maxPending: number };
-  dedupe: { ttlMs: number; maxEntries: number; maxBytes: number };
-  outbox: { maxBytes: number };
-  state: { dir: string | null };
-  reconnect: { minMs: number; maxMs: number };
-  login: { minMs: number; maxMs: number };
-  connection: { periodMs: number; failBack: boolean };
-  metrics: { listen: string | null };
-  notifications: {
-    jobs: boolean;
-    images: boolean;
-    pollMs: number;
-    apiKeyFile: string | null;
-    batchMax: number;
-    ackTimeoutMs: number;
-    maxPending: number;
-    imagesWindowMs: number;
-    maxBackoffMs: number;
-  };
-  heartbeat: { intervalMs: number; maxMissedPongs: number };
-  shutdown: { graceMs: number };
-  protocol: { extensions: boolean };
-  log: { level: string };
-}
-
-/** One cloud endpoint as written in the config file or the endpoints file. */
-export interface RawEndpoint {
-  url: string;
-  token?: string;
-  tokenFile?: string;
-  /** NetBackup's name for the group; `group` is its alias. */
-  groupId?: string | number;
-  group?: string | number;
-  priority?: number;
-  /** The host the cloud application expects to be dialled (NetBackup's endpoint details); checked against the URL. */
-  hostName?: string;
-}
-
-const isString = (v: unknown): v is string => typeof v === 'string';
-
-/** Trims a string value from the environment or a flag; a value that is not a string stays as it is. */
-const trimmed = (v: unknown) => (isString(v) ? v.trim() : v);
-
-convict.addFormat({
-  name: 'nbw-uint',
-  coerce: (v: unknown) => (isString(v) && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-  validate(v: unknown, schema: convict.SchemaObj) {
-    const min = typeof schema.min === 'number' ? schema.min : 0;
-    const max = typeof schema.max === 'number' ? schema.max : Number.MAX_SAFE_INTEGER;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-      throw new Error(max === Number.MAX_SAFE_INTEGER ? `must be a whole number of at least ${min}` : `must be a whole number from ${min} to ${max}`);
-    }
-  },
-});
-
-convict.addFormat({
-  name: 'nbw-bool',
-  coerce(v: unknown) {
-    if (!isString(v)) return v;
-    const s = v.trim().toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(s)) return true;
-    if (['false', '0', 'no', 'off'].includes(s)) return false;
-    return v;
-  },
-  validate(v: unknown) {
-    if (typeof v !== 'boolean') throw new Error('must be true or false');
-  },
-});
-
-convict.addFormat({
-  name: 'nbw-path-list',
-  coerce: (v: unknown) => (isString(v) ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-  validate(v: unknown) {
-    if (!Array.isArray(v) || v.length === 0) throw new Error('must be a non-empty list of paths');
-    for (const p of v) {
-      if (!isString(p) || !p.startsWith('/') || p.startsWith('//') || /[\s\\?#%]|\/\.\.?(\/|$)/.test(p)) {
-        throw new Error(`each path must be a plain absolute path such as /netbackup/, got ${JSON.stringify(p)}`);
-      }
-    }
-  },
-});
-
-convict.addFormat({
-  name: 'nbw-method-list',
-  coerce: (v: unknown) => (isString(v) ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-  validate(v: unknown) {
-    if (!Array.isArray(v) || v.length === 0) throw new Error('must be a non-empty list of HTTP methods');
-    for (const m of v) {
-      if (!isString(m) || !(RELAYABLE_METHODS as readonly string[]).includes(m.toUpperCase())) {
-        throw new Error(`each method must be one of ${RELAYABLE_METHODS.join(', ')}, got ${JSON.stringify(m)}`);
-      }
-    }
-  },
-});
-
-function checkUrl(v: unknown, protocols: readonly string[], credentialsAllowed = false): void {
-  if (!isString(v)) throw new Error(`must be a ${protocols.join(' or ')} URL`);
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    throw new Error(`must be a ${protocols.join(' or ')} URL`);
-  }
-  if (!protocols.includes(url.protocol.slice(0, -1))) throw new Error(`must be a ${protocols.join(' or ')} URL`);
-  if (!credentialsAllowed && (url.username || url.password)) throw new Error('must not carry credentials; use the token settings');
-}
-
-convict.addFormat({
-  name: 'nbw-ws-url',
-  coerce: trimmed,
-  validate: (v: unknown) => checkWsUrl(v),
-});
-
-/** A cloud endpoint URL: ws or wss, no credentials, no fragment (a WebSocket URL cannot have one). */
-function checkWsUrl(v: unknown): void {
-  checkUrl(v, ['ws', 'wss']);
-  if (new URL(v as string).hash !== '' || (v as string).includes('#')) throw new Error('must not have a fragment ("#")');
-}
-
-convict.addFormat({
-  name: 'nbw-http-url',
-  coerce: trimmed,
-  validate(v: unknown) {
-    checkUrl(v, ['http', 'https']);
-    const url = new URL(v as string);
-    if (url.search || url.hash) throw new Error('must not have a query or fragment');
-  },
-});
-
-convict.addFormat({
-  name: 'nbw-endpoints',
-  validate(v: unknown) {
-    if (!Array.isArray(v)) throw new Error('must be a list of {url, token | tokenFile, groupId, priority, hostName}');
-    v.forEach((e: unknown, i: number) => checkEndpoint(e, `[${i}]`));
-  },
-});
-
-/** The keys of an endpoint entry: NetBackup's (`url`, `token`, `groupId`, `priority`, `hostName`) and ours. */
-export const ENDPOINT_KEYS = ['url', 'token', 'tokenFile', 'groupId', 'group', 'priority', 'hostName'] as const;
-
-/** A group as written (`"east"`, or a number such as 1) as the name the bridge uses; null when it is neither. */
-export function groupName(v: unknown): string | null {
-  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? String(v) : null;
-  return isString(v) && /^[\w.-]{1,64}$/.test(v) ? v : null;
-}
-
-/** Checks the shape of one endpoint; the URL itself is checked like cloud.url. */
-export function checkEndpoint(e: unknown, where: string): void {
-  const o = e as Record<string, unknown> | null;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${where} must be an object`);
-  for (const k of Object.keys(o)) {
-    if (!(ENDPOINT_KEYS as readonly string[]).includes(k)) {
-      throw new Error(`${where} has an unknown key ${JSON.stringify(k)} (known: ${ENDPOINT_KEYS.join(', ')})`);
-    }
-  }
-  try {
-    checkWsUrl(o.url);
-  } catch (err) {
-    throw new Error(`${where}.url ${(err as Error).message}`);
-  }
-  if ((o.token === undefined) === (o.tokenFile === undefined)) throw new Error(`${where} needs exactly one of token and tokenFile`);
-  if (o.token !== undefined && (!isString(o.token) || o.token.trim() === '')) throw new Error(`${where}.token must be a non-empty string`);
-  if (o.tokenFile !== undefined && (!isString(o.tokenFile) || o.tokenFile === '')) throw new Error(`${where}.tokenFile must be a file path`);
-  for (const k of ['groupId', 'group'] as const) {
-    if (o[k] !== undefined && groupName(o[k]) === null) throw new Error(`${where}.${k} must be a name of letters, digits, _ . - (at most 64), or a whole number`);
-  }
-  if (o.groupId !== undefined && o.group !== undefined && groupName(o.groupId) !== groupName(o.group)) {
-    throw new Error(`${where} has groupId ${JSON.stringify(o.groupId)} and group ${JSON.stringify(o.group)}; group is an alias of groupId, give one`);
-  }
-  if (o.priority !== undefined && (typeof o.priority !== 'number' || !Number.isSafeInteger(o.priority) || o.priority < 0)) {
-    throw new Error(`${where}.priority must be a whole number of at least 0 (lower is preferred)`);
-  }
-  if (o.hostName !== undefined && (!isString(o.hostName) || o.hostName.trim() === '' || /[\s/@]/.test(o.hostName))) {
-    throw new Error(`${where}.hostName must be a host name such as cloud.example.com`);
-  }
-}
-
-convict.addFormat({
-  name: 'nbw-proxy-url',
-  coerce: trimmed,
-  validate(v: unknown) {
-    checkUrl(v, ['http', 'https'], true);
-    const url = new URL(v as string);
-    if (url.pathname !== '/' || url.search || url.hash) throw new Error('must be a proxy URL such as http://proxy.corp:3128');
-  },
-});
-
-convict.addFormat({
-  name: 'nbw-listen',
-  coerce: trimmed,
-  validate(v: unknown) {
-    if (!isString(v) || !/^(?:\[[0-9a-fA-F:.]+\]|[\w.-]*):\d{1,5}$/.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) > 65535) {
-      throw new Error('must be host:port, e.g. 127.0.0.1:9464');
-    }
-  },
-});
-
-convict.addFormat({
-  name: 'nbw-file',
-  coerce: trimmed,
-  validate(v: unknown) {
-    if (!isString(v) || v.length === 0) throw new Error('must be a file path');
-  },
-});
-
-convict.addFormat({
-  name: 'nbw-secret',
-  validate(v: unknown) {
-    if (!isString(v) || v.trim().length === 0) throw new Error('must be a non-empty string');
-  },
-});
-
-convict.addFormat({
-  name: 'nbw-level',
-  coerce: (v: unknown) => (isString(v) ? v.trim().toLowerCase() : v),
-  validate(v: unknown) {
-    if (!isString(v) || !(LOG_LEVELS as readonly string[]).includes(v)) {
-      throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
-    }
-  },
-});
 
 /**
  * The schema. Each leaf names its environment variable (`env`) and, for the CLI, its flag
  * (`flag`, used as `--flag VALUE`). Defaults live here and nowhere else.
  */
-export const schema: convict.Schema<RawConfig> = {
+export const schema = {
   cloud: {
     url: {
       doc: 'WebSocket URL of the cloud application endpoint to dial (ws:// only to loopback unless cloud.allowInsecure)',
@@ -368,7 +103,7 @@ export const schema: convict.Schema<RawConfig> = {
   },
   backends: {
     doc: 'REST targets beyond NetBackup (config file only): a list of {name, mount, baseUrl, caFile, timeoutMs, allowedPaths, allowedMethods, auth}; empty: one backend "netbackup" made of rest.*',
-    format: Array,
+    format: 'nbw-backends',
     default: [],
   },
   queue: {
@@ -509,42 +244,20 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'nbw-level', default: 'info', env: 'NBWSS_LOG_LEVEL', flag: 'log-level',
     },
   },
-};
+} as const satisfies Record<string, object>;
 
-/** One leaf of the schema, flattened. */
-export interface SchemaLeaf {
-  key: string;
-  doc: string;
-  env?: string;
-  flag?: string;
-  sensitive: boolean;
-  /** True for on/off keys, whose CLI flag takes no value. */
-  boolean: boolean;
-  default: unknown;
+/** A leaf of the schema: a key with its format. */
+interface Leaf {
+  readonly format: keyof FormatTypes;
+  readonly nullable?: boolean;
+  readonly default: unknown;
 }
 
-/** Every leaf of the schema in declaration order, for flags, help and documentation. */
-export function schemaLeaves(): SchemaLeaf[] {
-  const out: SchemaLeaf[] = [];
-  const walk = (node: Record<string, unknown>, prefix: string) => {
-    for (const [name, value] of Object.entries(node)) {
-      const v = value as Record<string, unknown>;
-      const key = prefix ? `${prefix}.${name}` : name;
-      if ('default' in v) {
-        out.push({
-          key,
-          doc: String(v.doc ?? ''),
-          env: v.env as string | undefined,
-          flag: v.flag as string | undefined,
-          sensitive: v.sensitive === true,
-          boolean: v.format === 'nbw-bool',
-          default: v.default,
-        });
-      } else {
-        walk(v, key);
-      }
-    }
-  };
-  walk(schema as unknown as Record<string, unknown>, '');
-  return out;
-}
+/** The values of a schema node: each leaf's format's type (or null where it may be null). */
+type ValuesOf<S> = S extends Leaf ? FormatTypes[S['format']] | (S extends { readonly nullable: true } ? null : never) : { -readonly [K in keyof S]: ValuesOf<S[K]> };
+
+/** The raw values convict holds, before files are read and the result is frozen. */
+export type RawConfig = ValuesOf<typeof schema>;
+
+/** The schema as convict takes it. */
+export const convictSchema = schema as unknown as convict.Schema<RawConfig>;

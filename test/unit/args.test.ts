@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { helpText, parseCli, UsageError } from '../../src/cli/args.js';
-import { schemaLeaves } from '../../src/config/schema.js';
+import { schemaLeaves } from '../../src/config/leaves.js';
 
 describe('parseCli', () => {
   it('reads the command, operands, --config and config flags', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sameHost } from '../../src/config/endpoints.js';
 import { isLoopbackHost, loadConfig, redactedConfig, type LoadOptions } from '../../src/config/load.js';
-import { schemaLeaves } from '../../src/config/schema.js';
+import { schemaLeaves } from '../../src/config/leaves.js';
 import { ConfigError } from '../../src/errors.js';
 import { Policy } from '../../src/policy/allow.js';
 
@@ -435,5 +435,31 @@ describe('config: endpoint details as NetBackup takes them', () => {
   it('still refuses plain ws:// to a remote host from an endpoint details file', () => {
     const eps = file('eps-ws.json', JSON.stringify([{ url: 'ws://cloud.example/x', token: 't', groupId: 'g' }]));
     expect(problems({ env: { NBWSS_ENDPOINTS_FILE: eps } }).join('\n')).toMatch(/plain ws:\/\/ to cloud\.example .*use wss:\/\/ or set cloud\.allowInsecure/);
+  });
+});
+
+describe('config: backends are checked by the same formats as rest.*', () => {
+  const backend = (over: Record<string, unknown>) => ({ name: 'b', mount: '/b', baseUrl: 'https://b.example:443', allowedPaths: ['/api/'], ...over });
+  const complaint = (over: Record<string, unknown>) =>
+    problems({ env: RUN, configFile: file(`backends-${Object.keys(over).join('-')}.json`, JSON.stringify({ backends: [backend(over)] })) });
+
+  it.each([
+    [{ baseUrl: 'https://b.example/?x=1' }, 'backends[0].baseUrl: must not have a query or fragment', 'NBWSS_REST_BASE_URL', 'https://b.example/?x=1'],
+    [{ baseUrl: 'https://user:pw@b.example' }, 'backends[0].baseUrl: must not carry credentials; use the token settings', 'NBWSS_REST_BASE_URL', 'https://user:pw@b.example'],
+    [{ allowedPaths: ['/api/../admin/'] }, 'backends[0].allowedPaths: each path must be a plain absolute path such as /netbackup/, got "/api/../admin/"', 'NBWSS_ALLOWED_PATHS', '/api/../admin/'],
+    [{ allowedPaths: ['//api/'] }, 'backends[0].allowedPaths: each path must be a plain absolute path such as /netbackup/, got "//api/"', 'NBWSS_ALLOWED_PATHS', '//api/'],
+    [{ allowedMethods: ['GET', 'TRACE'] }, 'backends[0].allowedMethods: each method must be one of GET, POST, PUT, PATCH, DELETE, HEAD, got "TRACE"', 'NBWSS_ALLOWED_METHODS', 'GET,TRACE'],
+    [{ timeoutMs: 0 }, 'backends[0].timeoutMs: must be a whole number of at least 1', 'NBWSS_REST_TIMEOUT_MS', '0'],
+  ])('%j: the same complaint as the rest.* key', (over, expected, variable, value) => {
+    expect(complaint(over)).toContain(expected);
+    const same = problems({ env: { ...RUN, [variable]: value } }).map((p) => p.replace(/^[\w.]+: /, '').replace(/: value was .*$/, ''));
+    expect(same).toContain(expected.replace(/^backends\[0\]\.\w+: /, ''));
+  });
+
+  it('an empty list of methods or paths is refused, a boolean must be one', () => {
+    expect(complaint({ allowedMethods: [] })).toContain('backends[0].allowedMethods: must be a non-empty list of HTTP methods');
+    expect(complaint({ allowedPaths: [] })).toContain('backends[0].allowedPaths: must be a non-empty list of paths');
+    expect(complaint({ allowPathParameters: 'yes' })).toContain('backends[0].allowPathParameters: must be true or false');
+    expect(complaint({ caFile: '' })).toContain('backends[0].caFile: must be a file path');
   });
 });
