@@ -12,72 +12,12 @@ import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import { encodeErrorResponse } from '../protocol/codec.js';
 import type { IdEntry, IdStore } from '../dedupe/idstore.js';
 import { splitKey } from '../dedupe/keys.js';
+import { Backpressure, type Throttle } from './backpressure.js';
+import { CLEAN, GRACE_MS, isHeld, MAX_STRIKES, STRIKE_FLOOR, STRIKES, TOO_BIG, type ClosedConnection, type OnWire, type Outlet } from './wire.js';
 import type { Held, Outbox } from './outbox.js';
 
-/** The link as the courier sees it. */
-export interface Outlet {
-  readonly ready: boolean;
-  /** Number of the current connection. */
-  readonly connection: number;
-  /** Bytes queued on the socket, not yet written. */
-  readonly bufferedAmount: number;
-  /**
-   * Sends a frame, on connection `prefer` while it is open, else on the current one; `done`
-   * runs once it is written, with an error when it could not be. `tag` comes back in the
-   * connection's close report when it was the largest frame sent. Returns the connection used, 0 if none.
-   */
-  send(text: string, done: (err?: Error) => void, prefer?: number, tag?: unknown): number;
-  /** Calls `read` once connection `connection` proves the cloud read what was written on it so far; false when it cannot. */
-  awaitRead(connection: number, read: () => void): boolean;
-}
-
-/** What the link reports when a connection that carried answers is closed. */
-export interface ClosedConnection {
-  connection: number;
-  /** The cloud's close code; null when the socket broke or the bridge ended it. */
-  peerCode: number | null;
-  /** The largest frame sent on it, tagged by whoever sent it. */
-  largest: { bytes: number; tag: unknown } | null;
-}
-
-/** What backpressure holds back: the start of new REST calls for this courier's endpoint group. */
-export interface Throttle {
-  pause(): void;
-  resume(): void;
-}
-
-/** Backpressure can switch on and off many times a second; it is worth one warning a minute. */
-const THROTTLE_LOG_EVERY_MS = 60_000;
-/** The close code of a cloud that refuses a message as too big. */
-const TOO_BIG = 1009;
-/** Clean closes say nothing about the answer being written. */
-const CLEAN = new Set([1000, 1001]);
-/** Connections that broke while one answer was being written, before it counts as one the cloud cannot take. */
-const STRIKES = 2;
-/**
- * Only answers at least this large count a break against them: a cloud that cannot take
- * smaller messages says so with 1009, and a small answer caught in two ordinary breaks must
- * not turn into an error.
- */
-export const STRIKE_FLOOR = 64 * 1024;
-/** Answers remembered with a strike, at most (a strike is forgotten once its answer is written). */
-const MAX_STRIKES = 4096;
-/**
- * How long after the next connection is up the answers written on a connection that then
- * broke, before the cloud proved it read them, stay held in the store: long enough for the
- * cloud's resends, which get them from the store.
- */
-export const GRACE_MS = 30_000;
-
-/** An answer handed to a connection and not yet written whole. */
-interface OnWire {
-  readonly item: Held;
-  readonly entry: IdEntry | undefined;
-  /** The connection it was handed to (0 until send returns). */
-  conn: number;
-  /** Written whole, or taken back when its connection closed. */
-  settled: boolean;
-}
+export type { ClosedConnection, Outlet, Throttle };
+export { GRACE_MS, STRIKE_FLOOR };
 
 export interface CourierOptions {
   outlet: Outlet;
@@ -95,16 +35,12 @@ export class Courier {
   readonly #outlet: Outlet;
   readonly #outbox: Outbox;
   readonly #store: IdStore;
-  readonly #throttle: Throttle;
-  readonly #maxBuffered: number;
+  /** Holds back new REST calls while the cloud reads too slowly. */
+  readonly #pressure: Backpressure;
   readonly #log: Logger;
   readonly #telemetry: Telemetry;
   readonly #extensions: boolean;
   #seq = 0;
-  #paused = false;
-  /** Throttling episodes since the last warning, and when that was. */
-  #episodes = 0;
-  #loggedAt = -Infinity;
   /** Answers handed to each connection and not yet written whole. */
   readonly #wire = new Map<number, Set<OnWire>>();
   /** Keys of answers that were being written when a connection broke, and how often. */
@@ -121,9 +57,8 @@ export class Courier {
     this.#outlet = opts.outlet;
     this.#outbox = opts.outbox;
     this.#store = opts.store;
-    this.#throttle = opts.throttle;
-    this.#maxBuffered = opts.maxBufferedBytes;
     this.#log = opts.log;
+    this.#pressure = new Backpressure(opts.throttle, opts.maxBufferedBytes, () => this.#outlet.bufferedAmount, opts.log);
     this.#telemetry = opts.telemetry ?? NO_TELEMETRY;
     // Stryker disable next-line LogicalOperator: left undefined, the encoder takes its own default, which is the same
     this.#extensions = opts.extensions ?? true;
@@ -131,7 +66,7 @@ export class Courier {
 
   /** True while REST calls are held back because the cloud reads too slowly. */
   get throttled(): boolean {
-    return this.#paused;
+    return this.#pressure.on;
   }
 
   /** Sends an answer now, or holds it until a connection is ready. `entry` is the key's store entry, if it has one. */
@@ -191,7 +126,7 @@ export class Courier {
 
   /** The connection went down: nothing is buffered toward it any more. */
   down(): void {
-    this.#release();
+    this.#pressure.release();
   }
 
   /**
@@ -285,7 +220,7 @@ export class Courier {
         this.#writing.set(entry, (this.#writing.get(entry) ?? 0) + 1);
       }
     }
-    if (!this.#paused && outlet.bufferedAmount > this.#maxBuffered) this.#pause();
+    this.#pressure.check();
   }
 
   /**
@@ -307,7 +242,7 @@ export class Courier {
       }
       this.#strikes.delete(w.item.id);
     }
-    if (this.#paused && this.#outlet.bufferedAmount <= this.#maxBuffered) this.#release();
+    this.#pressure.drained();
   }
 
   /** One copy of the answer is no longer being written. */
@@ -337,28 +272,6 @@ export class Courier {
     else this.#store.unpin(entry);
   }
 
-  #pause(): void {
-    this.#paused = true;
-    this.#throttle.pause();
-    this.#episodes++;
-    const now = Date.now();
-    if (now - this.#loggedAt >= THROTTLE_LOG_EVERY_MS) {
-      this.#log.warn(
-        { buffered: this.#outlet.bufferedAmount, limit: this.#maxBuffered, episodes: this.#episodes },
-        'the cloud reads slower than answers arrive; holding new REST calls until it catches up (logged at most once a minute)',
-      );
-      this.#loggedAt = now;
-      this.#episodes = 0;
-    }
-  }
-
-  #release(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#throttle.resume();
-    this.#log.debug('the cloud caught up; REST calls resume');
-  }
-
   #hold(item: Held, entry: IdEntry | undefined): void {
     if (entry) this.#store.pin(entry);
     const dropped = this.#outbox.hold({ ...item, entry });
@@ -372,8 +285,4 @@ export class Courier {
       'outbox full: dropped the oldest held answers; a resend of their ids is answered 503 "response expired"',
     );
   }
-}
-
-function isHeld(tag: unknown): tag is Held {
-  return typeof tag === 'object' && tag !== null && 'seq' in tag && 'frame' in tag;
 }

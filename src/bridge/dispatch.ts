@@ -6,7 +6,7 @@ import { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { Part } from '../part.js';
 import type { Delivered } from '../protocol/codec.js';
-import type { Channel } from './commands.js';
+import type { Channel } from './channel.js';
 
 export type { Delivered };
 export type DeliveredKind = Delivered['kind'];

@@ -1,40 +1,31 @@
 // One WebSocket connection to one cloud endpoint: dial (directly or through the proxy), the
 // CONNECT handshake, heartbeat, frames in and out. The Link decides which to dial and when.
 import { randomUUID } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
-import type { ProxyConfig } from '../config/endpoints.js';
-import { isLoopbackHost } from '../config/files.js';
 import { LinkError } from '../errors.js';
 import { logId } from '../log/fields.js';
 import type { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { DisconnectReason, Telemetry } from '../metrics/telemetry.js';
 import { decodeFrame, decodeOversized, encodeConnectRequest, type Delivered } from '../protocol/codec.js';
+import { CLOSE, REASONS, safeUrl, type ClosedInfo, type SentFrame } from './ending.js';
+import { openSocket, type DialSettings } from './dial.js';
 import { Heartbeat } from './heartbeat.js';
-import { proxyAgent } from './proxy.js';
+import { ReadProof } from './proof.js';
 
-/** Close codes the bridge sends or reacts to. */
-export const CLOSE = { normal: 1000, goingAway: 1001, abnormal: 1006, policy: 1008, tooBig: 1009, internal: 1011, tryAgainLater: 1013 } as const;
+export { PROOF_MS } from './proof.js';
+export { CLOSE, safeUrl, type ClosedInfo, type SentFrame };
 
 export type ConnState = 'connecting' | 'handshaking' | 'ready' | 'closed';
 
 /** What every connection of a link shares. */
-export interface ConnSettings {
+export interface ConnSettings extends DialSettings {
   group: string;
-  ca: string | null;
-  connectTimeoutMs: number;
   heartbeatMs: number;
   /** Pings in a row that may go without a pong before the connection is given up. */
   maxMissedPongs: number;
-  maxMessageBytes: number;
   /** Deepest JSON nesting accepted from the cloud. */
   maxJsonDepth: number;
-  perMessageDeflate: boolean;
-  userAgent: string;
-  proxy: ProxyConfig | null;
-  /** Send frames with an all-zero mask to a loopback endpoint (an operator's opt-in; see maskFor). */
-  loopbackZeroMask: boolean;
   log: Logger;
   /** Warnings the cloud can cause at will, limited per connection and kind. */
   warn: WarnLimiter;
@@ -43,60 +34,12 @@ export interface ConnSettings {
   telemetry: Telemetry;
 }
 
-/** The largest frame sent on a connection, with what the sender tagged it with. */
-export interface SentFrame {
-  readonly bytes: number;
-  readonly tag: unknown;
-}
-
-/** How a connection ended. */
-export interface ClosedInfo {
-  /** Commands had been flowing on it (its CONNECT was answered valid:true). */
-  wasReady: boolean;
-  /** Why, for logs: the socket error, or "closed <code> <reason>". */
-  reason: string;
-  /** The close code the cloud sent, or null when the bridge ended it or the socket just broke (1006). */
-  peerCode: number | null;
-  /** The largest tagged frame sent on it, if any. */
-  largest: SentFrame | null;
-}
-
 export interface ConnEvents {
   ready(conn: Connection): void;
   inbound(conn: Connection, msg: Delivered): void;
   /** The socket is gone. */
   closed(conn: Connection, info: ClosedInfo): void;
 }
-
-/** The URL without query or credentials, for logs and labels (a cloud may put a secret in the query). */
-export function safeUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname}`;
-}
-
-/**
- * Frames from a client are masked with a random key (RFC 6455 §5.3), so that an intermediary
- * reading clear text (a TLS-terminating proxy in front of the cloud, say) cannot be fooled by
- * payloads the cloud chose. Only to a loopback endpoint, and only where the operator opts in,
- * an all-zero mask (which ws recognizes and skips) saves an XOR pass over every answer.
- */
-const zeroMask = (mask: Buffer) => {
-  mask.fill(0);
-};
-
-/** ws options for the masking key: random (ws's default) unless zero masks are allowed here. */
-function maskFor(url: string, loopbackZeroMask: boolean): { generateMask?: (mask: Buffer) => void } {
-  return loopbackZeroMask && isLoopbackHost(new URL(url).hostname) ? { generateMask: zeroMask } : {};
-}
-
-/** Proof that the cloud read what was written is asked for at most this often (a ping, answered by a pong). */
-export const PROOF_MS = 100;
-
-const REASONS: Record<string, DisconnectReason> = {
-  NBW_ERR_HEARTBEAT_TIMEOUT: 'heartbeat',
-  NBW_ERR_CONNECT_TIMEOUT: 'connect_timeout',
-  NBW_ERR_CONNECT_REFUSED: 'refused',
-};
 
 export class Connection {
   /** Unique among all connections of the process, counting from 1. */
@@ -120,13 +63,8 @@ export class Connection {
   /** A write failed: the socket is being torn down and nothing more is sent on it. */
   #writeFailed = false;
   #largest: SentFrame | null = null;
-  /** Callbacks waiting for proof that the cloud read what was written before them, and those whose proof ping is out. */
-  #toProve: (() => void)[] = [];
-  #proving: (() => void)[] = [];
-  #proofTimer: NodeJS.Timeout | null = null;
-  /** The payload of the proof ping out (a pong echoes it: heartbeat pongs do not count as proof). */
-  #proofToken: Buffer | null = null;
-  #proofs = 0;
+  /** Proofs that the cloud read what was written. */
+  readonly #proof: ReadProof;
 
   constructor(n: number, endpoint: number, url: string, token: string, settings: ConnSettings, events: ConnEvents) {
     this.n = n;
@@ -138,19 +76,9 @@ export class Connection {
     const log = settings.log;
     log.debug({ conn: n, url: this.label }, 'dialling the cloud endpoint');
     this.#report();
-    const agent = proxyAgent(url, settings.proxy);
-    const ws = new WebSocket(url, {
-      handshakeTimeout: settings.connectTimeoutMs,
-      perMessageDeflate: settings.perMessageDeflate,
-      // Frames a little over the limit are still read so they can be answered 413; beyond this the socket closes (1009).
-      maxPayload: settings.maxMessageBytes + Math.max(settings.maxMessageBytes, 1024 * 1024),
-      followRedirects: false,
-      headers: { 'user-agent': settings.userAgent },
-      ...maskFor(url, settings.loopbackZeroMask),
-      ...(settings.ca ? { ca: [...rootCertificates, settings.ca] } : {}),
-      ...(agent ? { agent } : {}),
-    });
+    const ws = openSocket(url, settings);
     this.#ws = ws;
+    this.#proof = new ReadProof((token) => ws.ping(token), () => this.ready);
     this.#heartbeat = new Heartbeat(settings.heartbeatMs, {
       ping: () => ws.ping(),
       queued: () => ws.bufferedAmount,
@@ -172,7 +100,7 @@ export class Connection {
     });
     ws.on('pong', (data) => {
       this.#heartbeat.seen();
-      if (this.#proofToken !== null && data.equals(this.#proofToken)) this.#proven();
+      this.#proof.pong(data);
     });
     ws.on('message', (data, isBinary) => {
       // Nothing the cloud sends may throw out of here: ws would pass it up to the process.
@@ -188,9 +116,7 @@ export class Connection {
     });
     ws.on('close', (code, reasonBuf) => {
       this.#heartbeat.stop();
-      if (this.#proofTimer) clearTimeout(this.#proofTimer);
-      this.#toProve = [];
-      this.#proving = [];
+      this.#proof.clear();
       if (this.#timer) clearTimeout(this.#timer);
       const wasReady = this.#state === 'ready';
       this.#state = 'closed';
@@ -254,26 +180,8 @@ export class Connection {
    */
   awaitRead(read: () => void): boolean {
     if (!this.ready) return false;
-    this.#toProve.push(read);
-    this.#proofTimer ??= setTimeout(() => this.#sendProof(), PROOF_MS);
+    this.#proof.await(read);
     return true;
-  }
-
-  #sendProof(): void {
-    this.#proofTimer = null;
-    if (this.#proving.length > 0 || this.#toProve.length === 0 || !this.ready) return;
-    this.#proving = this.#toProve;
-    this.#toProve = [];
-    this.#proofToken = Buffer.from(`read-${++this.#proofs}`);
-    this.#ws.ping(this.#proofToken);
-  }
-
-  #proven(): void {
-    const done = this.#proving;
-    this.#proving = [];
-    this.#proofToken = null;
-    for (const read of done) read();
-    if (this.#toProve.length > 0) this.#proofTimer ??= setTimeout(() => this.#sendProof(), PROOF_MS);
   }
 
   #onWriteError(err: Error): void {
