@@ -23,6 +23,12 @@ export interface ProxyConfig {
 
 export const DEFAULT_GROUP = 'default';
 
+/** The URL without query or credentials, for logs and labels (a cloud may put a secret in the query). */
+export function safeUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
 /**
  * A URL as it may be printed (stderr, check-config, logs): user and password replaced by
  * `***`, a query or fragment (where a cloud may put a secret) by `[redacted]`. A URL without a

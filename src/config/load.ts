@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import { ConfigError } from '../errors.js';
 import { resolveBackends, type BackendConfig } from './backends.js';
-import { mayHideSecrets, resolveEndpoints, resolveProxy, redactUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
+import { mayHideSecrets, resolveEndpoints, resolveProxy, redactUrl, safeUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
 import { expandPath, jsonErrorWhere, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
 import { schemaLeaves } from './leaves.js';
 import { convictSchema, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
@@ -221,6 +221,16 @@ function redactProblem(line: string): string {
 }
 
 /** The effective configuration with secrets replaced, as `check-config` prints it. */
+/** What the start log line says of the configuration: endpoints and backends without secrets. */
+export function startSummary(c: Config): Record<string, unknown> {
+  return {
+    endpoints: c.cloud.endpoints.map((e) => ({ group: e.group, priority: e.priority, url: safeUrl(e.url) })),
+    proxy: c.cloud.proxy ? (c.cloud.proxy.fromEnvironment ? 'from HTTPS_PROXY' : 'cloud.proxy') : null,
+    backends: c.backends.map((b) => ({ name: b.name, mount: b.mount, baseUrl: b.baseUrl, auth: b.auth.type, allowedPaths: b.allowedPaths })),
+    concurrency: c.queue.concurrency, maxPending: c.queue.maxPending, stateDir: c.state.dir, metrics: c.metrics.listen, configFile: c.configFile,
+  };
+}
+
 export function redactedConfig(config: Config): Record<string, unknown> {
   const { configFile, ...rest } = config;
   return {

@@ -3,10 +3,10 @@
 // (still answering while calls drain), backends, the dispatcher of inbound messages, groups
 // (link + courier + outbox per endpoint group), commands (whose stop is the drain, so answers go out before the links close) and
 // notifications. Optional parts are in the list or not.
-import type { Config } from '../config/load.js';
+import { startSummary, type Config } from '../config/load.js';
 import { groupEndpoints } from '../config/endpoints.js';
 import type { Logger } from '../log/logger.js';
-import { safeUrl, type Link } from '../link/link.js';
+import type { Link } from '../link/link.js';
 import { BackendsPart } from '../backends/part.js';
 import { CommandsPart } from '../bridge/commands-part.js';
 import type { Courier } from '../bridge/courier.js';
@@ -78,16 +78,9 @@ export class Daemon {
     return daemon;
   }
 
-  private constructor(config: Config, log: Logger, parts: Part[], p: { groups: GroupsPart; commands: CommandsPart; metrics: MetricsPart | null; notifications: NotificationsPart | null; store: IdStore; telemetry: Telemetry }) {
-    this.#config = config;
-    this.#log = log;
-    this.#parts = parts;
-    this.#groups = p.groups;
-    this.#commands = p.commands;
-    this.#metrics = p.metrics;
-    this.#notifications = p.notifications;
-    this.store = p.store;
-    this.telemetry = p.telemetry;
+  private constructor(config: Config, log: Logger, parts: Part[], p: Pick<Daemon, 'store' | 'telemetry'> & { groups: GroupsPart; commands: CommandsPart; metrics: MetricsPart | null; notifications: NotificationsPart | null }) {
+    [this.#config, this.#log, this.#parts, this.store, this.telemetry] = [config, log, parts, p.store, p.telemetry];
+    [this.#groups, this.#commands, this.#metrics, this.#notifications] = [p.groups, p.commands, p.metrics, p.notifications];
   }
 
   readonly telemetry: Telemetry;
@@ -112,14 +105,7 @@ export class Daemon {
 
   /** Starts every part in order: the metrics listener, then every group dials. */
   async start(): Promise<void> {
-    const c = this.#config;
-    this.#log.info({
-      endpoints: c.cloud.endpoints.map((e) => ({ group: e.group, priority: e.priority, url: safeUrl(e.url) })),
-      proxy: c.cloud.proxy ? (c.cloud.proxy.fromEnvironment ? 'from HTTPS_PROXY' : 'cloud.proxy') : null,
-      backends: c.backends.map((b) => ({ name: b.name, mount: b.mount, baseUrl: b.baseUrl, auth: b.auth.type, allowedPaths: b.allowedPaths })),
-      concurrency: c.queue.concurrency, maxPending: c.queue.maxPending, stateDir: c.state.dir, metrics: c.metrics.listen, configFile: c.configFile,
-      parts: this.#parts.filter((p) => p.start).map((p) => p.name),
-    }, 'nbwss-bridge starting');
+    this.#log.info({ ...startSummary(this.#config), parts: this.#parts.filter((p) => p.start).map((p) => p.name) }, 'nbwss-bridge starting');
     await startAll(this.#parts, this.#log);
   }
 

@@ -23,11 +23,7 @@ export interface ClosedInfo {
   largest: SentFrame | null;
 }
 
-/** The URL without query or credentials, for logs and labels (a cloud may put a secret in the query). */
-export function safeUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname}`;
-}
+export { safeUrl } from '../config/endpoints.js';
 
 export const REASONS: Record<string, DisconnectReason> = {
   NBW_ERR_HEARTBEAT_TIMEOUT: 'heartbeat',
