@@ -36,6 +36,7 @@ export const INTERNAL = [
   'NBW_ERR_JOURNAL_WRITE',
   'NBW_ERR_ANSWER_DROPPED',
   'NBW_ERR_POLL_FAILED',
+  'NBW_ERR_USAGE',
 ] as const;
 
 export type AnsweredCode = keyof typeof ANSWERED;
@@ -83,5 +84,32 @@ export class LinkError extends BridgeError {
   }
 }
 
+/** A poll of the REST API for notifications that did not work; `retryAfterMs` says when to try again, if the server said. */
+export class PollError extends BridgeError {
+  readonly status: number;
+  readonly retryAfterMs: number | null;
+  constructor(message: string, status: number, retryAfterMs: number | null = null) {
+    super('NBW_ERR_POLL_FAILED', message);
+    // Stryker disable next-line StringLiteral: code reads err.code, never the name
+    this.name = 'PollError';
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** A command line the CLI cannot run (an unknown flag, a missing value): exit code 2. */
+export class UsageError extends BridgeError {
+  constructor(message: string) {
+    super('NBW_ERR_USAGE', message);
+    this.name = 'UsageError';
+  }
+}
+
 /** Every code, for documentation checks. */
 export const ALL_CODES: readonly ErrorCode[] = [...(Object.keys(ANSWERED) as AnsweredCode[]), ...INTERNAL];
+
+/**
+ * Every code by name, for log lines: `{ code: CODE.NBW_ERR_FRAME_DROPPED }`. A code that does
+ * not exist does not compile.
+ */
+export const CODE = Object.freeze(Object.fromEntries(ALL_CODES.map((c) => [c, c]))) as { readonly [K in ErrorCode]: K };

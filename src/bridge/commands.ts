@@ -5,7 +5,7 @@
 // delivery of answers are handed in, so it runs the same under the daemon, `replay` and tests.
 import { DEFAULT_GROUP } from '../config/endpoints.js';
 import { keyOf } from '../dedupe/keys.js';
-import { AnsweredError } from '../errors.js';
+import { CODE, AnsweredError } from '../errors.js';
 import { logId } from '../log/fields.js';
 import { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
@@ -85,11 +85,11 @@ export class CommandService {
       this.#dispatch(msg, ch);
     } catch (err) {
       const id = msg.kind === 'command' ? msg.command.id : msg.id;
-      this.#log.error({ err, id: logId(id), code: 'NBW_ERR_INTERNAL' }, 'unexpected error serving a message');
+      this.#log.error({ err, id: logId(id), code: CODE.NBW_ERR_INTERNAL }, 'unexpected error serving a message');
       try {
         this.#answerError(ch, id, new AnsweredError('NBW_ERR_INTERNAL', 'the bridge failed unexpectedly serving this request; it did not reach the REST API'), '?');
       } catch (again) {
-        this.#log.error({ err: again, id: logId(id), code: 'NBW_ERR_INTERNAL' }, 'could not answer the request either');
+        this.#log.error({ err: again, id: logId(id), code: CODE.NBW_ERR_INTERNAL }, 'could not answer the request either');
       }
     }
   }

@@ -6,7 +6,7 @@
 // through delivery (the next connection, or the outbox until there is one). An answer the
 // cloud refuses to take (it closes with 1009, or the connection breaks twice while it is being
 // written) is replaced by a bridge error, so it never comes back as a poison pill.
-import { AnsweredError } from '../errors.js';
+import { CODE, AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import { encodeErrorResponse } from '../protocol/codec.js';
@@ -281,7 +281,7 @@ export class Courier {
       this.#store.expire(d.id);
     }
     this.#log.warn(
-      { code: 'NBW_ERR_ANSWER_DROPPED', ids: dropped.map((d) => splitKey(d.id).id), limit: this.#outbox.bytes },
+      { code: CODE.NBW_ERR_ANSWER_DROPPED, ids: dropped.map((d) => splitKey(d.id).id), limit: this.#outbox.bytes },
       'outbox full: dropped the oldest held answers; a resend of their ids is answered 503 "response expired"',
     );
   }

@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { Part } from '../part.js';
 import type { Delivered } from '../protocol/codec.js';
 import type { Channel } from './channel.js';
+import { CODE } from '../errors.js';
 
 export type { Delivered };
 export type DeliveredKind = Delivered['kind'];
@@ -44,10 +45,10 @@ export class Dispatcher implements Part {
     const id = msg.kind === 'command' ? msg.command.id : msg.id;
     try {
       if (handler) handler(msg, ch);
-      else this.#warn.warn(ch.connection, msg.kind, { id: logId(id), code: 'NBW_ERR_FRAME_DROPPED', ...(msg.kind === 'drop' ? { reason: msg.reason } : {}) }, UNHANDLED[msg.kind]);
+      else this.#warn.warn(ch.connection, msg.kind, { id: logId(id), code: CODE.NBW_ERR_FRAME_DROPPED, ...(msg.kind === 'drop' ? { reason: msg.reason } : {}) }, UNHANDLED[msg.kind]);
     } catch (err) {
       try {
-        this.#log.error({ err, kind: msg.kind, id: logId(id), code: 'NBW_ERR_INTERNAL' }, 'unexpected error handling a message; dropped');
+        this.#log.error({ err, kind: msg.kind, id: logId(id), code: CODE.NBW_ERR_INTERNAL }, 'unexpected error handling a message; dropped');
       } catch {
         // A logger that throws cannot be told; the link goes on either way.
       }

@@ -1,6 +1,7 @@
 // Command-line parsing: the subcommand, its operands, --config, and one flag per config key.
 import { parseArgs } from 'node:util';
 import { schemaLeaves } from '../config/leaves.js';
+import { UsageError } from '../errors.js';
 
 export const COMMANDS = ['run', 'replay', 'check-config', 'demo'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -17,9 +18,7 @@ export interface ParsedArgs {
 }
 
 /** A usage error: the CLI prints it and exits 2. */
-export class UsageError extends Error {
-  readonly code = 'NBW_ERR_USAGE';
-}
+export { UsageError };
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string };
 

@@ -7,6 +7,7 @@ import { inFlight, type IdEntry, type IdState } from './entry.js';
 import type { Journal, JournalRecord } from './journal.js';
 import { Ledger } from './ledger.js';
 import { keyOf, splitKey } from './keys.js';
+import { CODE } from '../errors.js';
 
 export type { IdEntry, IdState };
 
@@ -255,7 +256,7 @@ export class IdStore {
       this.#journalFailed = false;
     } catch (err) {
       if (!this.#journalFailed) {
-        this.#log.error({ err, code: 'NBW_ERR_JOURNAL_WRITE' }, 'cannot write the state journal; ids are kept in memory only until it works again');
+        this.#log.error({ err, code: CODE.NBW_ERR_JOURNAL_WRITE }, 'cannot write the state journal; ids are kept in memory only until it works again');
       }
       this.#journalFailed = true;
       return;

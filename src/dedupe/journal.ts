@@ -7,6 +7,7 @@ import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { crc32 } from './crc32.js';
+import { BridgeError, CODE } from '../errors.js';
 
 /**
  * `s`: a call started. `d`: its answer (the whole COMMAND RESPONSE frame). `e`: answered, answer
@@ -103,7 +104,7 @@ export class Journal {
     const fh = await open(path, 'a+', 0o600);
     if (validBytes < buf.length) {
       log.warn(
-        { code: 'NBW_ERR_JOURNAL_CORRUPT', path, validBytes, cutBytes: buf.length - validBytes, records: records.length },
+        { code: CODE.NBW_ERR_JOURNAL_CORRUPT, path, validBytes, cutBytes: buf.length - validBytes, records: records.length },
         'journal has a corrupt or truncated tail; cut it off',
       );
       await fh.truncate(validBytes);
@@ -119,7 +120,7 @@ export class Journal {
 
   /** Appends a record; settles once it is on disk (fdatasync). */
   append(rec: JournalRecord): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('journal is closed'));
+    if (this.#closed) return Promise.reject(new BridgeError('NBW_ERR_JOURNAL_WRITE', 'the state journal is closed'));
     const line = encodeRecord(rec);
     this.#bytes += line.length;
     this.#pending.push(line);

@@ -4,6 +4,7 @@
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { Part } from '../part.js';
+import { CODE } from '../errors.js';
 
 export type { Part };
 
@@ -28,7 +29,7 @@ export async function stopAll(parts: readonly Part[], log: Logger): Promise<void
     try {
       await part.stop?.();
     } catch (err) {
-      log.error({ err, part: part.name, code: 'NBW_ERR_INTERNAL' }, 'a part failed to stop; stopping the others');
+      log.error({ err, part: part.name, code: CODE.NBW_ERR_INTERNAL }, 'a part failed to stop; stopping the others');
     }
   }
 }

@@ -2,7 +2,7 @@
 // CONNECT handshake, heartbeat, frames in and out. The Link decides which to dial and when.
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { LinkError } from '../errors.js';
+import { CODE, LinkError } from '../errors.js';
 import { logId } from '../log/fields.js';
 import type { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
@@ -107,7 +107,7 @@ export class Connection {
       try {
         this.#onMessage(data as Buffer, isBinary);
       } catch (err) {
-        log.error({ conn: n, err, code: 'NBW_ERR_INTERNAL' }, 'unexpected error handling a message from the cloud; it was dropped and the connection keeps serving');
+        log.error({ conn: n, err, code: CODE.NBW_ERR_INTERNAL }, 'unexpected error handling a message from the cloud; it was dropped and the connection keeps serving');
       }
     });
     ws.on('error', (err) => {
@@ -232,7 +232,7 @@ export class Connection {
   #onMessage(data: Buffer, isBinary: boolean): void {
     const warn = this.#settings.warn;
     if (isBinary) {
-      warn.warn(this.n, 'binary', { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', bytes: data.length }, 'dropped a binary frame: NBWSS messages are text');
+      warn.warn(this.n, 'binary', { conn: this.n, code: CODE.NBW_ERR_FRAME_DROPPED, bytes: data.length }, 'dropped a binary frame: NBWSS messages are text');
       return;
     }
     const max = this.#settings.maxMessageBytes;
@@ -246,14 +246,14 @@ export class Connection {
       warn.warn(
         this.n,
         'early',
-        { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', kind: msg.kind, id: logId(msg.kind === 'command' ? msg.command.id : msg.id) },
+        { conn: this.n, code: CODE.NBW_ERR_FRAME_DROPPED, kind: msg.kind, id: logId(msg.kind === 'command' ? msg.command.id : msg.id) },
         'dropped a message that arrived before the CONNECT was answered',
       );
       return;
     }
     if (this.#state !== 'ready') return;
     if (msg.kind === 'connect-response') {
-      warn.warn(this.n, 'connect', { conn: this.n, code: 'NBW_ERR_FRAME_DROPPED', id: logId(msg.id) }, 'dropped a stray CONNECT RESPONSE');
+      warn.warn(this.n, 'connect', { conn: this.n, code: CODE.NBW_ERR_FRAME_DROPPED, id: logId(msg.id) }, 'dropped a stray CONNECT RESPONSE');
       return;
     }
     this.#events.inbound(this, msg);

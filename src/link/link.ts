@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import { Backoff } from '../retry.js';
 import { CLOSE, Connection, safeUrl, type ClosedInfo, type ConnEvents, type ConnSettings } from './connection.js';
 import { closeWeight, connSettings, STABLE_MS, type LinkEndpoint, type LinkEvents, type LinkOptions, type LinkState } from './settings.js';
+import { CODE } from '../errors.js';
 
 export { CLOSE, safeUrl } from './connection.js';
 export type { SentFrame } from './connection.js';
@@ -171,7 +172,7 @@ export class Link extends EventEmitter<LinkEvents> {
     try {
       return this.#connect(index);
     } catch (err) {
-      this.#log.error({ url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, code: 'NBW_ERR_ENDPOINT_UNUSABLE' }, 'cannot dial this cloud endpoint');
+      this.#log.error({ url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, code: CODE.NBW_ERR_ENDPOINT_UNUSABLE }, 'cannot dial this cloud endpoint');
       return null;
     }
   }
@@ -187,7 +188,7 @@ export class Link extends EventEmitter<LinkEvents> {
       const next = (index + 1) % this.#endpoints.length;
       const delay = this.#backoff.next();
       this.#log.error(
-        { url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, retryInMs: delay, code: 'NBW_ERR_ENDPOINT_UNUSABLE' },
+        { url: safeUrl((this.#endpoints[index] as LinkEndpoint).url), reason: (err as Error).message, retryInMs: delay, code: CODE.NBW_ERR_ENDPOINT_UNUSABLE },
         'cannot dial this cloud endpoint; trying again later',
       );
       this.#timer = setTimeout(() => {
@@ -270,7 +271,7 @@ export class Link extends EventEmitter<LinkEvents> {
     try {
       (this.emit as (e: K, i: LinkEvents[K][0]) => boolean)(event, info);
     } catch (err) {
-      this.#log.error({ err, code: 'NBW_ERR_INTERNAL', event }, 'unexpected error handling the end of a connection; redialling all the same');
+      this.#log.error({ err, code: CODE.NBW_ERR_INTERNAL, event }, 'unexpected error handling the end of a connection; redialling all the same');
     }
   }
 

@@ -3,7 +3,7 @@
 // and the server's pace respected (503: back off; 429: Retry-After).
 import { rootCertificates } from 'node:tls';
 import { Pool } from 'undici';
-import { BridgeError } from '../errors.js';
+import { PollError } from '../errors.js';
 import { retryAfterMs } from '../retry.js';
 import type { Logger } from '../log/logger.js';
 
@@ -23,18 +23,7 @@ const atLeast = (version: string, floor: string | undefined) => floor === undefi
 
 export const mediaType = (version: string) => `application/vnd.netbackup+json;version=${version}`;
 
-/** A poll that did not work; `retryAfterMs` says when to try again, if the server said. */
-export class PollError extends BridgeError {
-  readonly status: number;
-  readonly retryAfterMs: number | null;
-  constructor(message: string, status: number, retryAfterMs: number | null = null) {
-    super('NBW_ERR_POLL_FAILED', message);
-    // Stryker disable next-line StringLiteral: code reads err.code, never the name
-    this.name = 'PollError';
-    this.status = status;
-    this.retryAfterMs = retryAfterMs;
-  }
-}
+export { PollError };
 
 export interface NbApiOptions {
   baseUrl: string;

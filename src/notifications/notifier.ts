@@ -13,6 +13,7 @@ import type { Poller } from './poller.js';
 import { enabledPollers } from './registry.js';
 import { loadNotifyState, StateFile, type NotifyState, type PendingNotification } from './store.js';
 import { UnknownValues } from './vocabulary.js';
+import { CODE } from '../errors.js';
 
 /** A group's link as the notifier sees it. */
 export interface NotifyOutlet {
@@ -174,7 +175,7 @@ export class Notifier {
       const hint = e?.retryAfterMs;
       next = hint !== null && hint !== undefined ? Math.max(hint, 100) : e?.status === 503 ? wait : this.#cfg.pollMs;
       this.#log.warn(
-        { code: 'NBW_ERR_POLL_FAILED', kind, status: e?.status, reason: (err as Error).message, failures: backoff.attempt, retryInMs: next },
+        { code: CODE.NBW_ERR_POLL_FAILED, kind, status: e?.status, reason: (err as Error).message, failures: backoff.attempt, retryInMs: next },
         `polling ${kind} failed; the command path is not affected`,
       );
     }
@@ -246,7 +247,7 @@ export class Notifier {
 
   #save(): Promise<void> {
     return this.#file.save(() => this.#state).catch((err: unknown) => {
-      this.#log.error({ err, code: 'NBW_ERR_JOURNAL_WRITE' }, 'cannot write the notification state');
+      this.#log.error({ err, code: CODE.NBW_ERR_JOURNAL_WRITE }, 'cannot write the notification state');
     });
   }
 }

@@ -19,3 +19,14 @@ describe('the source tree', () => {
     expect(lines(join(src, 'lifecycle/daemon.ts'))).toBeLessThan(150);
   });
 });
+
+describe('error codes', () => {
+  it('every code in a log line or error is named through the catalogue (CODE.*), never as a bare string', () => {
+    const bare = files(src)
+      .filter((f) => !f.endsWith('errors.ts'))
+      .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((l, i) => [f, i + 1, l] as const))
+      .filter(([, , l]) => /\bcode: ['"]NBW_ERR_/.test(l))
+      .map(([f, n]) => `${relative(src, f)}:${n}`);
+    expect(bare).toEqual([]);
+  });
+});
