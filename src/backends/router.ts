@@ -11,7 +11,7 @@ import type { CommandResponsePayload } from '../protocol/envelope.js';
 import { RestClient, type RestCall, type RestCaller } from '../rest/client.js';
 import type { AuthProfile } from './auth/profile.js';
 import { CREDENTIAL_HEADERS, PROFILES, responseAllowlist } from './auth/registry.js';
-import { scrub } from './scrub.js';
+import { compose, filtering, signing, type Send } from './layers.js';
 
 /** True when the uri's segments begin with the mount's (by name, as a server that strips ";" parameters reads them). */
 function mountedAt(uri: ParsedUri, mount: readonly string[]): boolean {
@@ -36,22 +36,19 @@ export class Backend implements RestCaller {
   readonly policy: Policy;
   readonly #client: RestClient;
   readonly #auth: AuthProfile;
-  /** Response headers that may reach the cloud, or null when the bridge holds no credential here. */
-  readonly #allow: ReadonlySet<string> | null;
-  readonly #log: Logger;
-  readonly #telemetry: Telemetry;
-  readonly #maxBytes: number;
+  /** The REST client wrapped in the backend's layers. */
+  readonly #send: Send;
+  /** Clients of the profile's own to other origins (IAM), closed with the backend. */
+  readonly #others: RestClient[] = [];
 
   constructor(cfg: BackendConfig, opts: RouterOptions, log: Logger, telemetry: Telemetry) {
     this.name = cfg.name;
     this.mount = cfg.mount;
     this.mountSegments = cfg.mount.split('/').filter((s) => s !== '');
     this.policy = new Policy(cfg);
-    this.#log = log;
-    this.#telemetry = telemetry;
-    this.#maxBytes = cfg.maxResponseBytes;
-    this.#client = new RestClient({ baseUrl: cfg.baseUrl, ca: cfg.ca, timeoutMs: cfg.timeoutMs, maxResponseBytes: cfg.maxResponseBytes, connections: opts.connections });
-    this.#allow = responseAllowlist(cfg.auth.type);
+    const client = (baseUrl: string, connections: number) =>
+      new RestClient({ baseUrl, ca: cfg.ca, timeoutMs: cfg.timeoutMs, maxResponseBytes: cfg.maxResponseBytes, connections });
+    this.#client = client(cfg.baseUrl, opts.connections);
     const spec = PROFILES.get(cfg.auth.type);
     if (!spec) throw new TypeError(`no auth profile ${cfg.auth.type}; the configuration loader checks that`);
     this.#auth = spec.create(cfg.auth.values, {
@@ -62,37 +59,29 @@ export class Backend implements RestCaller {
       sessions: (live) => telemetry.backendSessions(cfg.name, live),
       strip: CREDENTIAL_HEADERS,
       login: opts.login,
+      connect: (url) => {
+        const other = client(url, 1);
+        this.#others.push(other);
+        return other;
+      },
     });
+    const allow = responseAllowlist(cfg.auth.type);
+    const auth = this.#auth;
+    this.#send = compose((call) => this.#client.call(call), [
+      ...(allow === null ? [] : [filtering({
+        backend: cfg.name, allow, secrets: () => auth.secrets(), maxBytes: cfg.maxResponseBytes, log,
+        redacted: (hits) => telemetry.secretsRedacted(cfg.name, hits),
+      })]),
+      signing(auth),
+    ]);
   }
 
   /**
-   * Sends a call with the backend's credentials. A 401 on a session that is stale replaces it
-   * (once, for every call that saw it) and the call is made once more; the answer of a signed
-   * call keeps no credential of the bridge's.
+   * Sends a call through the backend's layers: signed with its credentials (once more after a
+   * 401 on a stale session), and, where it signs, the answer kept free of its credentials.
    */
-  async call(req: RestCall): Promise<CommandResponsePayload> {
-    let signed = await this.#auth.apply(req);
-    let res = await this.#client.call(signed.call);
-    if (res.responseCode === 401 && (await this.#auth.unauthorized(signed))) {
-      signed = await this.#auth.apply(req);
-      res = await this.#client.call(signed.call);
-    }
-    if (res.responseCode !== 401) this.#auth.accepted(signed);
-    this.#auth.inspect(res);
-    if (this.#allow === null) return res;
-    const scrubbed = scrub(res, this.#allow, this.#auth.secrets(), this.#maxBytes);
-    if (scrubbed === null) {
-      throw new AnsweredError(
-        'NBW_ERR_REST_FAILED',
-        `the answer is compressed (${res.headers['content-encoding']}) in a way the bridge cannot check for its own credentials, so it is withheld`,
-      );
-    }
-    const { res: clean, hits } = scrubbed;
-    if (hits > 0) {
-      this.#telemetry.secretsRedacted(this.name, hits);
-      this.#log.warn({ backend: this.name, path: req.path.split('?')[0], count: hits }, "the backend echoed a credential of the bridge's in its answer; replaced with [redacted]");
-    }
-    return clean;
+  call(req: RestCall): Promise<CommandResponsePayload> {
+    return this.#send(req);
   }
 
   /** Where calls go (scheme, host and port), for logs only: never in an answer to the cloud. */
@@ -107,12 +96,13 @@ export class Backend implements RestCaller {
 
   abortAll(reason: AnsweredError): void {
     this.#client.abortAll(reason);
+    for (const c of this.#others) c.abortAll(reason);
   }
 
   /** Logs out, then closes the pool once its calls are done. */
   async close(): Promise<void> {
     await this.#auth.close().catch(() => {});
-    await this.#client.close();
+    await Promise.all([this.#client, ...this.#others].map((c) => c.close()));
   }
 }
 

@@ -8,6 +8,7 @@ import { AhsaySim, CohesitySim, IbmCloudSim, StorwareSim, VeeamEmSim, VeeamVbrSi
 import { Daemon } from '../../src/lifecycle/daemon.js';
 import { FakeCloud, RestServer, sendJson, type CloudMessage, type CloudPeer, type RestHandler } from '../support/fakes.js';
 import { captureLog, type CapturedLog } from '../support/log.js';
+import { httpsServer, TEST_CA_FILE } from '../support/tls.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -251,6 +252,38 @@ describe('auth profiles', () => {
     expect(sim.logins).toBe(1);
     expect(sim.tenants).toEqual(['tenant-7/']);
     noSecrets(logs);
+  });
+
+  it('ibm-iam reaches IAM through the REST client: the backend\'s CA is trusted and its time limit kept', async () => {
+    const sim = new IbmCloudSim();
+    const api = await serve(sim.handler);
+    // IAM on https, with a certificate of the test CA; the simulator reads the token call's form.
+    const iam = httpsServer();
+    iam.on('request', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        void sim.handler({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, text: body.toString('utf8') }, res);
+      });
+    });
+    await new Promise<void>((r) => iam.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => iam.close(() => r())));
+    const port = (iam.address() as { port: number }).port;
+    const auth = { type: 'ibm-iam', apiKeyFile: secret('ibm-tls', sim.apiKey), tokenUrl: `https://localhost:${port}/identity/token`, tenantId: 't/' };
+    const trusted = await bridgeWith([{ name: 'ibm', mount: '/ibm', baseUrl: api.url, caFile: TEST_CA_FILE, allowedPaths: ['/v2/'], auth }]);
+    expect((await trusted.peer.command('GET', '/ibm/v2/data-protect/protection-groups')).payload.responseCode).toBe(200);
+    expect(sim.logins).toBe(1);
+    const untrusted = await bridgeWith([{ name: 'ibm', mount: '/ibm', baseUrl: api.url, allowedPaths: ['/v2/'], auth: { ...auth, apiKeyFile: secret('ibm-tls2', sim.apiKey) } }]);
+    const refused = await untrusted.peer.command('GET', '/ibm/v2/data-protect/protection-groups');
+    expect(refused.payload.responseCode).toBe(502);
+    expect(body(refused).errorMessage).toMatch(/IAM token URL unreachable: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/);
+    const hanging = await serve(() => new Promise<void>(() => {}));
+    const slow = await bridgeWith([{ name: 'ibm', mount: '/ibm', baseUrl: api.url, timeoutMs: 300, allowedPaths: ['/v2/'], auth: { ...auth, apiKeyFile: secret('ibm-slow', sim.apiKey), tokenUrl: `${hanging.url}/identity/token` } }]);
+    const late = await slow.peer.command('GET', '/ibm/v2/data-protect/protection-groups');
+    expect(late.payload.responseCode).toBe(502);
+    expect(body(late).errorMessage).toMatch(/IAM token URL unreachable: REST call timed out after 300 ms/);
+    noSecrets(trusted.logs);
   });
 
   it('ibm-iam asks IAM with a form, renews a token about to run out before using it, takes an hour when IAM names no lifetime, and says what failed', async () => {

@@ -7,6 +7,10 @@ import { silentLogger } from '../../src/log/logger.js';
 import type { CommandResponsePayload } from '../../src/protocol/envelope.js';
 import type { RestCall } from '../../src/rest/client.js';
 
+const noOtherOrigin = (): never => {
+  throw new Error('these profiles call no other origin');
+};
+
 function cohesity(): { profile: AuthProfile; calls: RestCall[] } {
   let n = 0;
   const calls: RestCall[] = [];
@@ -19,7 +23,7 @@ function cohesity(): { profile: AuthProfile; calls: RestCall[] } {
   if (!spec) throw new Error('no cohesity profile');
   const profile = spec.create(
     { apiKey: null, username: 'u', password: 'a-long-password', domain: 'LOCAL', tenantId: null },
-    { send, backend: 'c', log: silentLogger(), reportError: () => {}, sessions: () => {}, strip: new Set(['authorization']) },
+    { send, backend: 'c', log: silentLogger(), reportError: () => {}, sessions: () => {}, strip: new Set(['authorization']), connect: noOtherOrigin },
   );
   return { profile, calls };
 }
@@ -50,6 +54,7 @@ const ctx = (send: (call: RestCall) => Promise<CommandResponsePayload> = async (
   reportError: () => void errors.push('error'),
   sessions: () => {},
   strip: new Set(['authorization', 'cookie']),
+  connect: noOtherOrigin,
 });
 const create = (type: string, values: Record<string, string | null>, c: ProfileContext = ctx()) => {
   const spec = PROFILES.get(type);

@@ -1,42 +1,40 @@
 // IBM Cloud Backup and Recovery as a service: an IBM Cloud API key exchanged at IAM for a bearer
 // token (renewed before it runs out), sent with X-IBM-Tenant-Id. The token call goes to IAM, not
-// to the backend, through a pool of its own with the backend's time limit.
-import { request } from 'undici';
-import type { RestCall } from '../../rest/client.js';
+// to the backend, through a REST client of its own with the backend's CA and time limit.
+import type { RestCall, RestCaller } from '../../rest/client.js';
 import { form, jsonOf, loginFailed, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec } from './profile.js';
 import { runningOut, SessionProfile, type OAuth } from './session-profile.js';
 
-/** Longest a token call to IAM may take. */
-const IAM_TIMEOUT_MS = 30_000;
-
 class IbmIam extends SessionProfile<OAuth> {
   readonly #apiKey: string;
-  readonly #tokenUrl: string;
+  readonly #iam: RestCaller;
+  /** The token URL's query, if it has one (the client's base is its origin and path). */
+  readonly #query: string;
   readonly #tenantId: string;
   constructor(values: AuthValues, ctx: ProfileContext) {
     super(ctx, { stale: runningOut });
     this.#apiKey = value(values, 'apiKey');
-    this.#tokenUrl = value(values, 'tokenUrl');
+    const tokenUrl = new URL(value(values, 'tokenUrl'));
+    this.#iam = ctx.connect(tokenUrl.origin + tokenUrl.pathname);
+    this.#query = tokenUrl.search;
     this.#tenantId = value(values, 'tenantId');
   }
   protected async login(): Promise<OAuth> {
-    let status = 0;
-    // Stryker disable next-line StringLiteral: set before it is read, or never read
-    let text = '';
+    let res;
     try {
-      const res = await request(this.#tokenUrl, {
+      res = await this.#iam.call({
         method: 'POST',
+        path: this.#query,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: form({ grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey: this.#apiKey }),
-        signal: AbortSignal.timeout(IAM_TIMEOUT_MS),
       });
-      status = res.statusCode;
-      text = await res.body.text();
     } catch (err) {
-      throw loginFailed(this.ctx.backend, `IAM token URL unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      // The REST client's error names the failure (ECONNREFUSED, a TLS error) in its cause.
+      const cause = (err as { cause?: { code?: unknown } }).cause;
+      throw loginFailed(this.ctx.backend, `IAM token URL unreachable: ${typeof cause?.code === 'string' ? cause.code : (err as Error).message}`);
     }
-    if (status !== 200) throw loginFailed(this.ctx.backend, `IAM token URL answered ${status}`);
-    const b = jsonOf({ headers: {}, responseCode: status, body: text });
+    if (res.responseCode !== 200) throw loginFailed(this.ctx.backend, `IAM token URL answered ${res.responseCode}`);
+    const b = jsonOf(res);
     if (typeof b.access_token !== 'string') throw loginFailed(this.ctx.backend, 'no access_token in the IAM answer');
     return { access: b.access_token, refresh: null, expiresAt: Date.now() + Number(b.expires_in ?? 3600) * 1000 };
   }

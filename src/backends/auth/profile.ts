@@ -9,7 +9,7 @@
 import { AnsweredError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { CommandResponsePayload } from '../../protocol/envelope.js';
-import type { RestCall } from '../../rest/client.js';
+import type { RestCall, RestCaller } from '../../rest/client.js';
 
 /** Secrets shorter than this are not searched for in answers: they would shred ordinary text. check-config warns about them. */
 export const MIN_SECRET_LENGTH = 4;
@@ -45,6 +45,11 @@ export interface ProfileContext {
   strip: ReadonlySet<string>;
   /** Waits between failed logins (login.minMs and login.maxMs). */
   login?: { minMs: number; maxMs: number };
+  /**
+   * A REST client to another origin (an identity provider's token URL), with the backend's CA
+   * and time limit; `url` is its base, calls add their path to it. Closed with the backend.
+   */
+  connect: (url: string) => RestCaller;
 }
 
 export interface ProfileSpec {
