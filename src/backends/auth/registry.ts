@@ -1,19 +1,14 @@
-// Every auth profile, registered once, and what is derived from their declarations: the config
+// Every auth profile (listed in all.ts), and what is derived from their declarations: the config
 // keys each takes (secret files read and checked), the headers a cloud may not send where the
 // bridge signs, the names redacted in logs and check-config, and the response headers a signing
 // backend may return. Nothing here is listed by hand per profile.
 import { readableByOthers, readSecret, expandPath, type Env } from '../../config/files.js';
-import { ahsay } from './ahsay.js';
-import { cohesity } from './cohesity.js';
-import { ibmIam } from './ibm-iam.js';
-import { netbackupApiKey } from './netbackup-apikey.js';
-import { passthrough } from './passthrough.js';
+import * as all from './all.js';
 import type { AuthValues, ProfileSpec } from './profile.js';
-import { storware } from './storware.js';
-import { veeamEm } from './veeam-em.js';
-import { veeamVbr } from './veeam-vbr.js';
 
-const ALL: readonly ProfileSpec[] = [passthrough, netbackupApiKey, veeamEm, veeamVbr, cohesity, ibmIam, ahsay, storware];
+/** The default first (a backend without `auth` passes the cloud's credentials through), then by type. */
+const ALL: readonly ProfileSpec[] = (Object.values(all) as ProfileSpec[]).sort((a, b) =>
+  a.type === 'passthrough' ? -1 : b.type === 'passthrough' ? 1 : a.type.localeCompare(b.type));
 
 /** The profiles by type. */
 export const PROFILES: ReadonlyMap<string, ProfileSpec> = new Map(ALL.map((p) => [p.type, p]));
