@@ -111,6 +111,20 @@ describe('routing by mount', () => {
 });
 
 describe('auth profiles', () => {
+  it('proxmox-pbs sends its API token; an answer echoing it reaches the cloud redacted, and no log holds it', async () => {
+    const secretValue = '0c5e8b3a-7a51-4f4e-9d54-1f6cbb1b2c3d';
+    const pbs = await serve((req, res) => sendJson(res, 200, { data: { echo: req.headers.authorization } }, { 'set-cookie': 'PBSAuthCookie=x' }));
+    const { peer, logs } = await bridgeWith([
+      { name: 'pbs', mount: '/pbs', baseUrl: pbs.url, allowedPaths: ['/api2/json/'], auth: { type: 'proxmox-pbs', tokenId: 'backup@pbs!cloud', tokenSecretFile: secret('pbs', secretValue) } },
+    ]);
+    const answer = await peer.command('GET', '/pbs/api2/json/admin/datastore', { headers: { Authorization: 'cloud-jwt' } });
+    expect(pbs.requests[0]?.headers.authorization).toBe(`PBSAPIToken=backup@pbs!cloud:${secretValue}`);
+    expect(answer.payload.responseCode).toBe(200);
+    expect(body(answer)).toEqual({ data: { echo: '[redacted]' } });
+    expect(answer.payload.headers).not.toHaveProperty('set-cookie');
+    noSecrets(logs, secretValue);
+  });
+
   it('netbackup-apikey sets Authorization to the local API key, replacing the cloud JWT; an answer echoing the key reaches the cloud with it redacted', async () => {
     const nb = await serve((req, res) => sendJson(res, 200, { auth: req.headers.authorization }, { 'x-echo': String(req.headers.authorization), etag: '"v1"' }));
     const { peer, logs, daemon } = await bridgeWith(

@@ -335,3 +335,24 @@ describe('login waits (login.minMs, login.maxMs)', () => {
     expect(backend.logins()).toBe(2);
   });
 });
+
+describe('the Proxmox Backup Server profile', () => {
+  const values = { tokenId: 'backup@pbs!cloud', tokenSecret: '0c5e8b3a-7a51-4f4e-9d54-1f6cbb1b2c3d' };
+
+  it('sends the API token in Authorization, replacing whatever the cloud sent, and keeps other headers', async () => {
+    const p = create('proxmox-pbs', values);
+    const signed = await p.apply({ method: 'GET', path: '/api2/json/admin/datastore', headers: { authorization: 'cloud-jwt', cookie: 'x=1', accept: 'application/json' } });
+    expect(signed.call.headers).toEqual({ authorization: 'PBSAPIToken=backup@pbs!cloud:0c5e8b3a-7a51-4f4e-9d54-1f6cbb1b2c3d', accept: 'application/json' });
+    expect(signed.session).toBe(0);
+  });
+
+  it('counts the secret and the whole header among what no answer may carry', () => {
+    const p = create('proxmox-pbs', values);
+    expect(p.secrets()).toEqual(['0c5e8b3a-7a51-4f4e-9d54-1f6cbb1b2c3d', 'PBSAPIToken=backup@pbs!cloud:0c5e8b3a-7a51-4f4e-9d54-1f6cbb1b2c3d']);
+  });
+
+  it('has no session: a 401 is the answer, not a reason to try again', async () => {
+    const p = create('proxmox-pbs', values);
+    expect(await p.unauthorized(await p.apply({ method: 'GET', path: '/x', headers: {} }))).toBe(false);
+  });
+});

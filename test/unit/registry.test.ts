@@ -123,3 +123,20 @@ describe('what the declarations give', () => {
     expect(allow?.has('x-restsvcsessionid')).toBe(false);
   });
 });
+
+describe('a profile added as one file and one line (proxmox-pbs)', () => {
+  it('is known by type, reads its secret file, and checks its token id', () => {
+    expect(AUTH_TYPES).toContain('proxmox-pbs');
+    const file = secretFile('pbs.secret', '0c5e8b3a-7a51-4f4e-9d54-1f6cbb1b2c3d');
+    const ok = resolve({ type: 'proxmox-pbs', tokenId: 'backup@pbs!cloud', tokenSecretFile: file });
+    expect(ok.problems).toEqual([]);
+    expect(ok.auth && redactAuth(ok.auth)).toEqual({ type: 'proxmox-pbs', tokenId: 'backup@pbs!cloud', tokenSecret: '[redacted]', tokenSecretFile: file });
+    expect(ok.auth && configSecrets(ok.auth)).toEqual(['0c5e8b3a-7a51-4f4e-9d54-1f6cbb1b2c3d']);
+    expect(resolve({ type: 'proxmox-pbs', tokenId: 'backup', tokenSecretFile: file }).problems).toEqual(['backends[0].auth.tokenId: must be a Proxmox API token id, user@realm!name']);
+    expect(resolve({ type: 'proxmox-pbs', tokenId: 'backup@pbs!cloud' }).problems).toEqual(['backends[0].auth.tokenSecretFile: required for auth type proxmox-pbs']);
+  });
+
+  it('signs, so its answers keep only the common headers', () => {
+    expect(responseAllowlist('proxmox-pbs')).toEqual(new Set(COMMON_RESPONSE_HEADERS));
+  });
+});
