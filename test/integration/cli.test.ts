@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeCloud, netbackupHandler, RestServer, sendJson } from '../support/fakes.js';
+import { childEnv } from '../support/cli-env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin', 'nbwss-bridge');
@@ -22,7 +23,7 @@ interface Run {
 /** Runs the CLI with only the given NBWSS_* variables (plus PATH). */
 function cli(args: string[], env: Record<string, string> = {}, opts: { stdin?: string; untilStdout?: RegExp; signal?: NodeJS.Signals } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: childEnv({ PATH: process.env.PATH ?? '', ...env }), stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -161,7 +162,7 @@ describe('nbwss-bridge CLI', () => {
     cleanups.push(() => rest.stop(), () => cloud.stop());
     const child = spawn(process.execPath, [bin, 'run'], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', NBWSS_CLOUD_URL: cloud.url, NBWSS_CLOUD_TOKEN: 'cli-token', NBWSS_REST_BASE_URL: rest.url },
+      env: childEnv({ PATH: process.env.PATH ?? '', NBWSS_CLOUD_URL: cloud.url, NBWSS_CLOUD_TOKEN: 'cli-token', NBWSS_REST_BASE_URL: rest.url }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -203,7 +204,7 @@ describe('nbwss-bridge CLI', () => {
       process.stdout.write('READY\\n');`;
     const node = (code: string, signals: NodeJS.Signals[] = []) =>
       new Promise<Run>((resolve) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, stdio: 'pipe' });
+        const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, env: childEnv({ ...process.env }), stdio: 'pipe' });
         let stdout = '';
         child.stdout.on('data', (d: Buffer) => {
           stdout += d.toString('utf8');

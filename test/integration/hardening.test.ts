@@ -18,6 +18,7 @@ import { gate, sleep, startBridge, type TestBridge, type TestBridgeOptions } fro
 import { FakeCloud, RestServer, sendJson, type CloudMessage, type CloudPeer } from '../support/fakes.js';
 import { captureLog } from '../support/log.js';
 import { until } from '../support/wait.js';
+import { childEnv } from '../support/cli-env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -33,7 +34,7 @@ const start = async (opts: TestBridgeOptions) => (bridge = await startBridge(opt
 function bridgeProcess(env: Record<string, string>): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, [join(root, 'bin', 'nbwss-bridge'), 'run'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', NBWSS_RECONNECT_MIN_MS: '50', NBWSS_RECONNECT_MAX_MS: '200', NBWSS_LOG_LEVEL: 'info', ...env },
+    env: childEnv({ PATH: process.env.PATH ?? '', NBWSS_RECONNECT_MIN_MS: '50', NBWSS_RECONNECT_MAX_MS: '200', NBWSS_LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

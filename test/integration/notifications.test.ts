@@ -13,6 +13,7 @@ import { sleep } from '../support/bridge.js';
 import { FakeCloud, netbackupHandler, RestServer, type CloudMessage, type CloudPeer } from '../support/fakes.js';
 import { captureLog } from '../support/log.js';
 import { until } from '../support/wait.js';
+import { childEnv } from '../support/cli-env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -284,7 +285,7 @@ describe('across a kill -9', () => {
     // The simulator must outlive the bridge: it is served in this process, the bridge runs as a child.
     const start = () => {
       // One record per notification, so that several ids are pending when the bridge is killed.
-      const child = spawn(process.execPath, [join(root, 'bin', 'nbwss-bridge'), 'run'], { cwd: root, env: { PATH: process.env.PATH ?? '', ...s.env, NBWSS_NOTIFY_BATCH_MAX: '1' }, stdio: 'ignore' });
+      const child = spawn(process.execPath, [join(root, 'bin', 'nbwss-bridge'), 'run'], { cwd: root, env: childEnv({ PATH: process.env.PATH ?? '', ...s.env, NBWSS_NOTIFY_BATCH_MAX: '1' }), stdio: 'ignore' });
       cleanups.push(() => {
         if (child.exitCode === null) child.kill('SIGKILL');
       });

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { sleep, startBridge, type TestBridge } from '../support/bridge.js';
 import { FakeCloud, RestServer, sendJson } from '../support/fakes.js';
 import { until } from '../support/wait.js';
+import { childEnv } from '../support/cli-env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -29,7 +30,7 @@ async function setup() {
   writeFileSync(configFile, JSON.stringify(config));
   const child: ChildProcess = spawn(process.execPath, [join(root, 'bin', 'nbwss-bridge'), 'run', '--config', configFile], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '' },
+    env: childEnv({ PATH: process.env.PATH ?? '' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

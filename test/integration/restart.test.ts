@@ -9,6 +9,7 @@ import { JOURNAL_FILE } from '../../src/dedupe/journal.js';
 import { sleep } from '../support/bridge.js';
 import { FakeCloud, RestServer, sendJson, type CloudPeer } from '../support/fakes.js';
 import { until } from '../support/wait.js';
+import { childEnv } from '../support/cli-env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -25,7 +26,7 @@ interface Proc {
 function bridgeProcess(env: Record<string, string>): Proc {
   const child = spawn(process.execPath, [join(root, 'bin', 'nbwss-bridge'), 'run'], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', NBWSS_RECONNECT_MIN_MS: '50', NBWSS_RECONNECT_MAX_MS: '200', ...env },
+    env: childEnv({ PATH: process.env.PATH ?? '', NBWSS_RECONNECT_MIN_MS: '50', NBWSS_RECONNECT_MAX_MS: '200', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
