@@ -1,21 +1,22 @@
 // A backend is its REST client with layers around it, each wrapping the next as undici's
 // interceptors wrap a dispatcher: signing (credentials, and one more try after a 401 on a stale
-// session) inside, then filtering of the answer (no credential of the bridge's goes back).
-// Every call of a backend, the cloud's and the profiles' own, goes through the same client.
+// session) around the client's HTTP results; then the codec shapes the answer for the wire, and
+// filtering keeps the bridge's credentials out of it. Every call of a backend, the cloud's and
+// the profiles' own, goes through the same client.
 import { AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { CommandResponsePayload } from '../protocol/envelope.js';
-import type { RestCall } from '../rest/client.js';
+import type { HttpResult, RestCall } from '../rest/client.js';
 import type { AuthProfile } from './auth/profile.js';
 import { scrub } from './scrub.js';
 
-/** One call and its answer. */
-export type Send = (call: RestCall) => Promise<CommandResponsePayload>;
+/** One call and its answer: an HTTP result, or the payload of a COMMAND RESPONSE. */
+export type Send<R = HttpResult> = (call: RestCall) => Promise<R>;
 /** Wraps a Send in another. */
-export type Layer = (next: Send) => Send;
+export type Layer<R = HttpResult> = (next: Send<R>) => Send<R>;
 
 /** `base` wrapped in `layers`, the first outermost. */
-export const compose = (base: Send, layers: readonly Layer[]): Send => layers.reduceRight<Send>((next, layer) => layer(next), base);
+export const compose = <R>(base: Send<R>, layers: readonly Layer<R>[]): Send<R> => layers.reduceRight<Send<R>>((next, layer) => layer(next), base);
 
 /**
  * Signs each call with the profile's credentials. A 401 on a session that is stale replaces it
@@ -24,11 +25,11 @@ export const compose = (base: Send, layers: readonly Layer[]): Send => layers.re
 export const signing = (auth: AuthProfile): Layer => (next) => async (call) => {
   let signed = await auth.apply(call);
   let res = await next(signed.call);
-  if (res.responseCode === 401 && (await auth.unauthorized(signed))) {
+  if (res.status === 401 && (await auth.unauthorized(signed))) {
     signed = await auth.apply(call);
     res = await next(signed.call);
   }
-  if (res.responseCode !== 401) auth.accepted(signed);
+  if (res.status !== 401) auth.accepted(signed);
   auth.inspect(res);
   return res;
 };
@@ -46,7 +47,7 @@ export interface FilterOptions {
 }
 
 /** Keeps the bridge's credentials out of the answers of a backend it signs for (see scrub.ts). */
-export const filtering = (o: FilterOptions): Layer => (next) => async (call) => {
+export const filtering = (o: FilterOptions): Layer<CommandResponsePayload> => (next) => async (call) => {
   const res = await next(call);
   const scrubbed = scrub(res, o.allow, o.secrets(), o.maxBytes);
   if (scrubbed === null) {

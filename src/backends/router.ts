@@ -8,7 +8,8 @@ import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import { Policy } from '../policy/allow.js';
 import { nameOf, parseUri, type ParsedUri } from '../policy/uri.js';
 import type { CommandResponsePayload } from '../protocol/envelope.js';
-import { RestClient, type RestCall, type RestCaller } from '../rest/client.js';
+import { toPayload } from '../protocol/codec.js';
+import { RestClient, type HttpResult, type RestCall } from '../rest/client.js';
 import type { AuthProfile } from './auth/profile.js';
 import { CREDENTIAL_HEADERS, PROFILES, responseAllowlist } from './auth/registry.js';
 import { compose, filtering, signing, type Send } from './layers.js';
@@ -28,7 +29,7 @@ export interface RouterOptions {
 }
 
 /** One backend: where calls go and how they are signed. */
-export class Backend implements RestCaller {
+export class Backend implements RouteTarget {
   readonly name: string;
   readonly mount: string;
   /** The mount as segments ([] for "/"). */
@@ -36,8 +37,8 @@ export class Backend implements RestCaller {
   readonly policy: Policy;
   readonly #client: RestClient;
   readonly #auth: AuthProfile;
-  /** The REST client wrapped in the backend's layers. */
-  readonly #send: Send;
+  /** The REST client wrapped in the backend's layers, its answers shaped for the wire. */
+  readonly #send: Send<CommandResponsePayload>;
   /** Clients of the profile's own to other origins (IAM), closed with the backend. */
   readonly #others: RestClient[] = [];
 
@@ -67,13 +68,12 @@ export class Backend implements RestCaller {
     });
     const allow = responseAllowlist(cfg.auth.type);
     const auth = this.#auth;
-    this.#send = compose((call) => this.#client.call(call), [
-      ...(allow === null ? [] : [filtering({
-        backend: cfg.name, allow, secrets: () => auth.secrets(), maxBytes: cfg.maxResponseBytes, log,
-        redacted: (hits) => telemetry.secretsRedacted(cfg.name, hits),
-      })]),
-      signing(auth),
-    ]);
+    const signed = compose<HttpResult>((call) => this.#client.call(call), [signing(auth)]);
+    const shaped: Send<CommandResponsePayload> = async (call) => toPayload(await signed(call));
+    this.#send = compose(shaped, allow === null ? [] : [filtering({
+      backend: cfg.name, allow, secrets: () => auth.secrets(), maxBytes: cfg.maxResponseBytes, log,
+      redacted: (hits) => telemetry.secretsRedacted(cfg.name, hits),
+    })]);
   }
 
   /**
@@ -106,9 +106,10 @@ export class Backend implements RestCaller {
   }
 }
 
-/** Where a routed call goes. */
-export interface RouteTarget extends RestCaller {
+/** Where a routed call goes: its answer comes back as a COMMAND RESPONSE payload. */
+export interface RouteTarget {
   readonly name: string;
+  call(req: RestCall): Promise<CommandResponsePayload>;
   /** For logs only. */
   readonly origin?: string;
   /** The method the backend receives for a call made with `method` (AhsayCBS: every call is a POST). */

@@ -8,7 +8,7 @@
 import { constants } from 'node:buffer';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { CommandResponsePayload } from '../protocol/envelope.js';
-import { encodeBody } from '../rest/body.js';
+import { encodeBody } from '../protocol/body.js';
 import { MIN_SECRET_LENGTH } from './auth/profile.js';
 
 export const REDACTED = '[redacted]';

@@ -1,11 +1,12 @@
-// The polling client: its own small undici Pool to the REST API (never a slot of the command
-// queue), the API key in Authorization, the API version found once by stepping down on 406,
-// and the server's pace respected (503: back off; 429: Retry-After).
-import { rootCertificates } from 'node:tls';
-import { Pool } from 'undici';
-import { PollError } from '../errors.js';
-import { retryAfterMs } from '../retry.js';
+// The polling client: a REST client of its own to the REST API (never a slot of the command
+// queue; the same CA, time limit and error mapping as the commands' calls), the API key in
+// Authorization, the API version found once by stepping down on 406, and the server's pace
+// respected (503: back off; 429: Retry-After).
+import { isUtf8 } from 'node:buffer';
+import { AnsweredError, PollError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { RestClient, type HttpResult } from '../rest/client.js';
+import { retryAfterMs } from '../retry.js';
 
 /**
  * API versions asked for, newest first: 14.0 is NetBackup 11.2, 13.0 is 11.0, 12.0 is 10.5,
@@ -33,40 +34,22 @@ export interface NbApiOptions {
   log: Logger;
 }
 
-/** The body as text, failing the poll once it grows past MAX_POLL_BYTES. */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, path: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_POLL_BYTES) {
-      body.destroy();
-      throw new PollError(`${path}: the answer is larger than ${MAX_POLL_BYTES} bytes`, 0);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
+/** A failed call as the poll's failure: the cause's code (ECONNREFUSED, a TLS error) when it has one. */
+function pollFailure(path: string, err: unknown): PollError {
+  if (err instanceof AnsweredError && err.code === 'NBW_ERR_REST_RESPONSE_TOO_LARGE') return new PollError(`${path}: the answer is larger than ${MAX_POLL_BYTES} bytes`, 0);
+  const cause = (err as { cause?: { code?: unknown } }).cause;
+  return new PollError(`${path}: ${typeof cause?.code === 'string' ? cause.code : (err as Error).message}`, 0);
 }
 
 export class NbApi {
-  readonly #pool: Pool;
-  readonly #basePath: string;
+  readonly #client: RestClient;
   readonly #apiKey: string;
-  readonly #timeoutMs: number;
   readonly #log: Logger;
   #version: string | null = null;
 
   constructor(opts: NbApiOptions) {
-    const base = new URL(opts.baseUrl);
-    this.#basePath = base.pathname.replace(/\/+$/, '');
-    this.#pool = new Pool(base.origin, {
-      connections: 2,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-      connect: opts.ca ? { ca: [...rootCertificates, opts.ca] } : {},
-    });
+    this.#client = new RestClient({ baseUrl: opts.baseUrl, ca: opts.ca, timeoutMs: opts.timeoutMs, maxResponseBytes: MAX_POLL_BYTES, connections: 2 });
     this.#apiKey = opts.apiKey;
-    this.#timeoutMs = opts.timeoutMs;
     this.#log = opts.log;
   }
 
@@ -78,30 +61,28 @@ export class NbApi {
   /** GETs `path` with `query` (names and values percent-encoded) and parses the JSON answer. */
   async get(path: string, query: Record<string, string | number>): Promise<unknown> {
     const qs = Object.entries(query).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
-    const target = `${this.#basePath}${path}${qs ? `?${qs}` : ''}`;
+    const target = `${path}${qs ? `?${qs}` : ''}`;
     const floor = MIN_VERSION[path];
     if (this.#version && !atLeast(this.#version, floor)) {
       throw new PollError(`${path}: the server offers API ${this.#version}; polling this API needs ${floor} or later`, 406);
     }
     const versions = this.#version ? [this.#version] : API_VERSIONS.filter((v) => atLeast(v, floor));
     for (const version of versions) {
-      const res = await this.#pool.request({
-        path: target,
-        method: 'GET',
-        headers: { accept: mediaType(version), authorization: this.#apiKey },
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      }).catch((err: unknown) => {
-        throw new PollError(`${path}: ${(err as { code?: string }).code ?? (err as Error).message}`, 0);
-      });
-      const text = await readCapped(res.body, path);
-      if (res.statusCode === 406 && !this.#version) {
+      let res: HttpResult;
+      try {
+        res = await this.#client.call({ method: 'GET', path: target, headers: { accept: mediaType(version), authorization: this.#apiKey } });
+      } catch (err) {
+        throw pollFailure(path, err);
+      }
+      const text = isUtf8(res.body) ? res.body.toString('utf8') : '';
+      if (res.status === 406 && !this.#version) {
         this.#log.debug({ version }, 'API version not offered; stepping down');
         continue;
       }
-      if (res.statusCode === 429 || res.statusCode === 503) {
-        throw new PollError(`${path}: ${res.statusCode}`, res.statusCode, retryAfterMs(res.headers['retry-after']));
+      if (res.status === 429 || res.status === 503) {
+        throw new PollError(`${path}: ${res.status}`, res.status, retryAfterMs(res.headers['retry-after']));
       }
-      if (res.statusCode !== 200) throw new PollError(`${path}: ${res.statusCode} ${text.slice(0, 200)}`, res.statusCode);
+      if (res.status !== 200) throw new PollError(`${path}: ${res.status} ${text.slice(0, 200)}`, res.status);
       if (!this.#version) {
         this.#version = version;
         this.#log.info({ version }, 'NetBackup API version found');
@@ -109,7 +90,7 @@ export class NbApi {
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        throw new PollError(`${path}: the answer is not JSON`, res.statusCode);
+        throw new PollError(`${path}: the answer is not JSON`, res.status);
       }
     }
     throw new PollError(`${path}: no API version offered (asked ${versions.join(', ')}; polling this API needs ${floor ?? API_VERSIONS.at(-1)} or later)`, 406);
@@ -117,6 +98,7 @@ export class NbApi {
 
   /** Closes the connections, aborting a poll in flight (it fails, and is done again after a restart). */
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    this.#client.abortAll(new AnsweredError('NBW_ERR_SHUTTING_DOWN', 'the bridge is stopping'));
+    await this.#client.close();
   }
 }

@@ -5,6 +5,8 @@
 import type { z } from 'zod';
 import { RETRY_AFTER_HINT_S } from '../retry.js';
 import { AnsweredError } from '../errors.js';
+import type { HttpResult } from '../rest/client.js';
+import { encodeBody } from './body.js';
 import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from './depth.js';
 import {
   CommandRequest,
@@ -134,6 +136,16 @@ export function decodeMessage(msg: Record<string, unknown>): Inbound {
 /** The CONNECT REQUEST that opens every connection. */
 export function encodeConnectRequest(id: string, token: string, timeStamp = nowSeconds()): string {
   return JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'CONNECT', subType: 'REQUEST', timeStamp, payload: { token } });
+}
+
+/**
+ * A REST API's answer as a COMMAND RESPONSE payload: its headers and status, and its body as
+ * text when it is text, as base64 otherwise (see body.ts).
+ */
+export function toPayload(res: HttpResult): CommandResponsePayload {
+  // A repeated Content-Type arrives joined with ", ": the first one counts.
+  const type = res.headers['content-type']?.split(',')[0];
+  return { headers: res.headers, responseCode: res.status, ...encodeBody(res.body, type, res.headers['content-encoding']) };
 }
 
 /**

@@ -1,11 +1,10 @@
-// The REST side: one keep-alive undici Pool to rest.baseUrl, a time limit per call, a cap on
-// the response size, and every failure mapped to the status the bridge answers.
+// The REST side: one keep-alive undici Pool to a base URL, a time limit per call, a cap on the
+// response size, and every failure mapped to the status the bridge answers. It returns what the
+// server said (status, headers, body bytes); shaping that for the wire is the codec's (toPayload).
 import { rootCertificates } from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
 import { AnsweredError } from '../errors.js';
 import type { HttpMethod } from '../protocol/envelope.js';
-import type { CommandResponsePayload } from '../protocol/envelope.js';
-import { encodeBody } from './body.js';
 import { responseHeaders } from './headers.js';
 
 /** One call, as the policy and the header filter left it. */
@@ -17,9 +16,16 @@ export interface RestCall {
   body?: string | undefined;
 }
 
+/** A REST API's answer: its status, its headers (lower-cased, hop-by-hop ones left out, see headers.ts) and its body. */
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 /** What the bridge can do with a REST API; the RestClient is the real one. */
 export interface RestCaller {
-  call(req: RestCall): Promise<CommandResponsePayload>;
+  call(req: RestCall): Promise<HttpResult>;
 }
 
 export interface RestClientOptions {
@@ -64,7 +70,7 @@ export function mapRestError(err: unknown, timeoutMs: number): AnsweredError {
 
 /** One call in flight: collects the response, enforces the size cap, settles once. */
 class Call implements Dispatcher.DispatchHandler {
-  readonly #resolve: (res: CommandResponsePayload) => void;
+  readonly #resolve: (res: HttpResult) => void;
   readonly #reject: (err: AnsweredError) => void;
   readonly #client: RestClient;
   #controller: Dispatcher.DispatchController | null = null;
@@ -78,7 +84,7 @@ class Call implements Dispatcher.DispatchHandler {
   readonly #head: boolean;
   timer: NodeJS.Timeout | undefined;
 
-  constructor(client: RestClient, head: boolean, resolve: (res: CommandResponsePayload) => void, reject: (err: AnsweredError) => void) {
+  constructor(client: RestClient, head: boolean, resolve: (res: HttpResult) => void, reject: (err: AnsweredError) => void) {
     this.#client = client;
     this.#head = head;
     this.#resolve = resolve;
@@ -119,12 +125,8 @@ class Call implements Dispatcher.DispatchHandler {
     this.#settled = true;
     this.#client.done(this);
     const chunks = this.#chunks;
-    const buf = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size);
-    const h = this.#headers;
-    const ct = h['content-type'];
-    const ce = h['content-encoding'];
-    const body = encodeBody(buf, Array.isArray(ct) ? ct[0] : ct, Array.isArray(ce) ? ce.join(',') : ce);
-    this.#resolve({ headers: responseHeaders(h, this.#head), responseCode: this.#status, ...body });
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size);
+    this.#resolve({ status: this.#status, headers: responseHeaders(this.#headers, this.#head), body });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -171,7 +173,7 @@ export class RestClient implements RestCaller {
     return this.#origin;
   }
 
-  call(req: RestCall): Promise<CommandResponsePayload> {
+  call(req: RestCall): Promise<HttpResult> {
     return new Promise((resolve, reject) => {
       const call = new Call(this, req.method === 'HEAD', resolve, reject);
       this.#active.add(call);

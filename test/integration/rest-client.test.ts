@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AnsweredError } from '../../src/errors.js';
+import { toPayload } from '../../src/protocol/codec.js';
 import { RestClient, type RestCall } from '../../src/rest/client.js';
 import { RestServer, sendJson, type RestHandler } from '../support/fakes.js';
 import { httpsServer, TEST_CA } from '../support/tls.js';
@@ -40,11 +41,11 @@ async function closedPort(): Promise<number> {
 }
 
 describe('RestClient', () => {
-  it('sends method, path, headers and body, and returns status, headers and text body', async () => {
+  it('sends method, path, headers and body, and returns status, headers and body', async () => {
     const { server, client } = await setup((req, res) => sendJson(res, 201, { got: req.text }, { 'x-extra': 'yes' }));
     const res = await client.call({ method: 'POST', path: '/netbackup/x?a=1', headers: { 'content-type': 'application/json', authorization: 'jwt' }, body: '{"a":1}' });
-    expect(res.responseCode).toBe(201);
-    expect(JSON.parse(res.body)).toEqual({ got: '{"a":1}' });
+    expect(res.status).toBe(201);
+    expect(JSON.parse(res.body.toString('utf8'))).toEqual({ got: '{"a":1}' });
     expect(res.headers['x-extra']).toBe('yes');
     expect(res.headers).not.toHaveProperty('content-length');
     expect(res.headers).not.toHaveProperty('connection');
@@ -75,9 +76,9 @@ describe('RestClient', () => {
       res.writeHead(204);
       res.end();
     });
-    expect((await client.call(GET)).body).toBe('');
+    expect((await client.call(GET)).body.length).toBe(0);
     const head = await client.call({ ...GET, method: 'HEAD' });
-    expect(head).toMatchObject({ responseCode: 200, body: '' });
+    expect(toPayload(head)).toMatchObject({ responseCode: 200, body: '' });
   });
 
   it('answers a HEAD with the content-length the REST API gave, even past maxResponseBytes (no body follows)', async () => {
@@ -86,7 +87,7 @@ describe('RestClient', () => {
       res.end(req.method === 'HEAD' ? undefined : Buffer.alloc(5 * 1024 * 1024));
     });
     const head = await client.call({ ...GET, method: 'HEAD' });
-    expect(head).toMatchObject({ responseCode: 200, body: '' });
+    expect(toPayload(head)).toMatchObject({ responseCode: 200, body: '' });
     expect(head.headers['content-length']).toBe(String(5 * 1024 * 1024));
     expect((await failure(client.call(GET))).code).toBe('NBW_ERR_REST_RESPONSE_TOO_LARGE');
   });
@@ -99,15 +100,17 @@ describe('RestClient', () => {
     expect((await client.call(GET)).headers['set-cookie']?.split('\n')).toEqual(['a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'b=2']);
   });
 
-  it('returns binary bodies as base64, byte for byte', async () => {
+  it('returns binary bodies byte for byte, which the codec sends as base64', async () => {
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     const { client } = await setup((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.end(bytes);
     });
     const res = await client.call(GET);
-    expect(res.bodyEncoding).toBe('base64');
-    expect(Buffer.from(res.body, 'base64').equals(bytes)).toBe(true);
+    expect(res.body.equals(bytes)).toBe(true);
+    const payload = toPayload(res);
+    expect(payload.bodyEncoding).toBe('base64');
+    expect(Buffer.from(payload.body, 'base64').equals(bytes)).toBe(true);
   });
 
   it('answers 504 when the REST API does not answer within timeoutMs', async () => {
@@ -189,7 +192,7 @@ describe('RestClient', () => {
       const baseUrl = await tlsServer();
       const client = new RestClient({ baseUrl, ca: TEST_CA, timeoutMs: 2000, maxResponseBytes: 1024, connections: 1 });
       cleanups.push(() => client.close());
-      expect((await client.call(GET)).body).toBe('{"tls":true}');
+      expect((await client.call(GET)).body.toString('utf8')).toBe('{"tls":true}');
     });
 
     it('answers 502 naming rest.caFile when the certificate is not trusted', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeBody, isTextMediaType } from '../../src/rest/body.js';
+import { encodeBody, isTextMediaType } from '../../src/protocol/body.js';
 
 const bin = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80]);
 

@@ -12,9 +12,10 @@ import type { Routing } from '../../src/backends/router.js';
 import type { Logger } from '../../src/log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../../src/metrics/telemetry.js';
 import type { Journal, JournalRecord } from '../../src/dedupe/journal.js';
-import type { RestCall, RestCaller } from '../../src/rest/client.js';
+import type { RouteTarget } from '../../src/backends/router.js';
+import type { RestCall } from '../../src/rest/client.js';
 
-class MemoryRest implements RestCaller {
+class MemoryRest implements Pick<RouteTarget, 'call'> {
   calls: RestCall[] = [];
   constructor(private readonly answer: (req: RestCall) => Promise<CommandResponsePayload>) {}
   call(req: RestCall) {

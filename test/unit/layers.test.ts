@@ -8,11 +8,14 @@ import { BackendsPart } from '../../src/backends/part.js';
 import type { Config } from '../../src/config/load.js';
 import { loadConfig } from '../../src/config/load.js';
 import { AnsweredError } from '../../src/errors.js';
+import { toPayload } from '../../src/protocol/codec.js';
 import type { CommandResponsePayload } from '../../src/protocol/envelope.js';
-import type { RestCall } from '../../src/rest/client.js';
+import type { HttpResult, RestCall } from '../../src/rest/client.js';
 import { captureLog } from '../support/log.js';
 
 const ok = (body = 'ok', headers: Record<string, string> = {}): CommandResponsePayload => ({ headers, responseCode: 200, body });
+const http = (body = 'ok', status = 200): HttpResult => ({ status, headers: {}, body: Buffer.from(body) });
+const text = (res: HttpResult) => res.body.toString('utf8');
 const call: RestCall = { method: 'GET', path: '/x?q=1', headers: { accept: 'application/json' } };
 
 describe('compose', () => {
@@ -22,16 +25,16 @@ describe('compose', () => {
       seen.push(`${name} in`);
       const res = await next({ ...c, headers: { ...c.headers, via: `${c.headers.via ?? ''}${name}` } });
       seen.push(`${name} out`);
-      return { ...res, body: `${res.body}<${name}` };
+      return { ...res, body: Buffer.from(`${text(res)}<${name}`) };
     };
-    const base: Send = async (c) => (seen.push(`base via ${c.headers.via}`), ok('base'));
+    const base: Send = async (c) => (seen.push(`base via ${c.headers.via}`), http('base'));
     const res = await compose(base, [tag('outer'), tag('inner')])(call);
     expect(seen).toEqual(['outer in', 'inner in', 'base via outerinner', 'inner out', 'outer out']);
-    expect(res.body).toBe('base<inner<outer');
+    expect(text(res)).toBe('base<inner<outer');
   });
 
   it('with no layers is the base itself', async () => {
-    const base: Send = async () => ok('plain');
+    const base: Send = async () => http('plain');
     expect(compose(base, [])).toBe(base);
   });
 });
@@ -49,7 +52,7 @@ function profile(stale = (_s: number) => true) {
       return true;
     },
     accepted: (s) => void events.push(`accepted ${s.session}`),
-    inspect: (res) => void events.push(`inspect ${res.responseCode}`),
+    inspect: (res) => void events.push(`inspect ${res.status}`),
     secrets: () => [`SESSION-${session}`, 'the-password'],
     close: async () => {},
   };
@@ -60,8 +63,8 @@ describe('signing', () => {
   it('signs the call and reports the session accepted', async () => {
     const { p, events } = profile();
     const sent: RestCall[] = [];
-    const res = await signing(p)(async (c) => (sent.push(c), ok()))(call);
-    expect(res.responseCode).toBe(200);
+    const res = await signing(p)(async (c) => (sent.push(c), http()))(call);
+    expect(res.status).toBe(200);
     expect(sent[0]?.headers).toEqual({ accept: 'application/json', authorization: 'SESSION-1' });
     expect(events).toEqual(['apply 1', 'accepted 1', 'inspect 200']);
   });
@@ -69,8 +72,8 @@ describe('signing', () => {
   it('makes the call once more after a 401 on a stale session, signed with the new one', async () => {
     const { p, events } = profile();
     const sent: string[] = [];
-    const send: Send = async (c) => (sent.push(c.headers.authorization ?? ''), sent.length === 1 ? { headers: {}, responseCode: 401, body: '' } : ok());
-    expect((await signing(p)(send)(call)).responseCode).toBe(200);
+    const send: Send = async (c) => (sent.push(c.headers.authorization ?? ''), sent.length === 1 ? http('', 401) : http());
+    expect((await signing(p)(send)(call)).status).toBe(200);
     expect(sent).toEqual(['SESSION-1', 'SESSION-2']);
     expect(events).toEqual(['apply 1', '401 on 1', 'apply 2', 'accepted 2', 'inspect 200']);
   });
@@ -78,23 +81,23 @@ describe('signing', () => {
   it('passes a 401 about the call itself on, once, without calling the session accepted', async () => {
     const { p, events } = profile(() => false);
     let calls = 0;
-    const res = await signing(p)(async () => (calls++, { headers: {}, responseCode: 401, body: 'no' }))(call);
-    expect([res.responseCode, calls]).toEqual([401, 1]);
+    const res = await signing(p)(async () => (calls++, http('no', 401)))(call);
+    expect([res.status, calls]).toEqual([401, 1]);
     expect(events).toEqual(['apply 1', '401 on 1', 'inspect 401']);
   });
 
   it('never retries twice: a second 401 goes back as it is', async () => {
     const { p } = profile();
     let calls = 0;
-    const res = await signing(p)(async () => (calls++, { headers: {}, responseCode: 401, body: '' }))(call);
-    expect([res.responseCode, calls]).toEqual([401, 2]);
+    const res = await signing(p)(async () => (calls++, http('', 401)))(call);
+    expect([res.status, calls]).toEqual([401, 2]);
   });
 
   it('lets a failed login through as its answer, without calling the backend', async () => {
     const { p } = profile();
     p.apply = () => Promise.reject(new AnsweredError('NBW_ERR_BACKEND_LOGIN', 'b: logging in failed'));
     let calls = 0;
-    await expect(signing(p)(async () => (calls++, ok()))(call)).rejects.toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN' });
+    await expect(signing(p)(async () => (calls++, http()))(call)).rejects.toMatchObject({ code: 'NBW_ERR_BACKEND_LOGIN' });
     expect(calls).toBe(0);
   });
 });
@@ -119,11 +122,12 @@ describe('filtering', () => {
     await expect(filtering(options([]))(async () => ok('xx', { 'content-encoding': 'zstd' }))(call)).rejects.toMatchObject({ code: 'NBW_ERR_REST_FAILED' });
   });
 
-  it('outside the signing layer, it sees the answer of the retried call, with the new session among the secrets', async () => {
+  it('after the signing layer and the codec, it sees the answer of the retried call, with the new session among the secrets', async () => {
     const { p } = profile();
     const hits: number[] = [];
-    const send: Send = async (c) => (c.headers.authorization === 'SESSION-1' ? { headers: {}, responseCode: 401, body: '' } : ok(`token ${c.headers.authorization}`));
-    const layered = compose(send, [filtering({ ...options(hits), secrets: () => p.secrets() }), signing(p)]);
+    const send: Send = async (c) => (c.headers.authorization === 'SESSION-1' ? http('', 401) : http(`token ${c.headers.authorization}`));
+    const signed = compose(send, [signing(p)]);
+    const layered = compose<CommandResponsePayload>(async (c) => toPayload(await signed(c)), [filtering({ ...options(hits), secrets: () => p.secrets() })]);
     expect((await layered(call)).body).toBe('token [redacted]');
     expect(hits).toEqual([1]);
   });

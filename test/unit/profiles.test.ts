@@ -5,7 +5,11 @@ import { sessionOf } from '../../src/backends/auth/storware.js';
 import type { AuthProfile, ProfileContext } from '../../src/backends/auth/profile.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { CommandResponsePayload } from '../../src/protocol/envelope.js';
+import type { HttpResult } from '../../src/rest/client.js';
 import type { RestCall } from '../../src/rest/client.js';
+
+/** An answer written as the wire shows it, as the REST client returns it. */
+const asHttp = (p: CommandResponsePayload): HttpResult => ({ status: p.responseCode, headers: p.headers, body: Buffer.from(p.body, p.bodyEncoding === 'base64' ? 'base64' : 'utf8') });
 
 const noOtherOrigin = (): never => {
   throw new Error('these profiles call no other origin');
@@ -23,7 +27,7 @@ function cohesity(): { profile: AuthProfile; calls: RestCall[] } {
   if (!spec) throw new Error('no cohesity profile');
   const profile = spec.create(
     { apiKey: null, username: 'u', password: 'a-long-password', domain: 'LOCAL', tenantId: null },
-    { send, backend: 'c', log: silentLogger(), reportError: () => {}, sessions: () => {}, strip: new Set(['authorization']), connect: noOtherOrigin },
+    { send: async (c: RestCall) => asHttp(await send(c)), backend: 'c', log: silentLogger(), reportError: () => {}, sessions: () => {}, strip: new Set(['authorization']), connect: noOtherOrigin },
   );
   return { profile, calls };
 }
@@ -48,7 +52,7 @@ describe('session profiles', () => {
 });
 
 const ctx = (send: (call: RestCall) => Promise<CommandResponsePayload> = async () => ({ headers: {}, responseCode: 200, body: '' }), errors: string[] = []) => ({
-  send,
+  send: async (c: RestCall) => asHttp(await send(c)),
   backend: 'b',
   log: silentLogger(),
   reportError: () => void errors.push('error'),
@@ -108,19 +112,19 @@ describe('the AhsayCBS profile', () => {
   it('counts an error reported with status 200, and nothing else', () => {
     const errors: string[] = [];
     const p = ahsay(errors);
-    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"Error","Message":"no such user"}' });
-    p.inspect({ headers: {}, responseCode: 200, body: '{"Status" : "Error"}' });
-    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK"}' });
-    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"","Message":""}' });
-    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"   "}' });
-    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","User":[{"Note":"\\"ExptType\\":\\"x\\""}]}' });
-    p.inspect({ headers: {}, responseCode: 200, body: '"ExptType" but not JSON' });
-    p.inspect({ headers: {}, responseCode: 500, body: '{"Status":"Error"}' });
-    p.inspect({ headers: {}, responseCode: 200, body: '"Error"' });
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '{"Status":"Error","Message":"no such user"}' }));
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '{"Status" : "Error"}' }));
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '{"Status":"OK"}' }));
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"","Message":""}' }));
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"   "}' }));
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '{"Status":"OK","User":[{"Note":"\\"ExptType\\":\\"x\\""}]}' }));
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '"ExptType" but not JSON' }));
+    p.inspect(asHttp({ headers: {}, responseCode: 500, body: '{"Status":"Error"}' }));
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '"Error"' }));
     expect(errors).toHaveLength(2);
     // An exception reported beside "Status":"OK" counts too.
-    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"com.ahsay.obx.core.ex.UserNotFoundException","Message":"no such user"}' });
-    p.inspect({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"x"}', bodyEncoding: 'base64' });
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"com.ahsay.obx.core.ex.UserNotFoundException","Message":"no such user"}' }));
+    p.inspect(asHttp({ headers: {}, responseCode: 200, body: '{"Status":"OK","ExptType":"x"}', bodyEncoding: 'base64' }));
     expect(errors).toHaveLength(3);
     expect(p.secrets()).toEqual(['ahsay-password']);
   });
@@ -264,7 +268,7 @@ describe('the Veeam profiles', () => {
 describe('profile helpers and the session profiles\' bookkeeping', () => {
   it('reads a login answer as a JSON object, or as nothing', async () => {
     const { jsonOf } = await import('../../src/backends/auth/profile.js');
-    const r = (body: string) => jsonOf({ headers: {}, responseCode: 200, body });
+    const r = (body: string) => jsonOf(asHttp({ headers: {}, responseCode: 200, body }));
     expect([r('{"a":1}'), r('null'), r('"x"'), r('7'), r('not json')]).toEqual([{ a: 1 }, {}, {}, {}, {}]);
   });
 

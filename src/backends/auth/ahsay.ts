@@ -5,9 +5,8 @@
 // type (ExptType) beside "Status":"OK": those pass through unchanged and are counted.
 import { AnsweredError } from '../../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from '../../protocol/depth.js';
-import type { CommandResponsePayload } from '../../protocol/envelope.js';
-import type { RestCall } from '../../rest/client.js';
-import { Sessionless, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec, type Signed } from './profile.js';
+import type { HttpResult, RestCall } from '../../rest/client.js';
+import { Sessionless, textOf, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec, type Signed } from './profile.js';
 
 /** True for an AhsayCBS answer that reports an error: "Status":"Error", or an exception type (ExptType). */
 export function reportsError(body: string): boolean {
@@ -67,9 +66,9 @@ class Ahsay extends Sessionless {
     return { call: { ...c, method: this.methodSent(c.method) as RestCall['method'], body: JSON.stringify(signed) }, session: 0, fresh: false };
   }
 
-  override inspect(res: CommandResponsePayload): void {
-    if (res.responseCode !== 200 || res.bodyEncoding === 'base64') return;
-    if (reportsError(res.body)) this.#ctx.reportError();
+  override inspect(res: HttpResult): void {
+    if (res.status !== 200) return;
+    if (reportsError(textOf(res))) this.#ctx.reportError();
   }
 
   override secrets(): readonly string[] {

@@ -33,7 +33,7 @@ class IbmIam extends SessionProfile<OAuth> {
       const cause = (err as { cause?: { code?: unknown } }).cause;
       throw loginFailed(this.ctx.backend, `IAM token URL unreachable: ${typeof cause?.code === 'string' ? cause.code : (err as Error).message}`);
     }
-    if (res.responseCode !== 200) throw loginFailed(this.ctx.backend, `IAM token URL answered ${res.responseCode}`);
+    if (res.status !== 200) throw loginFailed(this.ctx.backend, `IAM token URL answered ${res.status}`);
     const b = jsonOf(res);
     if (typeof b.access_token !== 'string') throw loginFailed(this.ctx.backend, 'no access_token in the IAM answer');
     return { access: b.access_token, refresh: null, expiresAt: Date.now() + Number(b.expires_in ?? 3600) * 1000 };

@@ -6,16 +6,16 @@
 // (registry.ts): reading and permission checks of secret files, redaction in logs and
 // check-config, stripping the cloud's competing credentials, and filtering answers. A secret
 // a profile does not declare is never handed to it, so a new profile cannot fail open.
+import { isUtf8 } from 'node:buffer';
 import { AnsweredError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import type { CommandResponsePayload } from '../../protocol/envelope.js';
-import type { RestCall, RestCaller } from '../../rest/client.js';
+import type { HttpResult, RestCall, RestCaller } from '../../rest/client.js';
 
 /** Secrets shorter than this are not searched for in answers: they would shred ordinary text. check-config warns about them. */
 export const MIN_SECRET_LENGTH = 4;
 
 /** Sends a call to the backend without auth (the profile's own logins go through it). */
-export type Send = (call: RestCall) => Promise<CommandResponsePayload>;
+export type Send = (call: RestCall) => Promise<HttpResult>;
 
 /** One config key of a profile (under `backends[i].auth`). */
 export interface KeySpec {
@@ -86,7 +86,7 @@ export interface AuthProfile {
   /** A call signed as `signed` got an answer other than 401: its session works. */
   accepted(signed: Signed): void;
   /** Looks at an answer before it goes back (AhsayCBS reports errors with status 200). */
-  inspect(res: CommandResponsePayload): void;
+  inspect(res: HttpResult): void;
   /** Every secret the profile puts into calls now: none of them may reach the cloud. */
   secrets(): readonly string[];
   /** The method a call is sent with, when the profile changes it (the policy checks that one too). */
@@ -117,7 +117,7 @@ export abstract class Sessionless implements AuthProfile {
     return false;
   }
   accepted(): void {}
-  inspect(_res: CommandResponsePayload): void {}
+  inspect(_res: HttpResult): void {}
   secrets(): readonly string[] {
     return [];
   }
@@ -129,10 +129,15 @@ export function loginFailed(backend: string, what: string): AnsweredError {
   return new AnsweredError('NBW_ERR_BACKEND_LOGIN', `${backend}: logging in to the backend failed (${what}); the bridge retries with backoff`);
 }
 
+/** An answer's body as text ('' when it is not UTF-8: logins answer JSON or XML). */
+export function textOf(res: HttpResult): string {
+  return isUtf8(res.body) ? res.body.toString('utf8') : '';
+}
+
 /** A login call's answer as JSON (an object), or {} */
-export function jsonOf(res: CommandResponsePayload): Record<string, unknown> {
+export function jsonOf(res: HttpResult): Record<string, unknown> {
   try {
-    const v: unknown = JSON.parse(res.body);
+    const v: unknown = JSON.parse(textOf(res));
     return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
   } catch {
     return {};

@@ -1,6 +1,6 @@
 // The base of every profile that logs in and keeps a session: signing with the gate's session,
 // replacing a stale one on 401, the login call's answer checked, and the secrets in use listed.
-import type { CommandResponsePayload } from '../../protocol/envelope.js';
+import type { HttpResult } from '../../rest/client.js';
 import type { RestCall } from '../../rest/client.js';
 import { LoginGate, type SessionHooks } from './gate.js';
 import { loginFailed, type AuthProfile, type ProfileContext, type Signed } from './profile.js';
@@ -56,7 +56,7 @@ export abstract class SessionProfile<T> implements AuthProfile {
     this.gate.accepted(signed.session);
   }
 
-  inspect(_res: CommandResponsePayload): void {}
+  inspect(_res: HttpResult): void {}
 
   secrets(): readonly string[] {
     const s = this.gate.current;
@@ -68,14 +68,14 @@ export abstract class SessionProfile<T> implements AuthProfile {
   }
 
   /** The login call's answer, or a 502 naming the status (never the credentials). */
-  protected async expect(call: RestCall, ok: number[]): Promise<CommandResponsePayload> {
-    let res: CommandResponsePayload;
+  protected async expect(call: RestCall, ok: number[]): Promise<HttpResult> {
+    let res: HttpResult;
     try {
       res = await this.ctx.send(call);
     } catch (err) {
       throw loginFailed(this.ctx.backend, (err as Error).message);
     }
-    if (!ok.includes(res.responseCode)) throw loginFailed(this.ctx.backend, `${call.method} ${call.path} answered ${res.responseCode}`);
+    if (!ok.includes(res.status)) throw loginFailed(this.ctx.backend, `${call.method} ${call.path} answered ${res.status}`);
     return res;
   }
 }

@@ -4,7 +4,7 @@
 // back: its cookies (whatever their names), a session header (under the same name), and a
 // token in the body (as a bearer token). Which were found is logged when that changes.
 import type { RestCall } from '../../rest/client.js';
-import { loginFailed, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec } from './profile.js';
+import { loginFailed, textOf, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec } from './profile.js';
 import { SessionProfile } from './session-profile.js';
 
 /** Response headers that may carry a session token, sent back under the same name. */
@@ -100,7 +100,7 @@ class Storware extends SessionProfile<Session> {
       [200, 201],
     );
     // Stryker disable next-line ConditionalExpression,StringLiteral: a base64 body is no JSON either way
-    const found = sessionOf(res.headers, res.bodyEncoding === 'base64' ? '' : res.body);
+    const found = sessionOf(res.headers, textOf(res));
     if (!found) throw loginFailed(this.ctx.backend, `no session in the login answer (looked for a cookie, a header ${SESSION_HEADERS.join(', ')}, and a body field ${SESSION_FIELDS.join(', ')})`);
     // Stryker disable next-line ConditionalExpression: only decides whether a log line is written
     if (found.how !== this.#how) {

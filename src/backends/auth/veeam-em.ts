@@ -1,7 +1,7 @@
 // Veeam Backup Enterprise Manager: Basic login to a session header (X-RestSvcSessionId), the
 // session deleted when it is replaced and on shutdown.
 import type { RestCall } from '../../rest/client.js';
-import { jsonOf, loginFailed, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec } from './profile.js';
+import { jsonOf, loginFailed, textOf, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec } from './profile.js';
 import { SessionProfile } from './session-profile.js';
 
 interface EmSession {
@@ -21,7 +21,7 @@ class VeeamEm extends SessionProfile<EmSession> {
     const res = await this.expect({ method: 'POST', path: '/api/sessionMngr/?v=latest', headers: { authorization: this.#basic, accept: 'application/json' } }, [201]);
     const token = res.headers['x-restsvcsessionid'];
     if (!token) throw loginFailed(this.ctx.backend, 'no X-RestSvcSessionId in the login answer');
-    const sessionId = (jsonOf(res).SessionId as string | undefined) ?? /<SessionId>([^<]+)<\/SessionId>/.exec(res.body)?.[1] ?? null;
+    const sessionId = (jsonOf(res).SessionId as string | undefined) ?? /<SessionId>([^<]+)<\/SessionId>/.exec(textOf(res))?.[1] ?? null;
     return { token, sessionId };
   }
   protected sign(call: RestCall, s: EmSession): RestCall {
