@@ -7,7 +7,7 @@ import { resolveBackends, type BackendConfig } from './backends.js';
 import { mayHideSecrets, resolveEndpoints, resolveProxy, redactUrl, safeUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
 import { expandPath, jsonErrorWhere, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
 import { schemaLeaves } from './leaves.js';
-import { convictSchema, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
+import { convictSchema, NOTIFICATION_SWITCHES, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
 import { configSecrets, redactAuth, secretFileWarnings as backendFileWarnings } from '../backends/auth/registry.js';
 import { MIN_SECRET_LENGTH } from '../backends/auth/profile.js';
 
@@ -159,8 +159,9 @@ export function loadConfig(opts: LoadOptions): Loaded {
   const stateDir = raw.state.dir === null ? null : expandPath('state.dir', raw.state.dir, env, problems);
   const n = raw.notifications;
   let apiKey: string | null = null;
-  if (n.jobs || n.images) {
-    if (raw.state.dir === null) problems.push('notifications.jobs: notifications need state.dir (set NBWSS_STATE_DIR), so none is lost or sent twice across restarts');
+  const on = notificationSwitchOn(n);
+  if (on !== null) {
+    if (raw.state.dir === null) problems.push(`notifications.${on}: notifications need state.dir (set NBWSS_STATE_DIR), so none is lost or sent twice across restarts`);
     if (n.apiKeyFile === null) problems.push('notifications.apiKeyFile: required when notifications are on (set NBWSS_NOTIFY_API_KEY_FILE to a file holding a NetBackup API key)');
     else apiKey = readSecret('notifications.apiKeyFile', n.apiKeyFile, env, problems);
   }
@@ -193,6 +194,11 @@ export function loadConfig(opts: LoadOptions): Loaded {
     configFile,
   };
   return { config: deepFreeze(config), warnings };
+}
+
+/** The first notification type the configuration turns on, or null: notifications are on when one is. */
+export function notificationSwitchOn(n: RawConfig['notifications'] | Config['notifications']): string | null {
+  return NOTIFICATION_SWITCHES.find((k) => (n as Record<string, unknown>)[k] === true) ?? null;
 }
 
 /** Keys whose values are never printed, whatever they hold. */

@@ -256,6 +256,9 @@ interface Leaf {
 /** The values of a schema node: each leaf's format's type (or null where it may be null). */
 type ValuesOf<S> = S extends Leaf ? FormatTypes[S['format']] | (S extends { readonly nullable: true } ? null : never) : { -readonly [K in keyof S]: ValuesOf<S[K]> };
 
+/** The notification types' switches (`notifications.<kind>`): the on/off keys of the notifications section. */
+export const NOTIFICATION_SWITCHES: readonly string[] = Object.entries(schema.notifications).filter(([, v]) => v.format === 'nbw-bool').map(([k]) => k);
+
 /** The raw values convict holds, before files are read and the result is frozen. */
 export type RawConfig = ValuesOf<typeof schema>;
 

@@ -1,7 +1,7 @@
 // The notifications part, in the daemon's list only when a notification type is on (and the
 // loader has read its API key and checked state.dir): it owns the REST API client the polls
 // use, the notifier, and the NOTIFICATION RESPONSEs the dispatcher hands over.
-import type { Config } from '../config/load.js';
+import { notificationSwitchOn, type Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { changedKeys, type Part } from '../part.js';
@@ -41,7 +41,7 @@ export class NotificationsPart implements Part {
 
   /** True when the configuration turns a notification type on (the loader then checked state.dir and read the key). */
   static wanted(c: Config): boolean {
-    return enabledPollers(c.notifications).length > 0 && c.state.dir !== null && c.notifications.apiKey !== null;
+    return notificationSwitchOn(c.notifications) !== null && c.state.dir !== null && c.notifications.apiKey !== null;
   }
 
   private constructor(notifier: Notifier, log: Logger) {

@@ -974,3 +974,18 @@ describe('pollers fed a hostile or broken REST answer', () => {
     expect(Math.max(...notes.map((n) => n.length))).toBeLessThan(100);
   });
 });
+
+describe('notification types and their switches', () => {
+  it('every registered type has its switch in the schema, and every switch a type', async () => {
+    const { NOTIFICATION_SWITCHES } = await import('../../src/config/schema.js');
+    expect([...NOTIFICATION_SWITCHES].sort()).toEqual(POLLERS.map((p) => p.kind).sort());
+  });
+
+  it('the loader and the part read the same switches: images alone turn notifications on', async () => {
+    const { notificationSwitchOn } = await import('../../src/config/load.js');
+    const base = { jobs: false, images: false, pollMs: 1000, apiKeyFile: null, batchMax: 1, ackTimeoutMs: 100, maxPending: 1, imagesWindowMs: 60_000, maxBackoffMs: 1000 };
+    expect(notificationSwitchOn(base)).toBeNull();
+    expect(notificationSwitchOn({ ...base, images: true })).toBe('images');
+    expect(notificationSwitchOn({ ...base, jobs: true, images: true })).toBe('jobs');
+  });
+});
