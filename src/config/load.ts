@@ -151,7 +151,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
     problems.push('cloud.url: required (set NBWSS_CLOUD_URL, --cloud-url, cloud.url or cloud.endpoints in the config file, or NBWSS_ENDPOINTS_FILE)');
   }
   const proxy = resolveProxy(raw, env, problems);
-  for (const [min, max] of [['reconnect.minMs', 'reconnect.maxMs'], ['login.minMs', 'login.maxMs'], ['notifications.pollMs', 'notifications.maxBackoffMs']] as const) {
+  for (const [min, max] of [['reconnect.minMs', 'reconnect.maxMs'], ['login.minMs', 'login.maxMs']] as const) {
     const [lo, hi] = [conf.get(min), conf.get(max)] as number[];
     if ((lo as number) > (hi as number)) problems.push(`${min}: ${lo} is greater than ${max} ${hi}`);
   }

@@ -212,7 +212,7 @@ export const schema = {
       format: 'nbw-uint', min: 60000, default: 86400000, env: 'NBWSS_NOTIFY_IMAGES_WINDOW_MS', flag: 'notify-images-window-ms',
     },
     maxBackoffMs: {
-      doc: 'Longest wait before polling again a REST API that answers 503 (the waits grow from notifications.pollMs; a Retry-After from the server wins)',
+      doc: 'Longest wait before polling again a REST API that answers 503 (the waits grow from notifications.pollMs, and are never shorter; a Retry-After from the server wins)',
       format: 'nbw-uint', min: 100, default: 300000, env: 'NBWSS_NOTIFY_MAX_BACKOFF_MS', flag: 'notify-max-backoff-ms',
     },
   },

@@ -341,28 +341,3 @@ describe('notifications and a reload', () => {
     expect(s.rest.requests.length).toBe(before);
   });
 });
-
-describe('the polling client', () => {
-  it('reaches the REST API through the REST client: rest.caFile is trusted, a TLS failure and an oversized answer are named', async () => {
-    const { NbApi, MAX_POLL_BYTES } = await import('../../src/notifications/nbapi.js');
-    const { httpsServer, TEST_CA } = await import('../support/tls.js');
-    let big = false;
-    const server = httpsServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/vnd.netbackup+json;version=14.0' });
-      if (!big) res.end('{"data":[]}');
-      else res.end(Buffer.alloc(MAX_POLL_BYTES + 1, 0x20));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
-    const baseUrl = `https://localhost:${(server.address() as { port: number }).port}`;
-    const log = captureLog().log;
-    const trusted = new NbApi({ baseUrl, ca: TEST_CA, apiKey: 'poll-key', timeoutMs: 5000, log });
-    expect(await trusted.get('/netbackup/admin/jobs', { 'page[limit]': 1 })).toEqual({ data: [] });
-    big = true;
-    await expect(trusted.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ code: 'NBW_ERR_POLL_FAILED', message: `/netbackup/admin/jobs: the answer is larger than ${MAX_POLL_BYTES} bytes` });
-    await trusted.close();
-    const untrusted = new NbApi({ baseUrl, ca: null, apiKey: 'poll-key', timeoutMs: 5000, log });
-    await expect(untrusted.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ code: 'NBW_ERR_POLL_FAILED', message: expect.stringMatching(/^\/netbackup\/admin\/jobs: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/) });
-    await untrusted.close();
-  });
-});

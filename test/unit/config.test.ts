@@ -150,7 +150,6 @@ describe('config: bad values stop start-up with one line naming the key', () => 
     ['plain ws:// to a remote host', { env: { ...RUN, NBWSS_CLOUD_URL: 'ws://cloud.example/x' } }, /^cloud\.url: plain ws:\/\/ to cloud\.example would send tokens and JWTs in clear text/],
     ['min backoff above max', { env: { ...RUN, NBWSS_RECONNECT_MIN_MS: '5000', NBWSS_RECONNECT_MAX_MS: '100' } }, /^reconnect\.minMs: 5000 is greater than reconnect\.maxMs 100$/],
     ['min login wait above max', { env: { ...RUN, NBWSS_LOGIN_MIN_MS: '5000', NBWSS_LOGIN_MAX_MS: '100' } }, /^login\.minMs: 5000 is greater than login\.maxMs 100$/],
-    ['poll interval above the longest poll wait', { env: { ...RUN, NBWSS_NOTIFY_POLL_MS: '60000', NBWSS_NOTIFY_MAX_BACKOFF_MS: '1000' } }, /^notifications\.pollMs: 60000 is greater than notifications\.maxBackoffMs 1000$/],
     ['an unreadable token file', { env: { NBWSS_CLOUD_URL: 'wss://c.example', NBWSS_CLOUD_TOKEN_FILE: '/nonexistent/token' } }, /^cloud\.tokenFile: cannot read \/nonexistent\/token: ENOENT$/],
     ['both token and token file', { env: { ...RUN, NBWSS_CLOUD_TOKEN_FILE: '/x' } }, /^cloud\.token: set either cloud\.token or cloud\.tokenFile, not both$/],
     ['an unreadable CA file', { env: { ...RUN, NBWSS_REST_CA_FILE: '/nonexistent/ca.pem' } }, /^rest\.caFile: cannot read \/nonexistent\/ca\.pem: ENOENT$/],

@@ -737,6 +737,29 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     expect(polls).toBe(1);
   });
 
+  it('waits at least pollMs after a failed poll: a 503 from there up (maxBackoffMs below pollMs changes nothing), anything else exactly pollMs', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const { PollError } = await import('../../src/notifications/nbapi.js');
+    const firstWait = async (error: Error, over: Record<string, unknown>) => {
+      const logs = captureLog('warn');
+      const get: Get = async () => {
+        throw error;
+      };
+      const n = await Notifier.open({ config: config(over), api: { get, close: async () => {} }, stateDir: mkdtempSync(join(tmpdir(), 'nbwss-notify-')), groups: new Map([['a', outlet()]]), log: logs.log });
+      n.start();
+      await until(() => logs.lines().some((l) => l.code === 'NBW_ERR_POLL_FAILED'));
+      await n.stop();
+      return logs.lines().find((l) => l.code === 'NBW_ERR_POLL_FAILED')?.retryInMs as number;
+    };
+    const busy = await firstWait(new PollError('/netbackup/admin/jobs: 503', 503), { pollMs: 1000 });
+    expect(busy).toBeGreaterThanOrEqual(1000);
+    expect(busy).toBeLessThanOrEqual(2000);
+    const capped = await firstWait(new PollError('/netbackup/admin/jobs: 503', 503), { pollMs: 1000, maxBackoffMs: 500 });
+    expect(capped).toBeGreaterThanOrEqual(1000);
+    expect(await firstWait(new PollError('/netbackup/admin/jobs: 500', 500), { pollMs: 1000 })).toBe(1000);
+    expect(await firstWait(new PollError('/netbackup/admin/jobs: 429', 429, 0), { pollMs: 1000 })).toBe(100);
+  });
+
   it('waits what Retry-After says, and polls again at its own pace after other failures', async () => {
     const { Notifier } = await import('../../src/notifications/notifier.js');
     const { PollError } = await import('../../src/notifications/nbapi.js');

