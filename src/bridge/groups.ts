@@ -21,6 +21,8 @@ const RESTART_ONLY = [
   'cloud.maxMessageBytes',
   'cloud.maxBufferedBytes',
   'cloud.perMessageDeflate',
+  'cloud.maxJsonDepth',
+  'cloud.loopbackZeroMask',
   'reconnect.minMs',
   'reconnect.maxMs',
   'connection.periodMs',

@@ -18,6 +18,7 @@ export const NOTIFICATIONS_RESTART_ONLY: readonly string[] = [
   'notifications.ackTimeoutMs',
   'notifications.maxPending',
   'notifications.imagesWindowMs',
+  'notifications.maxBackoffMs',
 ];
 
 /** A link as the notifications see it: an outlet that says when it is ready. */

@@ -136,7 +136,7 @@ describe('filtering', () => {
 describe('the backends part', () => {
   const config = (env: Record<string, string>): Config => loadConfig({ env: { NBWSS_CLOUD_URL: 'ws://127.0.0.1:1/x', NBWSS_CLOUD_TOKEN: 't', ...env }, purpose: 'run' }).config;
 
-  it('routes by the current router, and a reload that changes a backend replaces it for new calls', async () => {
+  it('routes by the current router, and a reload that changes a backend or the login waits replaces it for new calls', async () => {
     const part = new BackendsPart(config({ NBWSS_ALLOWED_PATHS: '/netbackup/' }), captureLog().log, (await import('../../src/metrics/telemetry.js')).NO_TELEMETRY);
     const before = part.router;
     expect(part.route('GET', '/netbackup/jobs')).toMatchObject({ ok: true, path: '/netbackup/jobs' });
@@ -147,6 +147,9 @@ describe('the backends part', () => {
     expect(part.router).not.toBe(before);
     expect(part.route('GET', '/other/x')).toMatchObject({ ok: true });
     expect(part.route('GET', '/netbackup/jobs')).toMatchObject({ ok: false });
+    const current = part.router;
+    part.reload(config({ NBWSS_ALLOWED_PATHS: '/other/' }), config({ NBWSS_ALLOWED_PATHS: '/other/', NBWSS_LOGIN_MIN_MS: '5000', NBWSS_LOGIN_MAX_MS: '9000' }));
+    expect(part.router).not.toBe(current);
     await part.stop();
   });
 });
