@@ -14,6 +14,8 @@ export class BackendsPart implements Part, Routing {
   readonly #log: Logger;
   readonly #telemetry: Telemetry;
   #router: Router;
+  /** Routers a reload replaced, until their calls are done. */
+  readonly #retired = new Set<Router>();
 
   constructor(config: Config, log: Logger, telemetry: Telemetry) {
     this.#log = log;
@@ -33,6 +35,7 @@ export class BackendsPart implements Part, Routing {
   /** Aborts every call still running (the end of a shutdown's grace period). */
   abortAll(reason: AnsweredError): void {
     this.#router.abortAll(reason);
+    for (const r of this.#retired) r.abortAll(reason);
   }
 
   reload(prev: Config, next: Config): string[] {
@@ -40,7 +43,8 @@ export class BackendsPart implements Part, Routing {
     const old = this.#router;
     this.#router = this.#build(next);
     this.#log.info({ backends: next.backends.map((b) => b.name) }, 'backends rebuilt; calls already running finish on the old ones');
-    void old.close();
+    this.#retired.add(old);
+    void old.close().finally(() => this.#retired.delete(old));
     return [];
   }
 

@@ -76,7 +76,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
     if (!isString(b.mount) || !MOUNT.test(b.mount) || /(^|\/)\.\.?(\/|$)/.test(b.mount)) problems.push(`${where}.mount: must be "/" or a path such as /veeam-em (no trailing slash)`);
     // The keys that rest.* also has are checked by the same formats.
     check(`${where}.baseUrl`, () => checkHttpUrl(b.baseUrl), problems);
-    if (b.caFile !== undefined) check(`${where}.caFile`, () => checkFile(b.caFile), problems);
+    if (b.caFile !== undefined && b.caFile !== null) check(`${where}.caFile`, () => checkFile(b.caFile), problems);
     if (b.timeoutMs !== undefined) check(`${where}.timeoutMs`, () => checkUint(b.timeoutMs, 1), problems);
     check(`${where}.allowedPaths`, () => checkPathList(b.allowedPaths), problems);
     const methods = b.allowedMethods ?? [...RELAYABLE_METHODS];

@@ -1,8 +1,9 @@
 // The daemon: builds its parts, then starts them in order, reloads them and stops them in
 // reverse (see parts.ts). The list, first to last: dedupe (the journal closes last), metrics
 // (still answering while calls drain), backends, the dispatcher of inbound messages, groups
-// (link + courier + outbox per endpoint group), commands (whose stop is the drain, so answers go out before the links close) and
-// notifications. Optional parts are in the list or not.
+// (link + courier + outbox per endpoint group), notifications, and commands: stopped first,
+// its stop is the drain (new requests answered 503 at once; answers go out before the links
+// close). Optional parts are in the list or not.
 import { startSummary, type Config } from '../config/load.js';
 import { groupEndpoints } from '../config/endpoints.js';
 import type { Logger } from '../log/logger.js';
@@ -71,8 +72,8 @@ export class Daemon {
       backends,
       dispatcher,
       groups,
-      commands,
       notifications ?? dormant('notifications', NOTIFICATIONS_RESTART_ONLY),
+      commands,
     ];
     const daemon: Daemon = new Daemon(config, log, parts, { groups, commands, metrics, notifications, store: dedupe.store, telemetry });
     return daemon;
@@ -137,7 +138,8 @@ export class Daemon {
   }
 
   async #stop(reason: string): Promise<void> {
-    this.#log.info({ reason, running: this.queue.running, waiting: this.queue.waiting, graceMs: this.#config.shutdown.graceMs }, 'stopping: new requests are answered 503');
+    const order = this.#parts.filter((p) => p.stop).map((p) => p.name).reverse();
+    this.#log.info({ reason, running: this.queue.running, waiting: this.queue.waiting, graceMs: this.#config.shutdown.graceMs, order }, 'stopping: new requests are answered 503');
     await stopAll(this.#parts, this.#log);
     this.#log.info('stopped');
   }

@@ -2,7 +2,6 @@
 // queue; the same CA, time limit and error mapping as the commands' calls), the API key in
 // Authorization, the API version found once by stepping down on 406, and the server's pace
 // respected (503: back off; 429: Retry-After).
-import { isUtf8 } from 'node:buffer';
 import { AnsweredError, PollError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { RestClient, type HttpResult } from '../rest/client.js';
@@ -74,7 +73,8 @@ export class NbApi {
       } catch (err) {
         throw pollFailure(path, err);
       }
-      const text = isUtf8(res.body) ? res.body.toString('utf8') : '';
+      // A byte that is not UTF-8 (a Latin-1 client name) becomes U+FFFD: one odd name must not stop every poll.
+      const text = res.body.toString('utf8');
       if (res.status === 406 && !this.#version) {
         this.#log.debug({ version }, 'API version not offered; stepping down');
         continue;
@@ -99,6 +99,6 @@ export class NbApi {
   /** Closes the connections, aborting a poll in flight (it fails, and is done again after a restart). */
   async close(): Promise<void> {
     this.#client.abortAll(new AnsweredError('NBW_ERR_SHUTTING_DOWN', 'the bridge is stopping'));
-    await this.#client.close();
+    await this.#client.destroy();
   }
 }

@@ -10,7 +10,7 @@ import type { Get } from './jobs.js';
 import { Backoff } from '../retry.js';
 import { PollError } from './nbapi.js';
 import type { Poller } from './poller.js';
-import { enabledPollers } from './registry.js';
+import { enabledPollers, POLLERS } from './registry.js';
 import { loadNotifyState, StateFile, type NotifyState, type PendingNotification } from './store.js';
 import { UnknownValues } from './vocabulary.js';
 import { CODE } from '../errors.js';
@@ -22,6 +22,9 @@ export interface NotifyOutlet {
   readonly bufferedAmount?: number;
   send(text: string): number;
 }
+
+/** The longest wait a timer can hold (a Retry-After further away is taken as this). */
+const MAX_WAIT_MS = 2 ** 31 - 1;
 
 /** Overdue notifications resent to a group per check at most, oldest first. */
 export const RESEND_BATCH = 32;
@@ -80,6 +83,8 @@ export class Notifier {
   /** Loads the durable state; pending notifications are resent as groups connect. */
   static async open(opts: NotifierOptions): Promise<Notifier> {
     const state = await loadNotifyState(opts.stateDir, opts.log);
+    // Every type's state is kept, polled or not, so that an earlier release reading this file finds what it expects.
+    for (const p of POLLERS) state[p.kind] ??= p.initial();
     const n = new Notifier(opts, state);
     // Groups that acknowledged before the restart stay acknowledged; a group no longer configured is forgotten.
     for (const p of state.pending) p.groups = p.groups.filter((g) => opts.groups.has(g));
@@ -173,7 +178,7 @@ export class Notifier {
       // maxBackoffMs; anything else is polled again at the usual pace, so polls resume soon after an outage.
       const wait = backoff.next();
       const hint = e?.retryAfterMs;
-      next = hint !== null && hint !== undefined ? Math.max(hint, 100) : e?.status === 503 ? wait : this.#cfg.pollMs;
+      next = hint !== null && hint !== undefined ? Math.min(Math.max(hint, 100), MAX_WAIT_MS) : e?.status === 503 ? wait : this.#cfg.pollMs;
       this.#log.warn(
         { code: CODE.NBW_ERR_POLL_FAILED, kind, status: e?.status, reason: (err as Error).message, failures: backoff.attempt, retryInMs: next },
         `polling ${kind} failed; the command path is not affected`,

@@ -191,8 +191,14 @@ export class RestClient implements RestCaller {
     for (const call of [...this.#active]) call.abort(reason);
   }
 
+  /** Closes the connections once the calls running are done. */
   async close(): Promise<void> {
     await this.#pool.close();
+  }
+
+  /** Closes the connections at once: calls running, and connections still being made, fail. */
+  async destroy(): Promise<void> {
+    await this.#pool.destroy();
   }
 
   /** @internal A call settled. */

@@ -300,6 +300,22 @@ describe('auth profiles', () => {
     noSecrets(trusted.logs);
   });
 
+  it('ibm-iam sends the token call to the token URL as written: a trailing slash, a query, or the root', async () => {
+    const sim = new IbmCloudSim();
+    const api = await serve(sim.handler);
+    const paths: string[] = [];
+    const iam = await serve((req, res) => {
+      paths.push(req.url);
+      sendJson(res, 200, { access_token: 'iam-access-token-value', expires_in: 3600 });
+    });
+    for (const tokenUrl of [`${iam.url}/identity/token/`, `${iam.url}/identity/token?realm=eu`, `${iam.url}/`]) {
+      const b = await bridgeWith([{ name: 'ibm', mount: '/ibm', baseUrl: api.url, allowedPaths: ['/v2/'], auth: { type: 'ibm-iam', apiKeyFile: secret('ibm-url', sim.apiKey), tokenUrl, tenantId: 't/' } }]);
+      await b.peer.command('GET', '/ibm/v2/data-protect/protection-groups');
+      await b.stop();
+    }
+    expect(paths).toEqual(['/identity/token/', '/identity/token?realm=eu', '/']);
+  });
+
   it('ibm-iam asks IAM with a form, renews a token about to run out before using it, takes an hour when IAM names no lifetime, and says what failed', async () => {
     const sim = new IbmCloudSim();
     const cloudApi = await serve(sim.handler);

@@ -1,10 +1,12 @@
 // The polling client against a REST API on 127.0.0.1: the API version found by stepping down,
 // the floors of each API, the answer's size cap, and its CA, through the bridge's REST client.
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { API_VERSIONS, MAX_POLL_BYTES, mediaType, MIN_VERSION, NbApi } from '../../src/notifications/nbapi.js';
 import { RestServer, sendJson, type RestHandler } from '../support/fakes.js';
 import { captureLog } from '../support/log.js';
 import { httpsServer, TEST_CA } from '../support/tls.js';
+import { until } from '../support/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -75,6 +77,30 @@ describe('the polling client', () => {
     answer = [200, 'not json', {}];
     await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 200, message: '/netbackup/admin/jobs: the answer is not JSON' });
   });
+
+  it('reads a byte that is not UTF-8 as U+FFFD, so one odd name does not stop every poll', async () => {
+    const { client } = await api((_req, res) => {
+      res.writeHead(200, { 'content-type': mediaType('14.0') });
+      res.end(Buffer.concat([Buffer.from('{"data":[{"clientName":"caf'), Buffer.from([0xe9]), Buffer.from('"}]}')]));
+    });
+    expect(await client.get('/netbackup/admin/jobs', {})).toEqual({ data: [{ clientName: 'caf\uFFFD' }] });
+  });
+
+  it('closes at once, failing a poll whose connection is still being made', async () => {
+    // A server that takes the TCP connection and never answers the TLS handshake.
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((sock) => void sockets.push(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => { for (const s of sockets) s.destroy(); silent.close(() => r()); }));
+    const client = new NbApi({ baseUrl: `https://127.0.0.1:${(silent.address() as { port: number }).port}`, ca: null, apiKey: 'k', timeoutMs: 60_000, log: captureLog().log });
+    const poll = client.get('/netbackup/admin/jobs', {});
+    await until(() => sockets.length > 0, 5000, 'the connection');
+    let closed = false;
+    await client.close().then(() => (closed = true));
+    expect(closed).toBe(true);
+    expect(sockets.length).toBe(1);
+    await expect(poll).rejects.toMatchObject({ code: 'NBW_ERR_POLL_FAILED' });
+  }, 8000);
 
   it('names an unreachable server by its error code', async () => {
     const client = new NbApi({ baseUrl: 'http://127.0.0.1:9', ca: null, apiKey: 'k', timeoutMs: 2000, log: captureLog().log });

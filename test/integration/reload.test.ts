@@ -80,6 +80,26 @@ describe('reload in process', () => {
     bridge = null;
   });
 
+  it('aborts at the end of the grace period the calls still running on backends a reload replaced', async () => {
+    const held: (() => void)[] = [];
+    bridge = await startBridge({ rest: () => new Promise<void>((r) => held.push(r)), config: { 'shutdown.graceMs': '200' } });
+    const { daemon, peer, config } = bridge;
+    const answer = peer.command('GET', '/netbackup/admin/jobs', { timeoutMs: 10_000 });
+    await until(() => held.length === 1, 5000, 'the call reaching the REST API');
+    const next = loadConfig({
+      env: {},
+      overrides: { 'cloud.url': config.cloud.url as string, 'cloud.token': config.cloud.token as string, 'rest.baseUrl': config.rest.baseUrl, 'rest.allowedPaths': '/netbackup/config/', 'shutdown.graceMs': '200' },
+      purpose: 'run',
+    }).config;
+    daemon.reload(next);
+    const stopped = daemon.stop('test');
+    const res = await answer;
+    expect(res.payload.responseCode).toBe(504);
+    expect(JSON.parse(res.payload.body as string).errorMessage).toMatch(/outcome is unknown/);
+    await stopped;
+    for (const release of held) release();
+  });
+
   it('applies a new policy to new requests and names the changes that need a restart', async () => {
     bridge = await startBridge({});
     const { daemon, peer, config } = bridge;

@@ -461,4 +461,10 @@ describe('config: backends are checked by the same formats as rest.*', () => {
     expect(complaint({ allowPathParameters: 'yes' })).toContain('backends[0].allowPathParameters: must be true or false');
     expect(complaint({ caFile: '' })).toContain('backends[0].caFile: must be a file path');
   });
+
+  it('takes a null caFile as none, as cloud.caFile and rest.caFile do', () => {
+    const file2 = file('backends-null-ca.json', JSON.stringify({ backends: [backend({ caFile: null })] }));
+    const { config } = loadConfig({ env: RUN, configFile: file2, purpose: 'run' });
+    expect(config.backends[0]).toMatchObject({ caFile: null, ca: null });
+  });
 });

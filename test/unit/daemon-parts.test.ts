@@ -268,3 +268,16 @@ describe('the notifications part', () => {
     await part.stop();
   });
 });
+
+describe('the daemon', () => {
+  it('stops the commands first (the drain: new requests answered 503 at once, answers out before the links close) and the dedupe part last', async () => {
+    const { Daemon } = await import('../../src/lifecycle/daemon.js');
+    const state = dir();
+    const key = join(dir(), 'apikey');
+    writeFileSync(key, 'k\n', { mode: 0o600 });
+    const logs = captureLog();
+    const daemon = await Daemon.open(config({ NBWSS_STATE_DIR: state, NBWSS_NOTIFY_JOBS: 'true', NBWSS_NOTIFY_API_KEY_FILE: key, NBWSS_METRICS_LISTEN: '127.0.0.1:0' }), logs.log);
+    await daemon.stop('test');
+    expect(logs.lines().find((l) => l.msg === 'stopping: new requests are answered 503')?.order).toEqual(['commands', 'notifications', 'groups', 'dispatcher', 'backends', 'metrics', 'dedupe']);
+  });
+});

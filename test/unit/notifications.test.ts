@@ -760,6 +760,28 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     expect(await firstWait(new PollError('/netbackup/admin/jobs: 429', 429, 0), { pollMs: 1000 })).toBe(100);
   });
 
+  it('takes a Retry-After further away than a timer can hold as the longest wait it can', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const { PollError } = await import('../../src/notifications/nbapi.js');
+    const logs = captureLog('warn');
+    const get: Get = async () => {
+      throw new PollError('/netbackup/admin/jobs: 429', 429, 1e12);
+    };
+    const n = await Notifier.open({ config: config({ pollMs: 1000 }), api: { get, close: async () => {} }, stateDir: mkdtempSync(join(tmpdir(), 'nbwss-notify-')), groups: new Map([['a', outlet()]]), log: logs.log });
+    n.start();
+    await until(() => logs.lines().some((l) => l.code === 'NBW_ERR_POLL_FAILED'));
+    await n.stop();
+    expect(logs.lines().find((l) => l.code === 'NBW_ERR_POLL_FAILED')?.retryInMs).toBe(2 ** 31 - 1);
+  });
+
+  it('keeps the state of every type in its file, polled or not, for an earlier release reading it', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-notify-'));
+    const n = await Notifier.open({ config: config({ jobs: true, images: false, pollMs: 60_000 }), api: { get: simGet(new NbSim()), close: async () => {} }, stateDir: dir, groups: new Map([['a', outlet()]]), log: silentLogger() });
+    await n.stop();
+    expect(JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8'))).toMatchObject({ images: { primed: false, known: {} }, jobs: expect.any(Object) });
+  });
+
   it('waits what Retry-After says, and polls again at its own pace after other failures', async () => {
     const { Notifier } = await import('../../src/notifications/notifier.js');
     const { PollError } = await import('../../src/notifications/nbapi.js');

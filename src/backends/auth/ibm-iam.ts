@@ -8,15 +8,15 @@ import { runningOut, SessionProfile, type OAuth } from './session-profile.js';
 class IbmIam extends SessionProfile<OAuth> {
   readonly #apiKey: string;
   readonly #iam: RestCaller;
-  /** The token URL's query, if it has one (the client's base is its origin and path). */
-  readonly #query: string;
+  /** The token URL's path and query (the client's base is its origin). */
+  readonly #target: string;
   readonly #tenantId: string;
   constructor(values: AuthValues, ctx: ProfileContext) {
     super(ctx, { stale: runningOut });
     this.#apiKey = value(values, 'apiKey');
     const tokenUrl = new URL(value(values, 'tokenUrl'));
-    this.#iam = ctx.connect(tokenUrl.origin + tokenUrl.pathname);
-    this.#query = tokenUrl.search;
+    this.#iam = ctx.connect(tokenUrl.origin);
+    this.#target = tokenUrl.pathname + tokenUrl.search;
     this.#tenantId = value(values, 'tenantId');
   }
   protected async login(): Promise<OAuth> {
@@ -24,7 +24,7 @@ class IbmIam extends SessionProfile<OAuth> {
     try {
       res = await this.#iam.call({
         method: 'POST',
-        path: this.#query,
+        path: this.#target,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: form({ grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey: this.#apiKey }),
       });
