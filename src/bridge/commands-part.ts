@@ -65,6 +65,7 @@ export class CommandsPart implements Part {
     this.service.stopAccepting();
     let timer: NodeJS.Timeout | undefined;
     const expired = await Promise.race([
+      // Stryker disable next-line ArrowFunction: undefined is as false as false here
       this.queue.onIdle().then(() => false),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(true), graceMs);

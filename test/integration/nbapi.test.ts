@@ -102,6 +102,16 @@ describe('the polling client', () => {
     await expect(poll).rejects.toMatchObject({ code: 'NBW_ERR_POLL_FAILED' });
   }, 8000);
 
+  it('names a poll that timed out, and keeps at most 200 characters of a refusal\'s body', async () => {
+    let hang = true;
+    const server = await new RestServer((_req, res) => (hang ? new Promise<void>(() => {}) : sendJson(res, 500, 'x'.repeat(300)))).start();
+    const client = new NbApi({ baseUrl: server.url, ca: null, apiKey: 'k', timeoutMs: 200, log: captureLog().log });
+    cleanups.push(() => server.stop(), () => client.close());
+    await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 0, message: '/netbackup/admin/jobs: REST call timed out after 200 ms' });
+    hang = false;
+    await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 500, message: `/netbackup/admin/jobs: 500 ${'x'.repeat(200)}` });
+  });
+
   it('names an unreachable server by its error code', async () => {
     const client = new NbApi({ baseUrl: 'http://127.0.0.1:9', ca: null, apiKey: 'k', timeoutMs: 2000, log: captureLog().log });
     cleanups.push(() => client.close());

@@ -61,7 +61,7 @@ describe('the dedupe part', () => {
   it('names state.dir when it cannot be used', async () => {
     const file = join(dir(), 'a-file');
     writeFileSync(file, 'x');
-    await expect(DedupePart.open(config({ NBWSS_STATE_DIR: file }), ['default'], captureLog().log)).rejects.toMatchObject({ code: 'NBW_ERR_CONFIG', problems: [expect.stringMatching(/^state\.dir: cannot use /)] });
+    await expect(DedupePart.open(config({ NBWSS_STATE_DIR: file }), ['default'], captureLog().log)).rejects.toMatchObject({ code: 'NBW_ERR_CONFIG', problems: [expect.stringMatching(/^state\.dir: cannot use .*: E[A-Z]+$/)] });
   });
 
   it('expires answered ids on its sweeper once started, and stops sweeping when stopped', async () => {
@@ -164,6 +164,8 @@ describe('the groups part', () => {
     expect(dispatched[0]?.[1].answers).toBe(east?.courier);
     expect(part.ready).toBe(false);
     expect(part.describe()).toBe('group east: not connected; group west: not connected');
+    Object.defineProperty(part.groups.get('west')?.link, 'ready', { get: () => true });
+    expect(part.ready).toBe(true);
     await part.stop();
     await dedupe.stop();
   });
@@ -279,5 +281,69 @@ describe('the daemon', () => {
     const daemon = await Daemon.open(config({ NBWSS_STATE_DIR: state, NBWSS_NOTIFY_JOBS: 'true', NBWSS_NOTIFY_API_KEY_FILE: key, NBWSS_METRICS_LISTEN: '127.0.0.1:0' }), logs.log);
     await daemon.stop('test');
     expect(logs.lines().find((l) => l.msg === 'stopping: new requests are answered 503')?.order).toEqual(['commands', 'notifications', 'groups', 'dispatcher', 'backends', 'metrics', 'dedupe']);
+  });
+});
+
+describe('the notifications part and its REST API', () => {
+  /** A REST API that offers only API 12.0, holds the polls it is told to, and records them. */
+  async function restApi() {
+    const { createServer } = await import('node:http');
+    const seen: { accept: string; closed: boolean }[] = [];
+    let hold = false;
+    const server = createServer((req, res) => {
+      const rec = { accept: String(req.headers.accept), closed: false };
+      seen.push(rec);
+      req.socket.on('close', () => (rec.closed = true));
+      if (hold) return;
+      const ok = rec.accept.endsWith('version=12.0');
+      res.writeHead(ok ? 200 : 406, { 'content-type': 'application/json' });
+      res.end(ok ? '{"data":[]}' : '{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+      seen,
+      hold: () => void (hold = true),
+      close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    };
+  }
+  const keyFile = () => {
+    const f = join(dir(), 'apikey');
+    writeFileSync(f, 'nb-poll-key\n', { mode: 0o600 });
+    return f;
+  };
+  const settings = (rest: string, state: string) => config({ NBWSS_STATE_DIR: state, NBWSS_NOTIFY_JOBS: 'true', NBWSS_NOTIFY_API_KEY_FILE: keyFile(), NBWSS_NOTIFY_POLL_MS: '100', NBWSS_REST_BASE_URL: rest });
+  const link = () => Object.assign(new EventEmitter(), { ready: false, send: () => 1 });
+
+  it('follows rest.* on a reload (a new client, the API version found again), and keeps its client when rest.* did not change', async () => {
+    const a = await restApi();
+    const b = await restApi();
+    const state = dir();
+    const c = settings(a.url, state);
+    const part = await NotificationsPart.open({ config: c, groups: new Map([['default', link()]]), log: captureLog().log, telemetry: NO_TELEMETRY });
+    part.start();
+    await until(() => a.seen.some((r) => r.accept.endsWith('12.0')), 5000, 'a poll found API 12.0');
+    const asked14 = () => a.seen.filter((r) => r.accept.endsWith('14.0')).length;
+    part.reload(c, settings(a.url, state));
+    const before = a.seen.length;
+    await until(() => a.seen.length >= before + 2, 5000, 'two more polls');
+    expect(asked14()).toBe(1);
+    part.reload(c, settings(b.url, state));
+    await until(() => b.seen.some((r) => r.accept.endsWith('12.0')), 5000, 'polls going to the new REST API');
+    expect(b.seen[0]?.accept).toMatch(/version=14\.0$/);
+    await part.stop();
+    await a.close();
+    await b.close();
+  });
+
+  it('ends a poll still running when it stops', async () => {
+    const api = await restApi();
+    api.hold();
+    const part = await NotificationsPart.open({ config: settings(api.url, dir()), groups: new Map([['default', link()]]), log: captureLog().log, telemetry: NO_TELEMETRY });
+    part.start();
+    await until(() => api.seen.length === 1, 5000, 'a poll held by the REST API');
+    await part.stop();
+    await until(() => api.seen[0]?.closed === true, 5000, 'the held poll ended');
+    await api.close();
   });
 });

@@ -760,6 +760,23 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     expect(await firstWait(new PollError('/netbackup/admin/jobs: 429', 429, 0), { pollMs: 1000 })).toBe(100);
   });
 
+  it('polls through a new REST API client after useApi, closing the old one once its poll is done', async () => {
+    const { Notifier } = await import('../../src/notifications/notifier.js');
+    const calls: string[] = [];
+    let release: () => void = () => {};
+    const oldApi = { get: async () => (calls.push('old'), new Promise((r) => (release = () => r({ data: [] })))), close: async () => void calls.push('old closed') };
+    const newApi = { get: async () => (calls.push('new'), { data: [] }), close: async () => void calls.push('new closed') };
+    const n = await Notifier.open({ config: config({ pollMs: 30 }), api: oldApi, stateDir: mkdtempSync(join(tmpdir(), 'nbwss-notify-')), groups: new Map([['a', outlet()]]), log: silentLogger() });
+    n.start();
+    await until(() => calls.includes('old'));
+    n.useApi(newApi);
+    expect(calls).not.toContain('old closed');
+    release();
+    await until(() => calls.includes('old closed') && calls.includes('new'));
+    await n.stop();
+    expect(calls.indexOf('old closed')).toBeLessThan(calls.lastIndexOf('new closed'));
+  });
+
   it('takes a Retry-After further away than a timer can hold as the longest wait it can', async () => {
     const { Notifier } = await import('../../src/notifications/notifier.js');
     const { PollError } = await import('../../src/notifications/nbapi.js');
