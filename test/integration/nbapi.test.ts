@@ -71,9 +71,11 @@ describe('the polling client', () => {
     const { client } = await api((_req, res) => sendJson(res, answer[0], answer[1], answer[2]));
     await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 500, message: '/netbackup/admin/jobs: 500 broken' });
     answer = [429, '{}', { 'retry-after': '7' }];
-    await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 429, retryAfterMs: 7000 });
+    await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 429, retryAfterMs: 7000, message: '/netbackup/admin/jobs: 429' });
     answer = [503, '{}', {}];
-    await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 503, retryAfterMs: null });
+    await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 503, retryAfterMs: null, message: '/netbackup/admin/jobs: 503' });
+    answer = [503, '{}', { 'retry-after': '3' }];
+    await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 503, retryAfterMs: 3000 });
     answer = [200, 'not json', {}];
     await expect(client.get('/netbackup/admin/jobs', {})).rejects.toMatchObject({ status: 200, message: '/netbackup/admin/jobs: the answer is not JSON' });
   });

@@ -12,6 +12,7 @@ import { Dispatcher } from '../../src/bridge/dispatch.js';
 import { GroupsPart, laneThrottle } from '../../src/bridge/groups.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { DedupePart, sweepEvery } from '../../src/dedupe/part.js';
+import { Daemon } from '../../src/lifecycle/daemon.js';
 import { AnsweredError } from '../../src/errors.js';
 import { NO_TELEMETRY } from '../../src/metrics/telemetry.js';
 import { NotificationsPart } from '../../src/notifications/part.js';
@@ -250,6 +251,7 @@ describe('the notifications part', () => {
     const c = on(dir());
     expect(NotificationsPart.wanted({ ...c, state: { dir: null } } as Config)).toBe(false);
     expect(NotificationsPart.wanted({ ...c, notifications: { ...c.notifications, apiKey: null } } as Config)).toBe(false);
+    expect(NotificationsPart.wanted({ ...c, notifications: { ...c.notifications, jobs: false } } as Config)).toBe(false);
   });
 
   it('sends what is pending when a link is ready, takes acknowledgements, and needs a restart for its keys', async () => {
@@ -273,7 +275,6 @@ describe('the notifications part', () => {
 
 describe('the daemon', () => {
   it('stops the commands first (the drain: new requests answered 503 at once, answers out before the links close) and the dedupe part last', async () => {
-    const { Daemon } = await import('../../src/lifecycle/daemon.js');
     const state = dir();
     const key = join(dir(), 'apikey');
     writeFileSync(key, 'k\n', { mode: 0o600 });
@@ -328,6 +329,18 @@ describe('the notifications part and its REST API', () => {
     const before = a.seen.length;
     await until(() => a.seen.length >= before + 2, 5000, 'two more polls');
     expect(asked14()).toBe(1);
+    // A change of rest.* with notifications turned off in the same reload (a restart applies that) leaves the polls where they are.
+    const off = settings(b.url, state);
+    part.reload(c, { ...off, notifications: { ...off.notifications, jobs: false, apiKey: null } } as Config);
+    const seenBefore = a.seen.length;
+    await until(() => a.seen.length >= seenBefore + 2, 5000, 'polls still to the first REST API');
+    expect(b.seen).toEqual([]);
+    // A new time limit or CA is a new client too: the version is found again.
+    for (const next of [{ ...c, rest: { ...c.rest, timeoutMs: c.rest.timeoutMs + 1 } }, { ...c, rest: { ...c.rest, ca: 'a CA' } }] as Config[]) {
+      const asked = asked14();
+      part.reload(c, next);
+      await until(() => asked14() > asked, 5000, 'the version asked again');
+    }
     part.reload(c, settings(b.url, state));
     await until(() => b.seen.some((r) => r.accept.endsWith('12.0')), 5000, 'polls going to the new REST API');
     expect(b.seen[0]?.accept).toMatch(/version=14\.0$/);

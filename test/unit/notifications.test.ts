@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log/logger.js';
 import { captureLog } from '../support/log.js';
 import { copiesOf, hasLocalCopy, imageRecord, MAX_KNOWN_IMAGES, pollImages, type ImagesState } from '../../src/notifications/images.js';
+import { notificationSwitchOn } from '../../src/config/load.js';
+import { NOTIFICATION_SWITCHES } from '../../src/config/schema.js';
 import { POLLERS } from '../../src/notifications/registry.js';
 import { jobRecord, MAX_KNOWN, pollJobs, type Get, type JobsState } from '../../src/notifications/jobs.js';
 import { retryAfterMs } from '../../src/retry.js';
@@ -757,6 +759,7 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     const capped = await firstWait(new PollError('/netbackup/admin/jobs: 503', 503), { pollMs: 1000, maxBackoffMs: 500 });
     expect(capped).toBeGreaterThanOrEqual(1000);
     expect(await firstWait(new PollError('/netbackup/admin/jobs: 500', 500), { pollMs: 1000 })).toBe(1000);
+    expect(await firstWait(new Error('not JSON'), { pollMs: 1000 })).toBe(1000);
     expect(await firstWait(new PollError('/netbackup/admin/jobs: 429', 429, 0), { pollMs: 1000 })).toBe(100);
   });
 
@@ -770,6 +773,8 @@ describe('Notifier: groups, acknowledgements and stopping', () => {
     n.start();
     await until(() => calls.includes('old'));
     n.useApi(newApi);
+    // The old client's poll is still held, so nothing may close it yet, however long this waits.
+    await new Promise((r) => setTimeout(r, 20));
     expect(calls).not.toContain('old closed');
     release();
     await until(() => calls.includes('old closed') && calls.includes('new'));
@@ -1039,12 +1044,10 @@ describe('pollers fed a hostile or broken REST answer', () => {
 
 describe('notification types and their switches', () => {
   it('every registered type has its switch in the schema, and every switch a type', async () => {
-    const { NOTIFICATION_SWITCHES } = await import('../../src/config/schema.js');
     expect([...NOTIFICATION_SWITCHES].sort()).toEqual(POLLERS.map((p) => p.kind).sort());
   });
 
   it('the loader and the part read the same switches: images alone turn notifications on', async () => {
-    const { notificationSwitchOn } = await import('../../src/config/load.js');
     const base = { jobs: false, images: false, pollMs: 1000, apiKeyFile: null, batchMax: 1, ackTimeoutMs: 100, maxPending: 1, imagesWindowMs: 60_000, maxBackoffMs: 1000 };
     expect(notificationSwitchOn(base)).toBeNull();
     expect(notificationSwitchOn({ ...base, images: true })).toBe('images');
