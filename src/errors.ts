@@ -105,6 +105,12 @@ export class UsageError extends BridgeError {
   }
 }
 
+/** What a failed call's error names: the code underneath (ECONNREFUSED, a TLS error), else its message. */
+export function failureOf(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : (err as Error).message;
+}
+
 /** Every code, for documentation checks. */
 export const ALL_CODES: readonly ErrorCode[] = [...(Object.keys(ANSWERED) as AnsweredCode[]), ...INTERNAL];
 

@@ -1,12 +1,11 @@
 // The backends part: the router to every backend, replaced whole by a reload that changes any
 // backend (its REST settings, policy, CA or credentials) or the login waits; calls already routed
 // keep the old one, which logs out and closes once they are done.
-import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/load.js';
 import type { AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Telemetry } from '../metrics/telemetry.js';
-import type { Part } from '../part.js';
+import { changedKeys, type Part } from '../part.js';
 import { Router, type Route, type Routing } from './router.js';
 
 export class BackendsPart implements Part, Routing {
@@ -39,7 +38,7 @@ export class BackendsPart implements Part, Routing {
   }
 
   reload(prev: Config, next: Config): string[] {
-    if (isDeepStrictEqual(prev.backends, next.backends) && isDeepStrictEqual(prev.login, next.login)) return [];
+    if (changedKeys(prev, next, ['backends', 'login']).length === 0) return [];
     const old = this.#router;
     this.#router = this.#build(next);
     this.#log.info({ backends: next.backends.map((b) => b.name) }, 'backends rebuilt; calls already running finish on the old ones');

@@ -72,9 +72,12 @@ export function checkBool(v: unknown): void {
   if (typeof v !== 'boolean') throw new Error('must be true or false');
 }
 
+/** A list from the environment or a flag: comma-separated, blanks dropped. */
+const commaList = (v: unknown) => (isString(v) ? v.split(',').map((s) => s.trim()).filter(Boolean) : v);
+
 convict.addFormat({
   name: 'nbw-path-list',
-  coerce: (v: unknown) => (isString(v) ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  coerce: commaList,
   validate: (v: unknown) => checkPathList(v),
 });
 
@@ -90,7 +93,7 @@ export function checkPathList(v: unknown): void {
 
 convict.addFormat({
   name: 'nbw-method-list',
-  coerce: (v: unknown) => (isString(v) ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  coerce: commaList,
   validate: (v: unknown) => checkMethodList(v),
 });
 

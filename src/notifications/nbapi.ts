@@ -2,7 +2,7 @@
 // queue; the same CA, time limit and error mapping as the commands' calls), the API key in
 // Authorization, the API version found once by stepping down on 406, and the server's pace
 // respected (503: back off; 429: Retry-After).
-import { AnsweredError, PollError } from '../errors.js';
+import { AnsweredError, failureOf, PollError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { RestClient, type HttpResult } from '../rest/client.js';
 import { retryAfterMs } from '../retry.js';
@@ -41,8 +41,8 @@ export interface NbApiOptions {
 /** A failed call as the poll's failure: the cause's code (ECONNREFUSED, a TLS error) when it has one. */
 function pollFailure(path: string, err: unknown): PollError {
   if (err instanceof AnsweredError && err.code === 'NBW_ERR_REST_RESPONSE_TOO_LARGE') return new PollError(`${path}: the answer is larger than ${MAX_POLL_BYTES} bytes`, 0);
-  const cause = (err as { cause?: { code?: unknown } }).cause;
-  return new PollError(`${path}: ${typeof cause?.code === 'string' ? cause.code : (err as Error).message}`, 0);
+  const what = failureOf(err);
+  return new PollError(`${path}: ${what}`, 0);
 }
 
 export class NbApi {

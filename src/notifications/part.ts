@@ -86,7 +86,7 @@ export class NotificationsPart implements Part {
 
   /** Polls go to the same REST API as commands: they follow rest.* at once. */
   reload(prev: Config, next: Config): string[] {
-    const restChanged = prev.rest.baseUrl !== next.rest.baseUrl || prev.rest.ca !== next.rest.ca || prev.rest.timeoutMs !== next.rest.timeoutMs;
+    const restChanged = changedKeys(prev, next, ['rest.baseUrl', 'rest.ca', 'rest.timeoutMs']).length > 0;
     if (restChanged && next.notifications.apiKey !== null) this.notifier.useApi(apiFor(next, next.notifications.apiKey, this.#log));
     return changedKeys(prev, next, NOTIFICATIONS_RESTART_ONLY);
   }

@@ -1,6 +1,7 @@
 // IBM Cloud Backup and Recovery as a service: an IBM Cloud API key exchanged at IAM for a bearer
 // token (renewed before it runs out), sent with X-IBM-Tenant-Id. The token call goes to IAM, not
 // to the backend, through a REST client of its own with the backend's CA and time limit.
+import { failureOf } from '../../errors.js';
 import type { RestCall, RestCaller } from '../../rest/client.js';
 import { form, jsonOf, loginFailed, value, withHeaders, type AuthValues, type ProfileContext, type ProfileSpec } from './profile.js';
 import { runningOut, SessionProfile, type OAuth } from './session-profile.js';
@@ -29,9 +30,8 @@ class IbmIam extends SessionProfile<OAuth> {
         body: form({ grant_type: 'urn:ibm:params:oauth:grant-type:apikey', apikey: this.#apiKey }),
       });
     } catch (err) {
-      // The REST client's error names the failure (ECONNREFUSED, a TLS error) in its cause.
-      const cause = (err as { cause?: { code?: unknown } }).cause;
-      throw loginFailed(this.ctx.backend, `IAM token URL unreachable: ${typeof cause?.code === 'string' ? cause.code : (err as Error).message}`);
+      const what = failureOf(err);
+      throw loginFailed(this.ctx.backend, `IAM token URL unreachable: ${what}`);
     }
     if (res.status !== 200) throw loginFailed(this.ctx.backend, `IAM token URL answered ${res.status}`);
     const b = jsonOf(res);
