@@ -24,6 +24,16 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      // The artifacts of npm run dist (release/), tried for real; not part of coverage (scripts/coverage.mjs).
+      {
+        test: {
+          name: 'dist',
+          include: ['test/dist/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 240_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -58,7 +58,7 @@ export const filtering = (o: FilterOptions): Layer<CommandResponsePayload> => (n
   }
   if (scrubbed.hits > 0) {
     o.redacted(scrubbed.hits);
-    o.log.warn({ backend: o.backend, path: call.path.split('?')[0], count: scrubbed.hits }, "the backend echoed a credential of the bridge's in its answer; replaced with [redacted]");
+    o.log.warn({ path: call.path.split('?')[0], count: scrubbed.hits }, "the backend echoed a credential of the bridge's in its answer; replaced with [redacted]");
   }
   return scrubbed.res;
 };

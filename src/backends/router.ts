@@ -10,7 +10,11 @@ import { nameOf, parseUri, type ParsedUri } from '../policy/uri.js';
 import type { CommandResponsePayload } from '../protocol/envelope.js';
 import { toPayload } from '../protocol/codec.js';
 import { RestClient, type HttpResult, type RestCall } from '../rest/client.js';
-import type { AuthProfile } from './auth/profile.js';
+import { probeOrigin } from '../rest/probe.js';
+
+/** Time a readiness probe of a REST API may take. */
+const PROBE_TIMEOUT_MS = 5000;
+import { Sessionless, type AuthProfile } from './auth/profile.js';
 import { CREDENTIAL_HEADERS, PROFILES, responseAllowlist } from './auth/registry.js';
 import { compose, filtering, signing, type Send } from './layers.js';
 
@@ -41,15 +45,17 @@ export class Backend implements RouteTarget {
   readonly #send: Send<CommandResponsePayload>;
   /** Clients of the profile's own to other origins (IAM), closed with the backend. */
   readonly #others: RestClient[] = [];
+  readonly #cfg: BackendConfig;
 
   constructor(cfg: BackendConfig, opts: RouterOptions, log: Logger, telemetry: Telemetry) {
     this.name = cfg.name;
     this.mount = cfg.mount;
     this.mountSegments = cfg.mount.split('/').filter((s) => s !== '');
     this.policy = new Policy(cfg);
-    const client = (baseUrl: string, connections: number) =>
-      new RestClient({ baseUrl, ca: cfg.ca, timeoutMs: cfg.timeoutMs, maxResponseBytes: cfg.maxResponseBytes, connections });
-    this.#client = client(cfg.baseUrl, opts.connections);
+    const client = (baseUrl: string, connections: number, servername: string | null = null) =>
+      new RestClient({ baseUrl, ca: cfg.ca, servername, timeoutMs: cfg.timeoutMs, maxResponseBytes: cfg.maxResponseBytes, connections });
+    this.#client = client(cfg.baseUrl, opts.connections, cfg.servername);
+    this.#cfg = cfg;
     const spec = PROFILES.get(cfg.auth.type);
     if (!spec) throw new TypeError(`no auth profile ${cfg.auth.type}; the configuration loader checks that`);
     this.#auth = spec.create(cfg.auth.values, {
@@ -97,6 +103,23 @@ export class Backend implements RouteTarget {
   abortAll(reason: AnsweredError): void {
     this.#client.abortAll(reason);
     for (const c of this.#others) c.abortAll(reason);
+  }
+
+  /**
+   * For doctor: has the profile sign a call, which logs in where it keeps sessions, then logs
+   * out. Resolves what happened; rejects with the login's failure (never carrying a secret).
+   */
+  async checkLogin(): Promise<'passthrough' | 'static' | 'session'> {
+    if (!(PROFILES.get(this.#cfg.auth.type)?.signs ?? false)) return 'passthrough';
+    if (this.#auth instanceof Sessionless) return 'static';
+    await this.#auth.apply({ method: 'GET', path: '/', headers: {} });
+    await this.#auth.close();
+    return 'session';
+  }
+
+  /** Whether the REST API can be reached (TCP, and TLS as calls check it); null, or why not. */
+  async probe(): Promise<string | null> {
+    return (await probeOrigin(this.#cfg.baseUrl, { ca: this.#cfg.ca, servername: this.#cfg.servername, timeoutMs: PROBE_TIMEOUT_MS })).error;
   }
 
   /** Logs out, then closes the pool once its calls are done. */

@@ -9,7 +9,7 @@ import { CODE, AnsweredError } from '../errors.js';
 import { logId } from '../log/fields.js';
 import { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
-import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
+import { NO_BACKEND, NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import type { RouteTarget, Routing } from '../backends/router.js';
 import { bodyNotText, encodeCommandResponse, encodeErrorResponse, type Inbound } from '../protocol/codec.js';
 import type { CommandRequest } from '../protocol/envelope.js';
@@ -135,7 +135,7 @@ export class CommandService {
         cancel: (error) => {
           this.#store.forget(key);
           this.#settled(origin);
-          this.#answerError(ch, id, error, method);
+          this.#answerError(ch, id, error, method, target.name);
         },
       },
       ch.group,
@@ -144,7 +144,7 @@ export class CommandService {
       this.#store.forget(key);
       this.#settled(origin);
       this.#warn.warn(ch.connection, 'full', { id, method, path: pathOf(uri), running: this.#queue.running, waiting: this.#queue.waiting }, 'queue full; answered 503');
-      this.#answerError(ch, id, new AnsweredError('NBW_ERR_QUEUE_FULL', 'the bridge queue is full; send the request again later'), method);
+      this.#answerError(ch, id, new AnsweredError('NBW_ERR_QUEUE_FULL', 'the bridge queue is full; send the request again later'), method, target.name);
     }
   }
 
@@ -206,7 +206,7 @@ export class CommandService {
           `outcome unknown: the bridge restarted while this ${e.method} was running, so it may or may not have taken effect; it is not run again`,
         );
         this.#telemetry.bridgeError(error.code);
-        this.#telemetry.answered(e.method, error.status);
+        this.#telemetry.answered(NO_BACKEND, e.method, error.status);
         void this.#finish(e, encodeErrorResponse(id, error, this.#extensions), ch);
         return true;
       }
@@ -224,7 +224,7 @@ export class CommandService {
       const res = await target.call(call);
       if (res.bodyEncoding && !this.#extensions) throw bodyNotText(res);
       const ms = performance.now() - started;
-      this.#telemetry.restDuration(call.method, ms / 1000);
+      this.#telemetry.restDuration(target.name, call.method, ms / 1000);
       if (this.#log.isLevelEnabled('debug')) {
         this.#log.debug({ id, method: call.method, path, status: res.responseCode, ms: Math.round(ms) }, 'answered');
       }
@@ -245,7 +245,7 @@ export class CommandService {
       frame = encodeErrorResponse(id, error, this.#extensions);
       status = error.status;
     }
-    this.#telemetry.answered(call.method, status);
+    this.#telemetry.answered(target.name, call.method, status);
     const stored = this.#finish(entry, frame, ch, origin);
     // Stryker disable next-line ConditionalExpression: awaiting undefined changes nothing
     if (stored) await stored;
@@ -282,9 +282,10 @@ export class CommandService {
     else this.#pending.delete(connection);
   }
 
-  #answerError(ch: Channel, id: string, error: AnsweredError, method: string): void {
+  /** Answers an error of the bridge's own; `backend` is where the call would have gone, if it got that far. */
+  #answerError(ch: Channel, id: string, error: AnsweredError, method: string, backend = NO_BACKEND): void {
     this.#telemetry.bridgeError(error.code);
-    this.#telemetry.answered(method, error.status);
+    this.#telemetry.answered(backend, method, error.status);
     ch.answers.deliver(keyOf(ch.group, id), encodeErrorResponse(id, error, this.#extensions));
   }
 }

@@ -16,6 +16,8 @@ export interface ReplayIo {
   out(line: string): void;
   /** One line per input that could not be replayed. */
   err(line: string): void;
+  /** Reads an input ("-" is standard input); the file system when omitted. */
+  read?(file: string): string | Promise<string>;
 }
 
 /** The envelopes in a file: one JSON document, or one per line (NDJSON). */
@@ -76,13 +78,13 @@ export async function replayFiles(config: Config, files: readonly string[], io: 
   for (const file of files) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await (io.read ?? ((f: string) => readFile(f, 'utf8')))(file);
     } catch (err) {
-      io.err(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      io.err(`${file === '-' ? 'standard input' : file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       failed = true;
       continue;
     }
-    framesOf(text).forEach((frame, i, all) => inputs.push({ where: all.length > 1 ? `${file}:${i + 1}` : file, msg: decodeFrame(frame) }));
+    framesOf(text).forEach((frame, i, all) => inputs.push({ where: all.length > 1 ? `${file === '-' ? 'stdin' : file}:${i + 1}` : file === '-' ? 'stdin' : file, msg: decodeFrame(frame) }));
   }
   for (const { where, msg } of inputs) {
     if (msg.kind !== 'command' && msg.kind !== 'invalid') {

@@ -1,6 +1,6 @@
 // The REST targets: `backends` from the config file (each with a mount, a policy and an auth
 // profile), or one backend named "netbackup" made of the rest.* keys. Secrets are read here.
-import { checkBool, checkFile, checkHttpUrl, checkMethodList, checkPathList, checkUint, RELAYABLE_METHODS, type RelayableMethod } from './formats.js';
+import { checkBool, checkFile, checkHostname, checkHttpUrl, checkMethodList, checkPathList, checkUint, RELAYABLE_METHODS, type RelayableMethod } from './formats.js';
 import type { RawBackend } from './raw.js';
 import type { RawConfig } from './schema.js';
 import { resolveAuth, type ResolvedAuth } from '../backends/auth/registry.js';
@@ -16,6 +16,8 @@ export interface BackendConfig {
   readonly baseUrl: string;
   readonly caFile: string | null;
   readonly ca: string | null;
+  /** Name expected on the backend's certificate, when not baseUrl's host. */
+  readonly servername: string | null;
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
   readonly allowedPaths: readonly string[];
@@ -25,7 +27,7 @@ export interface BackendConfig {
   readonly auth: ResolvedAuth;
 }
 
-const BACKEND_KEYS = ['name', 'mount', 'baseUrl', 'caFile', 'timeoutMs', 'allowedPaths', 'allowedMethods', 'allowPathParameters', 'auth'];
+const BACKEND_KEYS = ['name', 'mount', 'baseUrl', 'caFile', 'servername', 'timeoutMs', 'allowedPaths', 'allowedMethods', 'allowPathParameters', 'auth'];
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 const MOUNT = /^\/(?:[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*)?$/;
 
@@ -55,6 +57,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
       baseUrl: raw.rest.baseUrl,
       caFile: raw.rest.caFile,
       ca: restCa,
+      servername: raw.rest.servername,
       timeoutMs: raw.rest.timeoutMs,
       maxResponseBytes: raw.rest.maxResponseBytes,
       allowedPaths: raw.rest.allowedPaths,
@@ -77,6 +80,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
     // The keys that rest.* also has are checked by the same formats.
     check(`${where}.baseUrl`, () => checkHttpUrl(b.baseUrl), problems);
     if (b.caFile !== undefined && b.caFile !== null) check(`${where}.caFile`, () => checkFile(b.caFile), problems);
+    if (b.servername !== undefined && b.servername !== null) check(`${where}.servername`, () => checkHostname(b.servername), problems);
     if (b.timeoutMs !== undefined) check(`${where}.timeoutMs`, () => checkUint(b.timeoutMs, 1), problems);
     check(`${where}.allowedPaths`, () => checkPathList(b.allowedPaths), problems);
     const methods = b.allowedMethods ?? [...RELAYABLE_METHODS];
@@ -92,6 +96,7 @@ export function resolveBackends(raw: RawConfig, restCa: string | null, env: Env,
       baseUrl: b.baseUrl as string,
       caFile,
       ca,
+      servername: isString(b.servername) ? b.servername : null,
       timeoutMs: (b.timeoutMs as number | undefined) ?? raw.rest.timeoutMs,
       maxResponseBytes: raw.rest.maxResponseBytes,
       allowedPaths: b.allowedPaths as string[],

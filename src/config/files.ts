@@ -1,6 +1,7 @@
 // Reading what the configuration names: token, CA and endpoint files, with the systemd
 // directory variables expanded. Problems are collected as lines naming the key.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -25,7 +26,8 @@ export function expandPath(key: string, path: string, env: Env, problems: string
   const out = path.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => {
     const value = EXPANDABLE.includes(name) ? env[name] : undefined;
     if (value === undefined || value === '') {
-      problems.push(`${key}: ${whole} is not set in the environment (only ${EXPANDABLE.join(', ')} are expanded)`);
+      const hint = name === 'CREDENTIALS_DIRECTORY' ? '; systemd sets it in the unit only: outside it, name the file itself (e.g. /etc/nbwss-bridge/token)' : '';
+      problems.push(`${key}: ${whole} is not set in the environment (only ${EXPANDABLE.join(', ')} are expanded${hint})`);
       bad = true;
       return whole;
     }
@@ -66,9 +68,25 @@ export function readCa(key: string, path: string | null, env: Env, problems: str
 }
 
 
+/**
+ * Where a secret file is read from. Under systemd 247 and later the unit hands each secret file
+ * over as a credential named after the file (`LoadCredential=token:/etc/nbwss-bridge/token`):
+ * when $CREDENTIALS_DIRECTORY holds a file of that name, that copy is read; otherwise the path
+ * itself (the unit for older systemd, and check-config or doctor run by an operator).
+ */
+export function secretPath(path: string, env: Env): { file: string; credential: string | null } {
+  const dir = env.CREDENTIALS_DIRECTORY;
+  if (dir && !path.startsWith(`${dir}/`)) {
+    const copy = join(dir, basename(path));
+    if (existsSync(copy)) return { file: copy, credential: basename(path) };
+  }
+  return { file: path, credential: dir && path.startsWith(`${dir}/`) ? basename(path) : null };
+}
+
 /** Reads a secret file: one trailing newline is trimmed; an empty file is a problem. */
 export function readSecret(key: string, path: string, env: Env, problems: string[]): string | null {
-  const file = expandPath(key, path, env, problems);
+  const expanded = expandPath(key, path, env, problems);
+  const file = expanded === null ? null : secretPath(expanded, env).file;
   const text = file === null ? null : readText(key, file, problems);
   if (text === null) return null;
   const secret = text.replace(/\r?\n$/, '');

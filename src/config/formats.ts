@@ -12,6 +12,10 @@ export type RelayableMethod = (typeof RELAYABLE_METHODS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** How log lines are written: JSON, human-readable, or pretty when standard output is a terminal. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** The type of the values of each format. */
 export interface FormatTypes {
   'nbw-uint': number;
@@ -27,6 +31,8 @@ export interface FormatTypes {
   'nbw-file': string;
   'nbw-secret': string;
   'nbw-level': LogLevel;
+  'nbw-log-format': LogFormat;
+  'nbw-hostname': string;
 }
 
 convict.addFormat({
@@ -226,6 +232,27 @@ convict.addFormat({
   name: 'nbw-secret',
   validate(v: unknown) {
     if (!isString(v) || v.trim().length === 0) throw new Error('must be a non-empty string');
+  },
+});
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** A DNS name as a certificate holds it (no scheme, port or path). */
+export function checkHostname(v: unknown): void {
+  if (!isString(v) || !HOSTNAME.test(v)) throw new Error('must be a host name such as nbu-primary.example.com (no scheme, port or path)');
+}
+
+convict.addFormat({
+  name: 'nbw-hostname',
+  coerce: trimmed,
+  validate: (v: unknown) => checkHostname(v),
+});
+
+convict.addFormat({
+  name: 'nbw-log-format',
+  coerce: (v: unknown) => (isString(v) ? v.trim().toLowerCase() : v),
+  validate(v: unknown) {
+    if (!isString(v) || !(LOG_FORMATS as readonly string[]).includes(v)) throw new Error(`must be one of ${LOG_FORMATS.join(', ')}`);
   },
 });
 

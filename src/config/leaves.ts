@@ -11,6 +11,8 @@ export interface SchemaLeaf {
   sensitive: boolean;
   /** True for on/off keys, whose CLI flag takes no value. */
   boolean: boolean;
+  /** The value's format (nbw-uint, nbw-bool, nbw-path-list, ...). */
+  format: string;
   default: unknown;
 }
 
@@ -29,6 +31,7 @@ export function schemaLeaves(): SchemaLeaf[] {
           flag: v.flag as string | undefined,
           sensitive: v.sensitive === true,
           boolean: v.format === 'nbw-bool',
+          format: String(v.format),
           default: v.default,
         });
       } else {

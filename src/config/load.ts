@@ -1,15 +1,14 @@
 // Loads the configuration once: defaults < config file < NBWSS_* environment < CLI flags,
 // validates every key, reads the files it names, and returns a frozen typed object.
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import convict from 'convict';
 import { ConfigError } from '../errors.js';
 import { resolveBackends, type BackendConfig } from './backends.js';
 import { mayHideSecrets, resolveEndpoints, resolveProxy, redactUrl, safeUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
-import { expandPath, jsonErrorWhere, readCa, readSecret, readText, readableByOthers, type Env } from './files.js';
+import { expandPath, jsonErrorWhere, readCa, readSecret, readText, type Env } from './files.js';
 import { schemaLeaves } from './leaves.js';
 import { convictSchema, NOTIFICATION_SWITCHES, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
-import { configSecrets, redactAuth, secretFileWarnings as backendFileWarnings } from '../backends/auth/registry.js';
-import { MIN_SECRET_LENGTH } from '../backends/auth/profile.js';
+import { redactAuth } from '../backends/auth/registry.js';
 
 export { isLoopbackHost } from './files.js';
 export type { Endpoint, ProxyConfig } from './endpoints.js';
@@ -55,6 +54,8 @@ export interface LoadOptions {
   configFile?: string | undefined;
   /** Values from CLI flags, by config key. */
   overrides?: Readonly<Record<string, string>>;
+  /** The file read when neither configFile nor NBWSS_CONFIG names one, if it exists (/etc/nbwss-bridge/config.json for the CLI). */
+  defaultFile?: string;
   /** `run` also requires the cloud settings; `rest` only what a REST call needs. */
   purpose: 'run' | 'rest';
 }
@@ -119,7 +120,7 @@ export function loadConfig(opts: LoadOptions): Loaded {
   }
   const conf = convict<RawConfig>(convictSchema, { env: nbwssEnv, args: [] });
 
-  const configFile = opts.configFile ?? nbwssEnv.NBWSS_CONFIG ?? null;
+  const configFile = opts.configFile ?? nbwssEnv.NBWSS_CONFIG ?? (opts.defaultFile !== undefined && existsSync(opts.defaultFile) ? opts.defaultFile : null);
   if (configFile !== null) {
     const obj = readConfigFile(configFile, problems);
     if (obj !== null) conf.load(obj);
@@ -132,6 +133,15 @@ export function loadConfig(opts: LoadOptions): Loaded {
     conf.validate({ allowed: 'strict' });
   } catch (err) {
     for (const line of (err as Error).message.split('\n')) if (line.trim()) problems.push(redactProblem(line.trim()));
+  }
+  // Checks across keys, reported with the others so one run names every problem.
+  for (const [min, max] of [['reconnect.minMs', 'reconnect.maxMs'], ['login.minMs', 'login.maxMs']] as const) {
+    const [lo, hi] = [conf.get(min), conf.get(max)];
+    if (typeof lo === 'number' && typeof hi === 'number' && lo > hi) problems.push(`${min}: ${lo} is greater than ${max} ${hi}`);
+  }
+  const basePath = restBasePath(conf.get('rest.baseUrl'));
+  if (basePath !== null) {
+    problems.push(`rest.baseUrl: must be the REST API's origin without a path (the cloud's uris already carry it, e.g. /netbackup/...); remove "${basePath}"`);
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -151,10 +161,6 @@ export function loadConfig(opts: LoadOptions): Loaded {
     problems.push('cloud.url: required (set NBWSS_CLOUD_URL, --cloud-url, cloud.url or cloud.endpoints in the config file, or NBWSS_ENDPOINTS_FILE)');
   }
   const proxy = resolveProxy(raw, env, problems);
-  for (const [min, max] of [['reconnect.minMs', 'reconnect.maxMs'], ['login.minMs', 'login.maxMs']] as const) {
-    const [lo, hi] = [conf.get(min), conf.get(max)] as number[];
-    if ((lo as number) > (hi as number)) problems.push(`${min}: ${lo} is greater than ${max} ${hi}`);
-  }
 
   const stateDir = raw.state.dir === null ? null : expandPath('state.dir', raw.state.dir, env, problems);
   const n = raw.notifications;
@@ -190,10 +196,17 @@ export function loadConfig(opts: LoadOptions): Loaded {
     heartbeat: raw.heartbeat,
     shutdown: raw.shutdown,
     protocol: raw.protocol,
-    log: { level: raw.log.level as LogLevel },
+    log: { level: raw.log.level as LogLevel, format: raw.log.format },
     configFile,
   };
   return { config: deepFreeze(config), warnings };
+}
+
+/** The path of a REST base URL beyond "/", or null (none, or not a URL: its format check says so). */
+function restBasePath(url: unknown): string | null {
+  if (typeof url !== 'string' || !URL.canParse(url)) return null;
+  const path = new URL(url).pathname;
+  return path === '/' || path === '' ? null : path;
 }
 
 /** The first notification type the configuration turns on, or null: notifications are on when one is. */
@@ -254,27 +267,4 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     backends: config.backends.map((b) => ({ ...b, ca: b.ca === null ? null : '[PEM]', auth: redactAuth(b.auth) })),
     configFile,
   };
-}
-
-/**
- * Warnings for secret files that their group or others can read (tokens, the notifications API
- * key, every secret file a backend's auth profile declares), and for secrets too short to be
- * kept out of answers.
- */
-export function secretFileWarnings(config: Config, env: Env): string[] {
-  const files = new Map<string, string>();
-  for (const e of config.cloud.endpoints) if (e.tokenFile) files.set(e.tokenFile, 'token file');
-  if (config.notifications.apiKeyFile && config.notifications.apiKey !== null) files.set(config.notifications.apiKeyFile, 'API key file');
-  const out: string[] = [];
-  for (const [f, what] of files) {
-    const path = expandPath(what, f, env, []);
-    if (path !== null && readableByOthers(path)) out.push(`${what} ${path} can be read by its group or others; chmod 600 it`);
-  }
-  config.backends.forEach((b, i) => {
-    out.push(...backendFileWarnings(`backends[${i}]`, b.auth));
-    if (configSecrets(b.auth).some((v) => v.length < MIN_SECRET_LENGTH)) {
-      out.push(`backends[${i}].auth: a secret shorter than ${MIN_SECRET_LENGTH} characters cannot be kept out of the backend's answers; use a longer one`);
-    }
-  });
-  return out;
 }

@@ -6,6 +6,7 @@ export interface RawBackend {
   mount?: unknown;
   baseUrl?: unknown;
   caFile?: unknown;
+  servername?: unknown;
   timeoutMs?: unknown;
   allowedPaths?: unknown;
   allowedMethods?: unknown;

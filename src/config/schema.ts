@@ -1,9 +1,9 @@
 // The configuration schema: every key, its format, default, environment variable and CLI flag,
 // written once. The type of the values convict holds (RawConfig) is derived from it.
 import type convict from 'convict';
-import { LOG_LEVELS, RELAYABLE_METHODS, type FormatTypes } from './formats.js';
+import { LOG_FORMATS, LOG_LEVELS, RELAYABLE_METHODS, type FormatTypes } from './formats.js';
 
-export { checkEndpoint, ENDPOINT_KEYS, groupName, LOG_LEVELS, RELAYABLE_METHODS, type LogLevel, type RelayableMethod } from './formats.js';
+export { checkEndpoint, ENDPOINT_KEYS, groupName, LOG_FORMATS, type LogFormat, LOG_LEVELS, RELAYABLE_METHODS, type LogLevel, type RelayableMethod } from './formats.js';
 export type { RawBackend, RawEndpoint } from './raw.js';
 
 const MiB = 1024 * 1024;
@@ -80,9 +80,17 @@ export const schema = {
       doc: 'Extra CA certificate (PEM) trusted for the REST API, e.g. the NetBackup CA',
       format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_REST_CA_FILE', flag: 'rest-ca-file',
     },
+    servername: {
+      doc: "Name expected on the REST API's certificate when it is not rest.baseUrl's host (NetBackup's certificate names the primary server, not localhost); also sent as SNI",
+      format: 'nbw-hostname', default: null, nullable: true, env: 'NBWSS_REST_SERVERNAME', flag: 'rest-servername',
+    },
     timeoutMs: {
       doc: 'Time limit of one REST call, from start to the last byte of the response',
       format: 'nbw-uint', min: 1, default: 120000, env: 'NBWSS_REST_TIMEOUT_MS', flag: 'rest-timeout-ms',
+    },
+    probeMs: {
+      doc: 'How often each REST API is probed for /readyz: a TCP connection and TLS handshake checked as calls check them, no request',
+      format: 'nbw-uint', min: 100, default: 15000, env: 'NBWSS_REST_PROBE_MS', flag: 'rest-probe-ms',
     },
     allowedPaths: {
       doc: 'Path prefixes the cloud may reach (comma-separated in the environment)',
@@ -242,6 +250,10 @@ export const schema = {
     level: {
       doc: `Log level: ${LOG_LEVELS.join(', ')}`,
       format: 'nbw-level', default: 'info', env: 'NBWSS_LOG_LEVEL', flag: 'log-level',
+    },
+    format: {
+      doc: `Log line format: ${LOG_FORMATS.join(', ')} (auto: pretty when standard output is a terminal, JSON otherwise, e.g. under systemd)`,
+      format: 'nbw-log-format', default: 'auto', env: 'NBWSS_LOG_FORMAT', flag: 'log-format',
     },
   },
 } as const satisfies Record<string, object>;

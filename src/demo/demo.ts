@@ -1,9 +1,10 @@
 // `nbwss-bridge demo` (npm start): a simulated cloud endpoint and NetBackup REST API on
 // loopback, the real daemon between them, every fixture replayed through it.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { getAsset, isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../lifecycle/logger.js';
 import { Daemon } from '../lifecycle/daemon.js';
@@ -23,6 +24,19 @@ export interface DemoOptions {
 }
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+
+/** In the single executable (npm run dist): the SEA asset holding fixtures/*.json as { file name: text }. */
+export const SEA_FIXTURES_ASSET = 'fixtures.json';
+
+/** The package's fixtures/; in the single executable, which has none beside it, its embedded copy written into `work`. */
+async function fixturesDir(work: string): Promise<string> {
+  if (!isSea()) return FIXTURES_DIR;
+  const dir = join(work, 'fixtures');
+  await mkdir(dir);
+  const files = JSON.parse(getAsset(SEA_FIXTURES_ASSET, 'utf8')) as Record<string, string>;
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, basename(name)), text);
+  return dir;
+}
 
 interface Exchange {
   file: string;
@@ -101,9 +115,9 @@ async function showProducts(peer: CloudPeer, exchanges: ProductExchange[], out: 
 /** Runs the demo; resolves to the exit code. */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { out } = opts;
-  const dir = opts.fixturesDir ?? FIXTURES_DIR;
   // Notifications need a state dir and an API key: the demo keeps both in a temporary directory.
   const work = await mkdtemp(join(tmpdir(), 'nbwss-demo-'));
+  const dir = opts.fixturesDir ?? (await fixturesDir(work));
   await writeFile(join(work, 'apikey'), 'demo-api-key\n', { mode: 0o600 });
   const sim = seededSim();
   const products = await startProducts(work);

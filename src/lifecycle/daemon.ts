@@ -25,15 +25,15 @@ import type { CommandQueue } from '../queue/queue.js';
 import { reloadAll, startAll, stopAll } from './parts.js';
 
 export type { Group };
-
 export class Daemon {
   #config: Config;
-  readonly #log: Logger;
+  readonly #root: Logger; // its level is the one a reload sets
+  readonly #log: Logger; // the daemon's own lines (mod: daemon)
   readonly #parts: readonly Part[];
   readonly #groups: GroupsPart;
+  readonly #backends: BackendsPart;
   readonly #commands: CommandsPart;
-  readonly #metrics: MetricsPart | null;
-  readonly #notifications: NotificationsPart | null;
+  readonly #metrics: MetricsPart | null; readonly #notifications: NotificationsPart | null;
   readonly store: IdStore;
   #stopping: Promise<void> | null = null;
 
@@ -75,13 +75,13 @@ export class Daemon {
       notifications ?? dormant('notifications', NOTIFICATIONS_RESTART_ONLY),
       commands,
     ];
-    const daemon: Daemon = new Daemon(config, log, parts, { groups, commands, metrics, notifications, store: dedupe.store, telemetry });
+    const daemon: Daemon = new Daemon(config, log, parts, { groups, backends, commands, metrics, notifications, store: dedupe.store, telemetry });
     return daemon;
   }
 
-  private constructor(config: Config, log: Logger, parts: Part[], p: Pick<Daemon, 'store' | 'telemetry'> & { groups: GroupsPart; commands: CommandsPart; metrics: MetricsPart | null; notifications: NotificationsPart | null }) {
-    [this.#config, this.#log, this.#parts, this.store, this.telemetry] = [config, log, parts, p.store, p.telemetry];
-    [this.#groups, this.#commands, this.#metrics, this.#notifications] = [p.groups, p.commands, p.metrics, p.notifications];
+  private constructor(config: Config, log: Logger, parts: Part[], p: Pick<Daemon, 'store' | 'telemetry'> & { groups: GroupsPart; backends: BackendsPart; commands: CommandsPart; metrics: MetricsPart | null; notifications: NotificationsPart | null }) {
+    [this.#config, this.#root, this.#log, this.#parts, this.store, this.telemetry] = [config, log, log.child({ mod: 'daemon' }), parts, p.store, p.telemetry];
+    [this.#groups, this.#backends, this.#commands, this.#metrics, this.#notifications] = [p.groups, p.backends, p.commands, p.metrics, p.notifications];
   }
 
   readonly telemetry: Telemetry;
@@ -97,11 +97,12 @@ export class Daemon {
   /** Where the metrics listener listens ('' when off). */
   get metricsAddress(): string { return this.#metrics?.address ?? ''; }
 
-  /** Ready while at least one group has a connection whose CONNECT was answered valid:true. */
+  /** Ready while a group has a connection whose CONNECT was answered valid:true and every REST API answers its probe. */
   readiness(): Readiness {
     if (this.#stopping) return { ready: false, reason: 'shutting down' };
-    const states = this.#groups.describe();
-    return this.#groups.ready ? { ready: true, reason: states } : { ready: false, reason: `no cloud connection has its CONNECT answered valid:true (${states})` };
+    const [states, rest] = [this.#groups.describe(), this.#backends.health()];
+    if (!this.#groups.ready) return { ready: false, reason: `cloud down: no connection has its CONNECT answered valid:true (${states}); ${rest.reason}` };
+    return { ready: rest.up, reason: `${rest.up ? '' : 'REST down: '}${states}; ${rest.reason}` };
   }
 
   /** Starts every part in order: the metrics listener, then every group dials. */
@@ -117,14 +118,15 @@ export class Daemon {
    */
   reload(next: Config): string[] {
     const prev = this.#config;
-    const needsRestart = reloadAll(this.#parts, prev, next);
+    // The log format is the CLI's choice of output stream, made once at start.
+    const needsRestart = [...reloadAll(this.#parts, prev, next), ...(prev.log.format !== next.log.format ? ['log.format'] : [])];
     this.#config = next;
     this.#log.info(
       { logLevel: next.log.level, ...(needsRestart.length ? { needsRestart } : {}) },
       needsRestart.length ? 'configuration reloaded; some changes need a restart to apply' : 'configuration reloaded',
     );
     // Children follow their root's level in pino, so this reaches every module's logger.
-    if (prev.log.level !== next.log.level) this.#log.level = next.log.level;
+    if (prev.log.level !== next.log.level) this.#root.level = next.log.level;
     return needsRestart;
   }
 

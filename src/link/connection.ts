@@ -9,7 +9,9 @@ import type { Logger } from '../log/logger.js';
 import type { DisconnectReason, Telemetry } from '../metrics/telemetry.js';
 import { decodeFrame, decodeOversized, encodeConnectRequest, type Delivered } from '../protocol/codec.js';
 import { CLOSE, REASONS, safeUrl, type ClosedInfo, type SentFrame } from './ending.js';
+import { classifyDial } from './cause.js';
 import { openSocket, type DialSettings } from './dial.js';
+import { viaProxy } from './proxy.js';
 import { Heartbeat } from './heartbeat.js';
 import { ReadProof } from './proof.js';
 
@@ -76,7 +78,8 @@ export class Connection {
     const log = settings.log;
     log.debug({ conn: n, url: this.label }, 'dialling the cloud endpoint');
     this.#report();
-    const ws = openSocket(url, settings);
+    let proxyStatus: number | null = null;
+    const ws = openSocket(url, settings, (status) => (proxyStatus = status));
     this.#ws = ws;
     this.#proof = new ReadProof((token) => ws.ping(token), () => this.ready);
     this.#heartbeat = new Heartbeat(settings.heartbeatMs, {
@@ -122,9 +125,16 @@ export class Connection {
       this.#state = 'closed';
       this.#report();
       const reason = this.#lastError || `closed ${code}${reasonBuf.length ? ` ${reasonBuf.toString('utf8').slice(0, 123)}` : ''}`;
-      if (wasReady) settings.telemetry.disconnected(settings.group, this.label, this.#reason);
       const peerCode = this.#endedByUs || code === CLOSE.abnormal ? null : code;
-      this.#events.closed(this, { wasReady, reason, peerCode, largest: this.#largest });
+      if (wasReady) {
+        settings.telemetry.disconnected(settings.group, this.label, this.#reason);
+        this.#events.closed(this, { wasReady, reason, peerCode, largest: this.#largest });
+        return;
+      }
+      const proxy = settings.proxy && viaProxy(url, settings.proxy) ? safeUrl(settings.proxy.url) : null;
+      const failure = classifyDial({ error: reason, host: new URL(url).host, proxy, proxyStatus, caKey: 'cloud.caFile' });
+      settings.telemetry.dialFailed(settings.group, this.label, failure.reason);
+      this.#events.closed(this, { wasReady, reason, peerCode, largest: this.#largest, failure });
     });
   }
 
@@ -199,7 +209,8 @@ export class Connection {
     this.#endedByUs = true;
     this.#lastError = err.code;
     this.#reason = REASONS[err.code] ?? 'closed';
-    this.#settings.log.warn({ conn: this.n, url: this.label, code: err.code }, `${err.message}; reconnecting`);
+    // Before the connection was ready, the link's line on the failed dial says it (with the fix).
+    this.#settings.log[this.#state === 'ready' ? 'warn' : 'debug']({ conn: this.n, url: this.label, code: err.code }, `${err.message}; reconnecting`);
     if (terminate) this.#ws.terminate();
     else this.#ws.close(err.closeCode, err.message.slice(0, 120));
   }

@@ -33,9 +33,13 @@ export interface DialSettings {
   loopbackZeroMask: boolean;
 }
 
-/** Dials `url`; the socket reports through its events. */
-export function openSocket(url: string, settings: DialSettings): WebSocket {
+/**
+ * Dials `url`; the socket reports through its events. `onProxy` hears the status the proxy
+ * answered the CONNECT with, when the dial goes through one.
+ */
+export function openSocket(url: string, settings: DialSettings, onProxy?: (status: number) => void): WebSocket {
   const agent = proxyAgent(url, settings.proxy);
+  if (agent && onProxy) agent.on('proxyConnect', (res: { statusCode?: number }) => onProxy(res.statusCode ?? 0));
   return new WebSocket(url, {
     handshakeTimeout: settings.connectTimeoutMs,
     perMessageDeflate: settings.perMessageDeflate,

@@ -1,6 +1,7 @@
 // How connections end: the close codes the bridge sends or reacts to, what a closed connection
 // reports, and the reasons counted in the disconnect metric.
 import type { DisconnectReason } from '../metrics/telemetry.js';
+import type { DialFailure } from './cause.js';
 
 /** Close codes the bridge sends or reacts to. */
 export const CLOSE = { normal: 1000, goingAway: 1001, abnormal: 1006, policy: 1008, tooBig: 1009, internal: 1011, tryAgainLater: 1013 } as const;
@@ -21,6 +22,8 @@ export interface ClosedInfo {
   peerCode: number | null;
   /** The largest tagged frame sent on it, if any. */
   largest: SentFrame | null;
+  /** Why it never became ready (only when wasReady is false). */
+  failure?: DialFailure;
 }
 
 export { safeUrl } from '../config/endpoints.js';

@@ -10,6 +10,7 @@ import { Backoff } from '../retry.js';
 import { CLOSE, Connection, safeUrl, type ClosedInfo, type ConnEvents, type ConnSettings } from './connection.js';
 import { closeWeight, connSettings, STABLE_MS, type LinkEndpoint, type LinkEvents, type LinkOptions, type LinkState } from './settings.js';
 import { CODE } from '../errors.js';
+import { DialEscalation } from './escalation.js';
 
 export { CLOSE, safeUrl } from './connection.js';
 export type { SentFrame } from './connection.js';
@@ -36,6 +37,7 @@ export class Link extends EventEmitter<LinkEvents> {
   #stopped = false;
   /** When the better endpoints were last tried. */
   #lastTry = 0;
+  readonly #escalation: DialEscalation;
 
   constructor(opts: LinkOptions) {
     super();
@@ -44,6 +46,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.#endpoints = opts.endpoints;
     this.#backoff = new Backoff(opts.reconnect);
     this.#settings = connSettings(opts);
+    this.#escalation = new DialEscalation(opts.log, opts.escalation);
     this.#events = {
       ready: (c) => this.#onReady(c),
       inbound: (c, msg) => this.emit('inbound', msg, c.n),
@@ -227,6 +230,7 @@ export class Link extends EventEmitter<LinkEvents> {
       return;
     }
     if (c !== this.#current) return;
+    this.#escalation.ready();
     this.#watchStable();
     this.#lastTry = Date.now();
     this.emit('ready', { connection: c.n });
@@ -253,14 +257,12 @@ export class Link extends EventEmitter<LinkEvents> {
     // After losing a ready connection start again from the best endpoint; after a failed dial, try the next one.
     const next = wasReady ? 0 : (c.endpoint + 1) % this.#endpoints.length;
     const delay = this.#backoff.next(closeWeight(peerCode));
-    const log = wasReady ? this.#log.warn.bind(this.#log) : this.#log.info.bind(this.#log);
-    log(
-      {
-        conn: c.n, url: c.label, reason, ...(peerCode !== null ? { closeCode: peerCode } : {}),
-        retryInMs: delay, attempt: this.#backoff.attempt, next: safeUrl((this.#endpoints[next] as LinkEndpoint).url),
-      },
-      wasReady ? 'cloud connection lost; reconnecting' : 'cloud connection failed; retrying',
-    );
+    const fields = {
+      conn: c.n, url: c.label, reason, ...(peerCode !== null ? { closeCode: peerCode } : {}),
+      retryInMs: delay, attempt: this.#backoff.attempt, next: safeUrl((this.#endpoints[next] as LinkEndpoint).url),
+    };
+    if (wasReady || !info.failure) this.#log.warn(fields, 'cloud connection lost; reconnecting');
+    else this.#escalation.failed(fields, info.failure);
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#dial(next);

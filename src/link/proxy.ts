@@ -17,9 +17,12 @@ export function bypassesProxy(target: URL, noProxy: readonly string[]): boolean 
   });
 }
 
+/** True when `url` is dialled through the proxy. */
+export function viaProxy(url: string, proxy: ProxyConfig | null): boolean {
+  return proxy !== null && !(proxy.fromEnvironment && bypassesProxy(new URL(url), proxy.noProxy));
+}
+
 /** The agent to dial `url` with, or undefined to dial directly. */
 export function proxyAgent(url: string, proxy: ProxyConfig | null): Agent | undefined {
-  if (proxy === null) return undefined;
-  if (proxy.fromEnvironment && bypassesProxy(new URL(url), proxy.noProxy)) return undefined;
-  return new HttpsProxyAgent(proxy.url) as unknown as Agent;
+  return proxy !== null && viaProxy(url, proxy) ? (new HttpsProxyAgent(proxy.url) as unknown as Agent) : undefined;
 }

@@ -7,6 +7,7 @@ import type { Delivered } from '../protocol/codec.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../protocol/depth.js';
 import type { ConnSettings } from './connection.js';
 import { CLOSE, type SentFrame } from './ending.js';
+import type { EscalationOptions } from './escalation.js';
 
 /** A connection counts as stable, and the reconnect backoff starts over, once it has been ready this long. */
 export const STABLE_MS = 30_000;
@@ -53,6 +54,8 @@ export interface LinkOptions {
   proxy?: ProxyConfig | null;
   /** All-zero masks to a loopback endpoint (off: random masks, as RFC 6455 asks). */
   loopbackZeroMask?: boolean;
+  /** When failed dials are logged at warn and at error (see escalation.ts). */
+  escalation?: EscalationOptions;
   /** How long a connection must stay ready before the backoff starts over (STABLE_MS). */
   stableMs?: number;
   log: Logger;

@@ -1,6 +1,7 @@
 // The Prometheus exporter: every series under the nbwss_ prefix plus the default Node.js
 // process metrics, in a registry of its own. No label carries an id, a uri or a secret.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { VERSION } from '../constants.js';
 import { LINK_STATE_VALUE, type DedupeKind, type DisconnectReason, type LinkStateName, type Telemetry } from './telemetry.js';
 
 /** Live values read when /metrics is scraped. */
@@ -21,9 +22,10 @@ export class PrometheusTelemetry implements Telemetry {
   readonly #connects: Counter<'group' | 'endpoint'>;
   readonly #disconnects: Counter<'group' | 'endpoint' | 'reason'>;
   readonly #refusals: Counter<'group' | 'endpoint'>;
-  readonly #commands: Counter<'method' | 'status_class'>;
+  readonly #dialFailures: Counter<'group' | 'endpoint' | 'reason'>;
+  readonly #commands: Counter<'backend' | 'method' | 'status_class'>;
   readonly #errors: Counter<'code'>;
-  readonly #rest: Histogram<'method'>;
+  readonly #rest: Histogram<'backend' | 'method'>;
   readonly #dedupe: Counter<'kind'>;
   readonly #notifSent: Counter<'group' | 'object'>;
   readonly #notifAcked: Counter<'group'>;
@@ -39,15 +41,17 @@ export class PrometheusTelemetry implements Telemetry {
     this.#connects = new Counter({ name: 'nbwss_connects_total', help: 'Connections whose CONNECT was answered valid:true', labelNames: ['group', 'endpoint'], registers });
     this.#disconnects = new Counter({ name: 'nbwss_disconnects_total', help: 'Connections that ended, by reason', labelNames: ['group', 'endpoint', 'reason'], registers });
     this.#refusals = new Counter({ name: 'nbwss_connect_refusals_total', help: 'CONNECTs answered valid:false', labelNames: ['group', 'endpoint'], registers });
-    this.#commands = new Counter({ name: 'nbwss_commands_total', help: 'COMMAND REQUESTs answered, by method and status class', labelNames: ['method', 'status_class'], registers });
+    this.#dialFailures = new Counter({ name: 'nbwss_dial_failures_total', help: 'Dials that did not end in a ready connection, by why: dns, connection_refused, unreachable, timeout, reset, tls_*, proxy_auth, proxy_refused, http_status, token_refused, connect_timeout, closed, other', labelNames: ['group', 'endpoint', 'reason'], registers });
+    this.#commands = new Counter({ name: 'nbwss_commands_total', help: 'COMMAND REQUESTs answered, by backend (none: answered before one was chosen), method and status class', labelNames: ['backend', 'method', 'status_class'], registers });
     this.#errors = new Counter({ name: 'nbwss_bridge_errors_total', help: 'Errors the bridge answered itself, by code', labelNames: ['code'], registers });
     this.#rest = new Histogram({
       name: 'nbwss_rest_duration_seconds',
-      help: 'Duration of REST calls',
-      labelNames: ['method'],
+      help: 'Duration of REST calls, by backend and method',
+      labelNames: ['backend', 'method'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
+    new Gauge({ name: 'nbwss_build_info', help: 'Always 1: the version of nbwss-bridge and of the Node.js it runs on', labelNames: ['version', 'node'], registers }).set({ version: VERSION, node: process.version }, 1);
     this.#dedupe = new Counter({ name: 'nbwss_dedupe_hits_total', help: 'Requests with a known id served without running again, by how', labelNames: ['kind'], registers });
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
@@ -77,14 +81,17 @@ export class PrometheusTelemetry implements Telemetry {
   refused(group: string, endpoint: string): void {
     this.#refusals.inc({ group, endpoint });
   }
-  answered(method: string, status: number): void {
-    this.#commands.inc({ method, status_class: statusClass(status) });
+  dialFailed(group: string, endpoint: string, reason: string): void {
+    this.#dialFailures.inc({ group, endpoint, reason });
+  }
+  answered(backend: string, method: string, status: number): void {
+    this.#commands.inc({ backend, method, status_class: statusClass(status) });
   }
   bridgeError(code: string): void {
     this.#errors.inc({ code });
   }
-  restDuration(method: string, seconds: number): void {
-    this.#rest.observe({ method }, seconds);
+  restDuration(backend: string, method: string, seconds: number): void {
+    this.#rest.observe({ backend, method }, seconds);
   }
   dedupeHit(kind: DedupeKind): void {
     this.#dedupe.inc({ kind });

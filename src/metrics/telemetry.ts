@@ -16,11 +16,13 @@ export interface Telemetry {
   connected(group: string, endpoint: string): void;
   disconnected(group: string, endpoint: string, reason: DisconnectReason): void;
   refused(group: string, endpoint: string): void;
-  /** A COMMAND was answered (by the REST API or by the bridge). */
-  answered(method: string, status: number): void;
+  /** A dial did not end in a ready connection, by why (see link/cause.ts). */
+  dialFailed(group: string, endpoint: string, reason: string): void;
+  /** A COMMAND was answered (by the REST API or by the bridge), with the backend it went to (NO_BACKEND: none). */
+  answered(backend: string, method: string, status: number): void;
   /** The bridge answered an error itself. */
   bridgeError(code: string): void;
-  restDuration(method: string, seconds: number): void;
+  restDuration(backend: string, method: string, seconds: number): void;
   dedupeHit(kind: DedupeKind): void;
   /** A NOTIFICATION REQUEST went out (first time or again). */
   notificationSent(group: string, object: string): void;
@@ -34,6 +36,9 @@ export interface Telemetry {
   secretsRedacted(backend: string, count: number): void;
 }
 
+/** The backend label of answers given before a backend was chosen (refused by policy, invalid, a known id). */
+export const NO_BACKEND = 'none';
+
 const noop = () => {};
 
 /** Telemetry that records nothing. */
@@ -42,6 +47,7 @@ export const NO_TELEMETRY: Telemetry = {
   connected: noop,
   disconnected: noop,
   refused: noop,
+  dialFailed: noop,
   answered: noop,
   bridgeError: noop,
   restDuration: noop,

@@ -32,6 +32,8 @@ export interface RestClientOptions {
   baseUrl: string;
   /** Extra trusted CA (PEM), added to the system roots. */
   ca: string | null;
+  /** Name expected on the certificate (and sent as SNI) when it is not the base URL's host. */
+  servername?: string | null;
   timeoutMs: number;
   maxResponseBytes: number;
   /** Connections kept to the REST API; the queue's concurrency. */
@@ -48,6 +50,13 @@ function isTlsFailure(code: string): boolean {
   return code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code);
 }
 
+/** What the bridge's operator must do about a TLS failure of the REST API. */
+function tlsFix(code: string): string {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return "its certificate does not name the host in rest.baseUrl: the bridge's operator must set rest.servername to a name it holds";
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return "its certificate is outside its validity period: renew it, or check the server's clock";
+  return "the bridge's operator must trust its CA (rest.caFile)";
+}
+
 /**
  * Maps an error from a call to the answer the bridge gives. The message goes to the cloud, so
  * it names no internal address; the log line of the failed call names the backend and its origin.
@@ -58,13 +67,7 @@ export function mapRestError(err: unknown, timeoutMs: number): AnsweredError {
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : 'UNKNOWN';
   if (TIMEOUTS.has(code)) return new AnsweredError('NBW_ERR_REST_TIMEOUT', `REST call timed out after ${timeoutMs} ms`);
   if (UNREACHABLE.has(code)) return new AnsweredError('NBW_ERR_REST_UNREACHABLE', `REST API unreachable: ${code}`, { cause: err });
-  if (isTlsFailure(code)) {
-    return new AnsweredError(
-      'NBW_ERR_REST_UNREACHABLE',
-      `REST API failed TLS verification (${code}); the bridge's operator must trust its CA (rest.caFile)`,
-      { cause: err },
-    );
-  }
+  if (isTlsFailure(code)) return new AnsweredError('NBW_ERR_REST_UNREACHABLE', `REST API failed TLS verification (${code}); ${tlsFix(code)}`, { cause: err });
   return new AnsweredError('NBW_ERR_REST_FAILED', `REST call failed: ${code}`, { cause: err });
 }
 
@@ -164,7 +167,7 @@ export class RestClient implements RestCaller {
       pipelining: 1,
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
-      connect: opts.ca ? { ca: [...rootCertificates, opts.ca] } : {},
+      connect: { ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}), ...(opts.servername ? { servername: opts.servername } : {}) },
     });
   }
 

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeCloud, netbackupHandler, RestServer, sendJson } from '../support/fakes.js';
 import { childEnv } from '../support/cli-env.js';
+import { duplicateKeys } from '../support/log.js';
+import { until } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin', 'nbwss-bridge');
@@ -26,9 +28,13 @@ function cli(args: string[], env: Record<string, string> = {}, opts: { stdin?: s
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: childEnv({ PATH: process.env.PATH ?? '', ...env }), stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
+    let signalled = false;
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString('utf8');
-      if (opts.untilStdout?.test(stdout) && opts.signal) child.kill(opts.signal);
+      if (!signalled && opts.untilStdout?.test(stdout) && opts.signal) {
+        signalled = true;
+        child.kill(opts.signal);
+      }
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     child.stdin.end(opts.stdin ?? '');
@@ -44,21 +50,48 @@ afterEach(async () => {
 describe('nbwss-bridge CLI', () => {
   it('prints its version', async () => {
     const r = await cli(['--version']);
-    expect(r).toMatchObject({ code: 0, stdout: `${version}\n` });
+    expect(r).toMatchObject({ code: 0, stdout: `nbwss-bridge ${version} (Node.js ${process.version})\n` });
   });
 
-  it('prints help with every command, and exits 2 without a command', async () => {
+  it('prints help with every command, and a short usage (exit 2) without one', async () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['run', 'replay FILE...', 'check-config', 'demo', 'NBWSS_CLOUD_URL', 'NBWSS_ALLOWED_PATHS']) expect(help.stdout).toContain(c);
-    expect((await cli([])).code).toBe(2);
+    for (const c of ['run', 'replay FILE...', 'check-config', 'doctor', 'service install', 'demo', 'NBWSS_CLOUD_URL', 'NBWSS_ALLOWED_PATHS', '--no-FLAG']) expect(help.stdout).toContain(c);
+    const bare = await cli([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr.trim().split('\n').length).toBeLessThanOrEqual(15);
+    expect(bare.stderr).toContain('nbwss-bridge --help');
   });
 
   it('exits 2 with one clear line on an unknown command or flag', async () => {
     const r = await cli(['serve']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^nbwss-bridge: unknown command "serve"/);
-    expect((await cli(['run', '--concurency', '3'])).code).toBe(2);
+    const typo = await cli(['run', '--concurency', '3']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe('nbwss-bridge: unknown option --concurency (did you mean --concurrency?); see nbwss-bridge --help\n');
+    expect((await cli(['run', '--cloud-url'])).stderr).toBe('nbwss-bridge: --cloud-url needs a value; see nbwss-bridge --help\n');
+    expect((await cli(['run', '--fail-back=yes'])).stderr).toBe('nbwss-bridge: --fail-back takes no value (use --fail-back or --no-fail-back); see nbwss-bridge --help\n');
+  });
+
+  it('turns an on/off setting off with --no-FLAG, over the environment', async () => {
+    const r = await cli(['check-config', '--no-fail-back'], { NBWSS_CLOUD_URL: 'wss://c.example/x', NBWSS_CLOUD_TOKEN: 'tok', NBWSS_FAIL_BACK: 'true' });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).connection.failBack).toBe(false);
+  });
+
+  it('reports every problem of a configuration at once, a min above its max and a REST base URL with a path among them', async () => {
+    const r = await cli(['check-config'], {
+      NBWSS_CLOUD_URL: 'wss://c.example/x', NBWSS_CLOUD_TOKEN: 'tok', NBWSS_CONCURRENCY: 'lots',
+      NBWSS_RECONNECT_MIN_MS: '9000', NBWSS_RECONNECT_MAX_MS: '100', NBWSS_REST_BASE_URL: 'https://nbu.example:1556/netbackup',
+    });
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/queue\.concurrency: must be a whole number/);
+    expect(lines[1]).toBe('nbwss-bridge: configuration error: reconnect.minMs: 9000 is greater than reconnect.maxMs 100');
+    expect(lines[2]).toMatch(/rest\.baseUrl: must be the REST API's origin without a path .*remove "\/netbackup"/);
   });
 
   it('stops start-up on a bad value with exit code 2 and a line naming the key', async () => {
@@ -89,12 +122,13 @@ describe('nbwss-bridge CLI', () => {
   it('the example config file in config/ passes check-config under the directories systemd provides', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nbwss-cli-'));
     writeFileSync(join(dir, 'token'), 'tok\n', { mode: 0o600 });
-    const r = await cli(['check-config', '--config', join(root, 'config', 'config.example.json')], {
+    const example = join(root, 'config', 'config.example.json');
+    const r = await cli(['check-config', '--config', example], {
       CREDENTIALS_DIRECTORY: dir,
-      STATE_DIRECTORY: join(dir, 'state'),
+      NBWSS_STATE_DIR: join(dir, 'state'),
       NBWSS_REST_CA_FILE: join(root, 'test', 'support', 'tls', 'ca.pem'),
     });
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(`nbwss-bridge: configuration: ${example}\nnbwss-bridge: secret cloud.tokenFile: ${join(dir, 'token')} (systemd credential "token" of /etc/nbwss-bridge/token)\n`);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).state.dir).toBe(join(dir, 'state'));
   });
@@ -104,7 +138,7 @@ describe('nbwss-bridge CLI', () => {
     writeFileSync(join(dir, 'token'), 'tok\n', { mode: 0o644 });
     const r = await cli(['check-config'], { NBWSS_CLOUD_URL: 'wss://c.example/x', NBWSS_CLOUD_TOKEN_FILE: join(dir, 'token') });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`nbwss-bridge: warning: token file ${join(dir, 'token')} can be read by its group or others; chmod 600 it`);
+    expect(r.stderr).toContain(`nbwss-bridge: warning: cloud.tokenFile: ${join(dir, 'token')} can be read by its group or others; chmod 600 it`);
   });
 
   it('check-config warns about every secret file a backend declares that others can read, and about secrets too short to scrub', async () => {
@@ -144,6 +178,15 @@ describe('nbwss-bridge CLI', () => {
     expect(rest.requests.length).toBe(2);
   });
 
+  it('replay - reads the requests from standard input', async () => {
+    const rest = await new RestServer(netbackupHandler()).start();
+    cleanups.push(() => rest.stop());
+    const stdin = ['01-get-vmserver.json', '12-invalid-method.json'].map((f) => JSON.stringify(JSON.parse(readFileSync(join(fixtures, f), 'utf8')))).join('\n');
+    const r = await cli(['replay', '-'], { NBWSS_REST_BASE_URL: rest.url }, { stdin });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { payload: { responseCode: number } }).payload.responseCode)).toEqual([200, 400]);
+  });
+
   it('replay exits 1 naming inputs that are not requests, and still answers the rest', async () => {
     const rest = await new RestServer((_req, res) => sendJson(res, 200, {})).start();
     cleanups.push(() => rest.stop());
@@ -170,12 +213,28 @@ describe('nbwss-bridge CLI', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const peer = await cloud.readyPeer(0);
     expect((await peer.command('GET', '/netbackup/admin/jobs')).payload.responseCode).toBe(200);
+    child.kill('SIGHUP');
+    await until(() => out.includes('configuration reloaded'));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(await peer.closed).toBe(1001);
     const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: string });
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['nbwss-bridge starting', 'connected to the cloud; serving commands', 'stopped']));
+    // Every line says which module wrote it, and names each key once (strict JSON parsers refuse repeats).
+    expect(lines.filter((l) => typeof (l as { mod?: unknown }).mod !== 'string').map((l) => l.msg)).toEqual([]);
+    expect(out.trim().split('\n').flatMap((l) => duplicateKeys(l))).toEqual([]);
     expect(out).not.toContain('cli-token');
+  });
+
+  it('writes human-readable lines with --log-format pretty, JSON otherwise', async () => {
+    const env = { NBWSS_CLOUD_URL: 'ws://127.0.0.1:1/x', NBWSS_CLOUD_TOKEN: 'pretty-token' };
+    const pretty = await cli(['run', '--log-format', 'pretty'], env, { untilStdout: /nbwss-bridge starting/, signal: 'SIGTERM' });
+    expect(pretty.code).toBe(0);
+    expect(pretty.stdout).toMatch(/^\[[\d:.]+\] INFO: nbwss-bridge starting$/m);
+    expect(pretty.stdout).toMatch(/^ {4}mod: "daemon"$/m);
+    expect(pretty.stdout).not.toContain('pretty-token');
+    const json = await cli(['run'], env, { untilStdout: /nbwss-bridge starting/, signal: 'SIGTERM' });
+    expect(JSON.parse(json.stdout.split('\n')[0] as string)).toMatchObject({ mod: 'daemon', msg: 'nbwss-bridge starting' });
   });
 
   it('demo replays every fixture through the real daemon and exits 0', async () => {

@@ -11,6 +11,7 @@ import { FakeCloud, RestServer, sendJson, type CloudPeer, type RestHandler } fro
 import { captureLog } from '../support/log.js';
 import { ConnectProxy } from '../support/proxy.js';
 import { until } from '../support/wait.js';
+import { VERSION as daemonVersion } from '../../src/constants.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 let bridge: TestBridge | null = null;
@@ -33,9 +34,8 @@ describe('health and metrics (metrics.listen)', () => {
     const base = daemon.metricsAddress;
     expect(base).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(await get(base, '/healthz')).toMatchObject({ status: 200 });
-    const ready = await get(base, '/readyz');
-    expect(ready.status).toBe(200);
-    expect(JSON.parse(ready.text)).toMatchObject({ ready: true });
+    await until(async () => (await get(base, '/readyz')).status === 200, 5000, '/readyz 200 once the REST API is probed');
+    expect(JSON.parse((await get(base, '/readyz')).text)).toMatchObject({ ready: true, reason: expect.stringMatching(/REST API answering/) });
 
     await peer.command('GET', '/netbackup/admin/jobs?secret-query=1', { id: 'METRIC-ID-1' });
     await peer.command('GET', '/forbidden');
@@ -46,10 +46,11 @@ describe('health and metrics (metrics.listen)', () => {
     const m = metrics.text;
     expect(m).toMatch(/^nbwss_connection_state\{group="default",endpoint="ws:\/\/127\.0\.0\.1:\d+\/nbwss\/endpoint"\} 3$/m);
     expect(m).toMatch(/^nbwss_connects_total\{group="default",endpoint="[^"]+"\} 1$/m);
-    expect(m).toMatch(/^nbwss_commands_total\{method="GET",status_class="2xx"\} 1$/m);
-    expect(m).toMatch(/^nbwss_commands_total\{method="GET",status_class="4xx"\} 1$/m);
+    expect(m).toMatch(/^nbwss_commands_total\{backend="netbackup",method="GET",status_class="2xx"\} 1$/m);
+    expect(m).toMatch(/^nbwss_commands_total\{backend="none",method="GET",status_class="4xx"\} 1$/m);
+    expect(m).toMatch(new RegExp(`^nbwss_build_info\\{version="${daemonVersion}",node="${process.version}"\\} 1$`, 'm'));
     expect(m).toMatch(/^nbwss_bridge_errors_total\{code="NBW_ERR_POLICY_URI"\} 1$/m);
-    expect(m).toMatch(/^nbwss_rest_duration_seconds_count\{method="GET"\} 1$/m);
+    expect(m).toMatch(/^nbwss_rest_duration_seconds_count\{backend="netbackup",method="GET"\} 1$/m);
     expect(m).toMatch(/^nbwss_dedupe_hits_total\{kind="replayed"\} 1$/m);
     for (const series of ['nbwss_queue_depth 0', 'nbwss_queue_in_flight 0', 'nbwss_outbox_bytes 0', 'nbwss_dedupe_ids 1']) expect(m).toContain(`\n${series}\n`);
     expect(m).toMatch(/^process_cpu_user_seconds_total /m);
@@ -60,9 +61,21 @@ describe('health and metrics (metrics.listen)', () => {
     await until(async () => (await get(base, '/readyz')).status === 503, 5000, '/readyz 503');
     const down = JSON.parse((await get(base, '/readyz')).text);
     expect(down).toMatchObject({ ready: false });
-    expect(down.reason).toMatch(/no cloud connection has its CONNECT answered valid:true/);
-    expect((await get(base, '/metrics')).text).toMatch(/^nbwss_disconnects_total\{group="default",endpoint="[^"]+",reason="(closed|error)"\} 1$/m);
+    expect(down.reason).toMatch(/^cloud down: no connection has its CONNECT answered valid:true/);
+    const after = (await get(base, '/metrics')).text;
+    expect(after).toMatch(/^nbwss_disconnects_total\{group="default",endpoint="[^"]+",reason="(closed|error)"\} 1$/m);
+    await until(async () => /nbwss_dial_failures_total\{group="default",endpoint="[^"]+",reason="connection_refused"\} [1-9]/.test((await get(base, '/metrics')).text), 5000, 'a failed dial counted');
     expect((await get(base, '/nothing')).status).toBe(404);
+  });
+
+  it('is not ready while the REST API does not answer, and says it is the REST side', async () => {
+    const { daemon, rest } = await start({ config: { 'metrics.listen': '127.0.0.1:0', 'rest.probeMs': '100' } });
+    const base = daemon.metricsAddress;
+    await until(async () => (await get(base, '/readyz')).status === 200, 5000, 'ready');
+    await rest.stop();
+    await until(async () => (await get(base, '/readyz')).status === 503, 5000, '/readyz 503 with the REST API down');
+    const r = JSON.parse((await get(base, '/readyz')).text) as { reason: string };
+    expect(r.reason).toMatch(/^REST down: group default: connected to .*; REST API netbackup down: REST API unreachable: ECONNREFUSED$/);
   });
 
   it('is not ready while the CONNECT is refused, and counts the refusals', async () => {

@@ -6,7 +6,8 @@ import { AnsweredError } from '../../src/errors.js';
 import { toPayload } from '../../src/protocol/codec.js';
 import { RestClient, type RestCall } from '../../src/rest/client.js';
 import { RestServer, sendJson, type RestHandler } from '../support/fakes.js';
-import { httpsServer, TEST_CA } from '../support/tls.js';
+import { readFileSync } from 'node:fs';
+import { httpsServer, TEST_CA, TEST_CA2_FILE, type TestCert } from '../support/tls.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -177,11 +178,11 @@ describe('RestClient', () => {
   });
 
   describe('over HTTPS', () => {
-    async function tlsServer() {
+    async function tlsServer(cert: TestCert = 'server') {
       const server = httpsServer((_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"tls":true}');
-      });
+      }, cert);
       server.listen(0, '127.0.0.1');
       await once(server, 'listening');
       cleanups.push(() => new Promise((r) => server.close(() => r())));
@@ -202,6 +203,27 @@ describe('RestClient', () => {
       const err = await failure(client.call(GET));
       expect(err).toMatchObject({ code: 'NBW_ERR_REST_UNREACHABLE', status: 502 });
       expect(err.message).toMatch(/TLS verification.*rest\.caFile/);
+    });
+
+    it('checks the certificate against rest.servername when set, and says to set it when the name does not match', async () => {
+      const baseUrl = (await tlsServer('othername')).replace('localhost', '127.0.0.1');
+      const ca = readFileSync(TEST_CA2_FILE, 'utf8');
+      const plain = new RestClient({ baseUrl, ca, timeoutMs: 2000, maxResponseBytes: 1024, connections: 1 });
+      cleanups.push(() => plain.close());
+      const err = await failure(plain.call(GET));
+      expect(err).toMatchObject({ code: 'NBW_ERR_REST_UNREACHABLE', status: 502 });
+      expect(err.message).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID.*set rest\.servername to a name it holds/);
+      expect(err.message).not.toMatch(/caFile/);
+      const named = new RestClient({ baseUrl, ca, servername: 'nbu.example', timeoutMs: 2000, maxResponseBytes: 1024, connections: 1 });
+      cleanups.push(() => named.close());
+      expect((await named.call(GET)).body.toString('utf8')).toBe('{"tls":true}');
+    });
+
+    it('says an expired certificate is expired, not untrusted', async () => {
+      const baseUrl = await tlsServer('expired');
+      const client = new RestClient({ baseUrl, ca: readFileSync(TEST_CA2_FILE, 'utf8'), timeoutMs: 2000, maxResponseBytes: 1024, connections: 1 });
+      cleanups.push(() => client.close());
+      expect((await failure(client.call(GET))).message).toMatch(/CERT_HAS_EXPIRED.*validity period/);
     });
   });
 });

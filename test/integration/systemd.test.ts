@@ -1,11 +1,15 @@
-// The shipped unit: what it runs, and how locked down systemd rates it.
+// The units shipped in systemd/ (and in the packages): what they run, that they are what
+// `service install` writes, and how systemd rates and verifies them.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { renderUnit, SHIPPED } from '../../src/service/unit.js';
 
-const unitPath = fileURLToPath(new URL('../../systemd/nbwss-bridge.service', import.meta.url));
-const unit = readFileSync(unitPath, 'utf8');
+const dir = fileURLToPath(new URL('../../systemd/', import.meta.url));
+const read = (name: string) => readFileSync(join(dir, name), 'utf8');
 
 function onPath(cmd: string): boolean {
   try {
@@ -16,26 +20,46 @@ function onPath(cmd: string): boolean {
   }
 }
 
-describe('systemd/nbwss-bridge.service', () => {
-  it('runs the daemon with the config in /etc, as its own user, restarting on failure', () => {
-    expect(unit).toMatch(/^ExecStart=.*nbwss-bridge run --config \/etc\/nbwss-bridge\/config\.json$/m);
-    expect(unit).toMatch(/^DynamicUser=yes$/m);
-    expect(unit).toMatch(/^Restart=on-failure$/m);
-    expect(unit).toMatch(/^LoadCredential=token:\/etc\/nbwss-bridge\/token$/m);
-    expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m);
+function analyze(args: string[]): string {
+  try {
+    return execFileSync('systemd-analyze', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+}
+
+describe('systemd/', () => {
+  it('holds exactly the units service install writes for /usr/bin/nbwss-bridge (regenerate them from src/service/unit.ts)', () => {
+    for (const [name, opts] of Object.entries(SHIPPED)) expect(read(name), name).toBe(renderUnit(opts));
+  });
+
+  it('runs the daemon with the config in /etc, as its own user, restarting on failure but not on a bad configuration', () => {
+    for (const name of Object.keys(SHIPPED)) {
+      const unit = read(name);
+      expect(unit).toMatch(/^ExecStart=\/usr\/bin\/nbwss-bridge run --config \/etc\/nbwss-bridge\/config\.json$/m);
+      expect(unit).toMatch(/^User=nbwss-bridge$/m);
+      expect(unit).toMatch(/^Restart=on-failure$/m);
+      expect(unit).toMatch(/^RestartPreventExitStatus=2$/m);
+      expect(unit).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+      expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m);
+    }
+    expect(read('nbwss-bridge.service')).toMatch(/^LoadCredential=token:\/etc\/nbwss-bridge\/token$/m);
+    expect(read('nbwss-bridge-v239.service')).not.toMatch(/^LoadCredential=/m);
   });
 
   const hasAnalyze = onPath('systemd-analyze');
   if (!hasAnalyze) console.log('skipped: systemd-analyze is not on the PATH');
-  it.skipIf(!hasAnalyze)('is rated 1.5 or lower by systemd-analyze security', () => {
-    let out: string;
-    try {
-      out = execFileSync('systemd-analyze', ['security', '--offline=true', unitPath], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      out = String((err as { stdout?: string }).stdout ?? '');
+  it.skipIf(!hasAnalyze)('are rated 1.5 or lower (the 239 variant, without the newer directives, 1.7) and pass systemd-analyze verify', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'nbwss-units-'));
+    for (const [name, limit] of [['nbwss-bridge.service', 1.5], ['nbwss-bridge-v239.service', 1.7]] as const) {
+      const m = /Overall exposure level for .*: (\d+\.\d+)/.exec(analyze(['security', '--offline=true', join(dir, name)]));
+      expect(m, name).not.toBeNull();
+      expect(Number(m?.[1]), name).toBeLessThanOrEqual(limit);
+      // verify needs the executable to exist: the same unit, run by this Node.js.
+      const copy = join(scratch, name);
+      writeFileSync(copy, read(name).replace('ExecStart=/usr/bin/nbwss-bridge', `ExecStart=${process.execPath}`));
+      expect(analyze(['verify', copy]).trim(), name).toBe('');
     }
-    const m = /Overall exposure level for .*: (\d+\.\d+)/.exec(out);
-    expect(m, out.slice(-500)).not.toBeNull();
-    expect(Number(m?.[1])).toBeLessThanOrEqual(1.5);
   });
 });

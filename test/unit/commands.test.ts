@@ -299,9 +299,11 @@ describe('CommandService', () => {
     expect(calls.filter((c) => c[0] === 'dedupeHit').map((c) => c[1])).toEqual(['replayed', 'expired', 'outcome_unknown', 'attached']);
     const durations = calls.filter((c) => c[0] === 'restDuration');
     expect(durations).toHaveLength(1);
-    expect(durations[0]?.[1]).toBe('GET');
-    expect(durations[0]?.[2]).toBeGreaterThanOrEqual(0);
-    expect(durations[0]?.[2]).toBeLessThan(5);
+    expect(durations[0]?.[1]).toBe(calls.find((c) => c[0] === 'answered' && c[3] === 200)?.[1]);
+    expect(durations[0]?.[2]).toBe('GET');
+    expect(durations[0]?.[3]).toBeGreaterThanOrEqual(0);
+    expect(durations[0]?.[3]).toBeLessThan(5);
+    expect(calls.filter((c) => c[0] === 'answered' && c[3] === 409).map((c) => c[1])).toEqual(['none']);
     const crossed = recorder();
     const c = service(async () => OK, undefined, null, { restored, telemetry: crossed.t, crossed: true });
     c.svc.accept(cmd('D'));

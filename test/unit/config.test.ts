@@ -27,6 +27,35 @@ const problems = (o: Partial<LoadOptions>): string[] => {
   throw new Error('expected a ConfigError');
 };
 
+describe('config: the default file and systemd credentials', () => {
+  it('reads the default file only when nothing else names one and it exists', () => {
+    const def = file('default.json', JSON.stringify({ queue: { concurrency: 3 } }));
+    const other = file('other.json', JSON.stringify({ queue: { concurrency: 5 } }));
+    expect(load({ defaultFile: def }).queue.concurrency).toBe(3);
+    expect(load({ defaultFile: def }).configFile).toBe(def);
+    expect(load({ defaultFile: join(dir, 'absent.json') }).configFile).toBeNull();
+    expect(load({ defaultFile: def, configFile: other }).queue.concurrency).toBe(5);
+    expect(load({ defaultFile: def, env: { NBWSS_CONFIG: other } }).queue.concurrency).toBe(5);
+  });
+
+  it('reads a secret file from systemd\'s credential of the same name when there is one, else from its path', () => {
+    const creds = mkdtempSync(join(tmpdir(), 'nbwss-creds-'));
+    writeFileSync(join(creds, 'token'), 'from-systemd\n');
+    const source = file('token', 'from-the-source\n');
+    const env = { NBWSS_CLOUD_URL: RUN.NBWSS_CLOUD_URL, NBWSS_CLOUD_TOKEN_FILE: source };
+    expect(loadConfig({ env: { ...env, CREDENTIALS_DIRECTORY: creds }, purpose: 'run' }).config.cloud.token).toBe('from-systemd');
+    expect(loadConfig({ env, purpose: 'run' }).config.cloud.token).toBe('from-the-source');
+    const none = mkdtempSync(join(tmpdir(), 'nbwss-creds-'));
+    expect(loadConfig({ env: { ...env, CREDENTIALS_DIRECTORY: none }, purpose: 'run' }).config.cloud.token).toBe('from-the-source');
+  });
+
+  it('says where ${CREDENTIALS_DIRECTORY} is set, and what to write outside the unit', () => {
+    expect(problems({ env: { NBWSS_CLOUD_URL: RUN.NBWSS_CLOUD_URL, NBWSS_CLOUD_TOKEN_FILE: '${CREDENTIALS_DIRECTORY}/token' } })).toEqual([
+      'cloud.tokenFile: ${CREDENTIALS_DIRECTORY} is not set in the environment (only CREDENTIALS_DIRECTORY, STATE_DIRECTORY are expanded; systemd sets it in the unit only: outside it, name the file itself (e.g. /etc/nbwss-bridge/token))',
+    ]);
+  });
+});
+
 describe('config: defaults and sources', () => {
   it('has the documented defaults', () => {
     const c = load();
@@ -287,7 +316,7 @@ describe('config: schema', () => {
   it('has every key in the example config file', () => {
     const example = JSON.parse(readFileSync(new URL('../../config/config.example.json', import.meta.url), 'utf8'));
     for (const leaf of schemaLeaves()) {
-      if (leaf.key === 'cloud.token' || leaf.key === 'cloud.proxy' || leaf.key === 'cloud.endpointsFile') continue;
+      if (leaf.key === 'cloud.token') continue;
       const value = leaf.key.split('.').reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, example);
       expect(value, leaf.key).not.toBeUndefined();
     }

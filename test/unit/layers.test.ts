@@ -104,7 +104,7 @@ describe('signing', () => {
 
 describe('filtering', () => {
   const options = (hits: number[], logs = captureLog()) => ({
-    backend: 'b', allow: new Set(['content-type']), secrets: () => ['the-password'], maxBytes: 1 << 20, log: logs.log, redacted: (n: number) => void hits.push(n),
+    backend: 'b', allow: new Set(['content-type']), secrets: () => ['the-password'], maxBytes: 1 << 20, log: logs.log.child({ backend: 'b' }), redacted: (n: number) => void hits.push(n),
   });
 
   it('replaces the credentials a backend echoes, drops headers off the allowlist, counts and logs it without the query', async () => {

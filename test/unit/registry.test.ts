@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AUTH_TYPES, COMMON_RESPONSE_HEADERS, configSecrets, redactAuth, resolveAuth, responseAllowlist, secretFileWarnings } from '../../src/backends/auth/registry.js';
+import { AUTH_TYPES, COMMON_RESPONSE_HEADERS, configSecrets, redactAuth, resolveAuth, responseAllowlist } from '../../src/backends/auth/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nbwss-registry-'));
 const secretFile = (name: string, value: string, mode = 0o600) => {
@@ -104,14 +104,6 @@ describe('what the declarations give', () => {
     const { auth } = resolve({ type: 'cohesity', username: 'u', passwordFile: pw, tenantId: 'tenant/' });
     expect(auth && redactAuth(auth)).toEqual({ type: 'cohesity', apiKey: null, username: 'u', password: '[redacted]', domain: 'LOCAL', tenantId: 'tenant/', passwordFile: pw });
     expect(auth && configSecrets(auth)).toEqual(['the-password']);
-  });
-
-  it('warns about secret files their group or others can read', () => {
-    const open = secretFile('open.pw', 'the-password', 0o640);
-    const { auth } = resolve({ type: 'storware', username: 'u', passwordFile: open });
-    expect(auth && secretFileWarnings('backends[2]', auth)).toEqual([`backends[2].auth.passwordFile: ${open} can be read by its group or others; chmod 600 it`]);
-    const closed = resolve({ type: 'storware', username: 'u', passwordFile: secretFile('closed.pw', 'the-password') }).auth;
-    expect(closed && secretFileWarnings('backends[2]', closed)).toEqual([]);
   });
 
   it('filters answers only where the bridge signs, letting the common headers through', () => {

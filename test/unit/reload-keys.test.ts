@@ -11,7 +11,7 @@ const LIVE = new Set([
   // The cloud endpoints, their tokens, CA and proxy: the next dial.
   'cloud.url', 'cloud.endpoints', 'cloud.endpointsFile', 'cloud.proxy', 'cloud.token', 'cloud.tokenFile', 'cloud.caFile', 'cloud.allowInsecure',
   // The backends are rebuilt from these (the loader folds rest.* into the backend "netbackup").
-  'rest.baseUrl', 'rest.caFile', 'rest.timeoutMs', 'rest.allowedPaths', 'rest.allowedMethods', 'rest.allowPathParameters', 'rest.maxResponseBytes', 'backends',
+  'rest.baseUrl', 'rest.caFile', 'rest.servername', 'rest.probeMs', 'rest.timeoutMs', 'rest.allowedPaths', 'rest.allowedMethods', 'rest.allowPathParameters', 'rest.maxResponseBytes', 'backends',
   'login.minMs', 'login.maxMs',
   'notifications.apiKeyFile',
   'shutdown.graceMs',

@@ -186,7 +186,7 @@ export class LoginGate<T> {
         this.#set(s);
         this.#failure = null;
         this.#loginBackoff.reset();
-        log.info({ backend: this.#opts.backend, session: s.n }, 'logged in to the backend');
+        log.info({ session: s.n }, 'logged in to the backend');
         return s;
       },
       (err: unknown) => {
@@ -194,7 +194,7 @@ export class LoginGate<T> {
         this.#failure = failure;
         const wait = this.#loginBackoff.next();
         this.#retryAt = Date.now() + wait;
-        log.warn({ backend: this.#opts.backend, code: failure.code, reason: failure.message, retryInMs: wait }, 'login to the backend failed');
+        log.warn({ code: failure.code, reason: failure.message, retryInMs: wait }, 'login to the backend failed');
         throw failure;
       },
     );

@@ -2,7 +2,7 @@
 // keys each takes (secret files read and checked), the headers a cloud may not send where the
 // bridge signs, the names redacted in logs and check-config, and the response headers a signing
 // backend may return. Nothing here is listed by hand per profile.
-import { readableByOthers, readSecret, expandPath, type Env } from '../../config/files.js';
+import { readSecret, expandPath, type Env } from '../../config/files.js';
 import * as all from './all.js';
 import type { AuthValues, ProfileSpec } from './profile.js';
 
@@ -125,13 +125,6 @@ export function redactAuth(auth: ResolvedAuth): Record<string, unknown> {
   for (const [k, v] of Object.entries(auth.values)) out[k] = secretNames.has(k) ? (v === null ? null : '[redacted]') : v;
   for (const [k, path] of Object.entries(auth.files)) out[k] = path;
   return out;
-}
-
-/** Warnings for the secret files of `auth` that their group or others can read. */
-export function secretFileWarnings(where: string, auth: ResolvedAuth): string[] {
-  return Object.entries(auth.files)
-    .filter(([, path]) => readableByOthers(path))
-    .map(([key, path]) => `${where}.auth.${key}: ${path} can be read by its group or others; chmod 600 it`);
 }
 
 /** Every secret value in `auth` (for checks that no answer carries one). */

@@ -105,7 +105,7 @@ class Storware extends SessionProfile<Session> {
     // Stryker disable next-line ConditionalExpression: only decides whether a log line is written
     if (found.how !== this.#how) {
       this.#how = found.how;
-      this.ctx.log.info({ backend: this.ctx.backend, session: found.how }, 'Storware session found in the login answer');
+      this.ctx.log.info({ session: found.how }, 'Storware session found in the login answer');
     }
     return found.session;
   }

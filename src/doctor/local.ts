@@ -1,0 +1,68 @@
+// doctor's checks of this host: the secret files, the state directory, and systemd with the
+// unit it would run.
+import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Env } from '../config/files.js';
+import type { Config } from '../config/load.js';
+import { secretFiles } from '../config/secrets.js';
+import { run } from '../service/system.js';
+import { CREDENTIALS_SINCE } from '../service/unit.js';
+import { fail, ok, skip, warn, type CheckResult } from './report.js';
+
+/** Every secret file: readable, and readable by its owner alone. */
+export function checkSecrets(config: Config, env: Env): CheckResult[] {
+  const files = secretFiles(config, env);
+  if (files.length === 0) return [skip('secret-files', 'the configuration names no secret file (the token is given inline or by variable)')];
+  return files.map((f) => {
+    const via = f.credential ? ` (systemd credential "${f.credential}")` : '';
+    let mode: number;
+    try {
+      accessSync(f.file, constants.R_OK);
+      mode = statSync(f.file).mode & 0o777;
+    } catch (err) {
+      return fail('secret-files', `${f.key}: cannot read ${f.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, 'create the file, or give the user doctor runs as the right to read it', f.file);
+    }
+    if ((mode & 0o077) !== 0) return warn('secret-files', `${f.key}: mode ${mode.toString(8)}${via}: its group or others can read it`, `chmod 600 ${f.path}`, f.file);
+    return ok('secret-files', `${f.key}: readable, mode ${mode.toString(8)}${via}`, f.file);
+  });
+}
+
+/** The state directory: set, there, and writable. */
+export function checkStateDir(config: Config): CheckResult {
+  const dir = config.state.dir;
+  if (dir === null) return warn('state-dir', 'state.dir is not set: ids and answers are kept in memory only, so a restart forgets them', 'set state.dir (the unit provides /var/lib/nbwss-bridge)');
+  if (!existsSync(dir)) {
+    return dir === '/var/lib/nbwss-bridge'
+      ? warn('state-dir', `${dir} does not exist yet`, 'systemd makes it when the service starts (StateDirectory=); or run nbwss-bridge service install', dir)
+      : fail('state-dir', `${dir} does not exist`, `create it for the service user: install -d -m 0700 -o nbwss-bridge ${dir}`, dir);
+  }
+  const probe = join(dir, `.doctor-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    return fail('state-dir', `${dir} is not writable: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, `chown nbwss-bridge ${dir} && chmod 700 ${dir}`, dir);
+  }
+  return ok('state-dir', 'exists and is writable', dir);
+}
+
+const UNIT_PATHS = ['/etc/systemd/system/nbwss-bridge.service', '/usr/lib/systemd/system/nbwss-bridge.service', '/lib/systemd/system/nbwss-bridge.service'];
+
+/** systemd's version, and whether the unit in force uses only what that version has. */
+export async function checkSystemd(root = '/'): Promise<CheckResult[]> {
+  const r = await run('systemctl', ['--version']);
+  const version = r.code === 0 ? Number(/^systemd (\d+)/m.exec(r.stdout)?.[1] ?? NaN) : NaN;
+  if (Number.isNaN(version)) return [skip('systemd', 'no systemd here (systemctl --version gave nothing): run the bridge under the service manager this host has')];
+  const unit = UNIT_PATHS.map((p) => join(root, p)).find((p) => existsSync(p));
+  if (unit === undefined) return [warn('systemd', `systemd ${version}; no nbwss-bridge unit installed`, 'nbwss-bridge service install')];
+  const text = readFileSync(unit, 'utf8');
+  const needs = /^(LoadCredential|ProtectProc|ProtectClock|ProcSubset)=/m.test(text) ? CREDENTIALS_SINCE : /^Type=exec/m.test(text) ? 240 : 239;
+  if (version < needs) {
+    return [fail('systemd', `systemd ${version}, but ${unit} uses directives of systemd ${needs} (LoadCredential= and others): the token would never reach the service`, 'nbwss-bridge service install (it writes the unit variant for this systemd)')];
+  }
+  const out = [ok('systemd', `systemd ${version}; ${unit} fits it (${/^LoadCredential=/m.test(text) ? 'secrets as credentials' : 'secrets read by the service user'})`)];
+  const active = await run('systemctl', ['is-active', 'nbwss-bridge.service']);
+  const state = active.stdout.trim() || 'unknown';
+  out.push(state === 'active' ? ok('systemd', 'nbwss-bridge.service is active') : warn('systemd', `nbwss-bridge.service is ${state}`, 'systemctl status nbwss-bridge; journalctl -u nbwss-bridge -n 50'));
+  return out;
+}

@@ -1,0 +1,32 @@
+// `nbwss-bridge doctor`: every check in order, from the configuration to the cloud and the REST
+// API. A check that cannot run because an earlier one failed is not run.
+import { loadConfig, type LoadOptions } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import { checkEndpoint } from './cloud.js';
+import { checkSecrets, checkStateDir, checkSystemd } from './local.js';
+import { fail, ok, warn, type CheckResult } from './report.js';
+import { checkRest } from './rest.js';
+
+export interface DoctorOptions {
+  /** Leave out the systemd check (tests, and hosts checked from a container). */
+  systemd?: boolean;
+}
+
+export async function runDoctor(load: LoadOptions, opts: DoctorOptions = {}): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const systemd = opts.systemd === false ? Promise.resolve([]) : checkSystemd();
+  let loaded;
+  try {
+    loaded = loadConfig(load);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) out.push(fail('config', p, 'fix the key named (nbwss-bridge --help lists every key)'));
+    return [...out, ...(await systemd)];
+  }
+  const { config, warnings } = loaded;
+  out.push(ok('config', `${config.configFile ?? 'no config file (defaults, environment and flags)'} is valid: ${config.cloud.endpoints.length} endpoint(s), ${config.backends.length} backend(s)`));
+  for (const w of warnings) out.push(warn('config', w, 'remove or correct it'));
+  out.push(...checkSecrets(config, load.env), checkStateDir(config), ...(await systemd));
+  const [cloud, rest] = await Promise.all([Promise.all(config.cloud.endpoints.map((e) => checkEndpoint(e, config))), checkRest(config)]);
+  return [...out, ...cloud.flat(), ...rest];
+}
