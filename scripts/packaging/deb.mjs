@@ -30,13 +30,16 @@ ${ind(SH.makeDirs)}
       chmod 0640 ${PATHS.config}
     fi
 ${ind(SH.daemonReload)}
+    if [ -n "$2" ]; then
+${ind(ind(SH.tryRestart))}
+    fi
     ;;
 esac`),
   // The service is enabled and started by the operator (nbwss-bridge service install), never here.
   prerm: script(`
 case "$1" in
   remove)
-${ind(SH.stopService)}
+${ind(SH.disableService)}
     ;;
 esac`),
   // Purge removes all the package made: the state (also where DynamicUser= moved it), the
@@ -75,8 +78,8 @@ export async function buildDeb({ stage, version, out }) {
     'Architecture: amd64',
     `Maintainer: ${MAINTAINER}`,
     `Installed-Size: ${size}`,
-    // Node.js 20's release binaries need glibc 2.28; nothing else is linked in.
-    'Depends: libc6 (>= 2.28)',
+    // Node.js 20's release binaries need glibc 2.28 and the C++ runtime.
+    'Depends: libc6 (>= 2.28), libstdc++6, libgcc-s1 | libgcc1',
     'Section: admin',
     'Priority: optional',
     `Homepage: ${HOMEPAGE}`,

@@ -46,7 +46,9 @@ async function put(from, to, mode) {
 export async function stageTree({ root, sea, stage }) {
   const at = (p) => join(stage, p);
   await put(sea, at(PATHS.bin), 0o755);
-  await put(join(root, 'systemd', `${NAME}.service`), at(PATHS.unit), 0o644);
+  // The unit every supported systemd (239 and later) reads as it is; `nbwss-bridge service install`
+  // writes the credentials one to /etc/systemd/system where systemd has LoadCredential= (247).
+  await put(join(root, 'systemd', `${NAME}-v239.service`), at(PATHS.unit), 0o644);
   for (const f of await readdir(join(root, 'systemd'))) await put(join(root, 'systemd', f), at(`${PATHS.share}/systemd/${f}`), 0o644);
   await put(join(root, 'config', 'config.example.json'), at(PATHS.config), 0o644);
   await chmod(at(PATHS.etc), 0o750);
@@ -82,4 +84,11 @@ export const SH = {
   /** Only where systemd is the running init (not in a container or chroot build). */
   daemonReload: 'if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi',
   stopService: `if [ -d /run/systemd/system ]; then systemctl stop ${NAME}.service >/dev/null 2>&1 || true; fi`,
+  /** On removal: disabled, and the unit \`service install\` wrote removed (it would point at a binary that is gone). */
+  disableService: [
+    `if [ -d /run/systemd/system ]; then systemctl disable --now ${NAME}.service >/dev/null 2>&1 || true; fi`,
+    `if grep -qs 'Written by "nbwss-bridge service install"' /etc/systemd/system/${NAME}.service; then rm -f /etc/systemd/system/${NAME}.service; fi`,
+  ].join('\n'),
+  /** On upgrade: a running service restarts on the new executable. */
+  tryRestart: `if [ -d /run/systemd/system ]; then systemctl try-restart ${NAME}.service >/dev/null 2>&1 || true; fi`,
 };

@@ -26,9 +26,9 @@ Summary: ${upper}
 License: Apache-2.0
 URL: ${HOMEPAGE}
 BuildArch: x86_64
-# Node.js is built into the executable; it needs only glibc (2.28, as Node.js 20's binaries do).
+# Node.js is built into the executable; it needs glibc 2.28 and the C++ runtime, as Node.js 20's binaries do.
 AutoReqProv: no
-Requires: glibc >= 2.28
+Requires: glibc >= 2.28, libstdc++, libgcc
 Requires(pre): /usr/sbin/useradd, /usr/sbin/groupadd, /usr/bin/getent
 
 %description
@@ -49,11 +49,14 @@ ${SH.daemonReload}
 
 %preun
 if [ "$1" -eq 0 ]; then
-${SH.stopService}
+${SH.disableService}
 fi
 
 %postun
 ${SH.daemonReload}
+if [ "$1" -ge 1 ]; then
+${SH.tryRestart}
+fi
 
 %files
 %defattr(-,root,root,-)

@@ -1,12 +1,12 @@
 // `nbwss-bridge service install | uninstall | rotate-token`: the command line's side (standard
 // input, the terminal, systemctl) of src/service/.
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { EXIT } from '../constants.js';
 import { install, InstallError, type ServiceIo } from '../service/install.js';
 import { rotateToken, uninstall } from '../service/manage.js';
-import { run, selfCommand, systemdVersion } from '../service/system.js';
+import { checkRoot, run, selfCommand, systemdVersion } from '../service/system.js';
 import type { ParsedArgs } from './args.js';
+import { ask, readSecret } from './terminal.js';
 
 export interface ServiceCliIo {
   out(text: string): void;
@@ -17,44 +17,6 @@ export interface ServiceCliIo {
 }
 
 const SUBCOMMANDS = ['install', 'uninstall', 'rotate-token'];
-
-/** Reads standard input: a line typed at the terminal (not echoed), or everything piped in. */
-async function readSecret(stdin: NodeJS.ReadStream, prompt: (s: string) => void): Promise<string> {
-  if (!stdin.isTTY) {
-    const chunks: Buffer[] = [];
-    for await (const c of stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8').trim();
-  }
-  prompt('Endpoint token (from the cloud application; not shown): ');
-  stdin.setRawMode(true);
-  stdin.resume();
-  let text = '';
-  try {
-    for await (const c of stdin) {
-      const s = (c as Buffer).toString('utf8');
-      if (s === '\u0003') throw new InstallError('interrupted');
-      const end = s.search(/[\r\n]/);
-      text += end === -1 ? s : s.slice(0, end);
-      if (end !== -1) break;
-    }
-  } finally {
-    stdin.setRawMode(false);
-    stdin.pause();
-    prompt('\n');
-  }
-  return text.trim();
-}
-
-function ask(stdin: NodeJS.ReadStream, prompt: (s: string) => void, question: string): Promise<string | null> {
-  if (!stdin.isTTY) return Promise.resolve(null);
-  return new Promise((done) => {
-    const rl = createInterface({ input: stdin, output: process.stderr });
-    rl.question(question, (answer) => {
-      rl.close();
-      done(answer);
-    });
-  });
-}
 
 export async function serviceCli(args: ParsedArgs, io: ServiceCliIo): Promise<number> {
   const sub = args.operands[0];
@@ -68,10 +30,16 @@ export async function serviceCli(args: ParsedArgs, io: ServiceCliIo): Promise<nu
   const root = resolve(args.service.root ?? '/');
   const dryRun = args.service.dryRun;
   if (root === '/' && !dryRun && !io.isRoot) return fail(`service ${sub} changes /etc and systemd: run it as root (sudo), or see the plan with --dry-run`);
+  try {
+    checkRoot(root, process.getuid?.() ?? 0);
+  } catch (err) {
+    if (err instanceof InstallError) return fail(err.message);
+    return fail(`--root ${root}: ${(err as NodeJS.ErrnoException).code ?? 'cannot be used'}`);
+  }
   const sio: ServiceIo = {
     out: (line) => io.out(`${line}\n`),
-    readToken: () => readSecret(io.stdin, (s) => io.err(s)),
-    ask: (q) => ask(io.stdin, (s) => io.err(s), q),
+    readToken: (prompt) => (!prompt && io.stdin.isTTY ? Promise.resolve('') : readSecret(io.stdin, (s) => io.err(s), 'Endpoint token (from the cloud application; not shown): ')),
+    ask: (q) => ask(io.stdin, process.stderr, q),
     exec: run,
   };
   try {
@@ -80,17 +48,21 @@ export async function serviceCli(args: ParsedArgs, io: ServiceCliIo): Promise<nu
     else {
       const given = args.service.systemdVersion;
       if (given !== undefined && !/^\d+$/.test(given)) return fail(`--systemd-version must be a number such as 239, not ${given.slice(0, 20)}`);
-      const version = given !== undefined ? Number(given) : await systemdVersion();
-      if (version === null && root === '/') return fail('systemctl --version gave no systemd version: this host does not run systemd (or pass --systemd-version N)');
-      const exec = selfCommand();
-      if (exec.some((p) => /^\/(home|root|run\/user)\//.test(p))) {
-        io.err(`nbwss-bridge: warning: the service would run ${exec.join(' ')}, which the unit cannot reach (ProtectHome=yes); install from the package or npm install --global ./nbwss-bridge-<version>.tgz\n`);
+      // Under --root the target's systemd is not this host's: it must be named.
+      const version = given !== undefined ? Number(given) : root === '/' ? await systemdVersion() : null;
+      if (version === null && root === '/' && args.service.unitVariant === undefined) return fail('systemctl --version gave no systemd version: this host does not run systemd (or pass --systemd-version N)');
+      const sea = await import('node:sea').then((m) => m.isSea(), () => false);
+      const exec = selfCommand(sea);
+      if (exec.some((p) => /^\/(home|root|run\/user|tmp|var\/tmp)\//.test(p))) {
+        const said = `the service would run ${exec.join(' ')}, which the unit cannot reach (ProtectHome=, PrivateTmp=); install from the package or with npm install --global ./nbwss-bridge-<version>.tgz`;
+        if (root === '/' && !dryRun) return fail(said);
+        io.err(`nbwss-bridge: warning: ${said}\n`);
       }
       await install({ root, dryRun, overrides: args.overrides, caFingerprint: args.service.caFingerprint, variant: args.service.unitVariant, systemdVersion: version, exec }, sio);
       if (root === '/' && !dryRun) {
-        io.out('\nnbwss-bridge doctor:\n');
+        io.out('\nnbwss-bridge doctor (the CONNECT is the service\'s own: see its log and /readyz):\n');
         const { doctorCli } = await import('./doctor.js');
-        await doctorCli({ env: {}, configFile: '/etc/nbwss-bridge/config.json', purpose: 'run' }, { json: false, out: io.out });
+        return await doctorCli({ env: {}, configFile: '/etc/nbwss-bridge/config.json', purpose: 'run' }, { json: false, out: io.out, connect: false });
       }
     }
     return EXIT.ok;

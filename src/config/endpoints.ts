@@ -1,7 +1,7 @@
 // The cloud endpoints to dial, from cloud.url, cloud.endpoints and the endpoints file, and
 // the proxy to dial them through.
 import { checkEndpoint, groupName, type RawConfig, type RawEndpoint } from './schema.js';
-import { expandPath, isLoopbackHost, jsonErrorWhere, readSecret, readText, type Env } from './files.js';
+import { expandPath, isLoopbackHost, jsonErrorWhere, readSecret, readText, secretPath, type Env } from './files.js';
 
 export interface Endpoint {
   readonly url: string;
@@ -66,8 +66,9 @@ function endpointList(parsed: unknown): unknown[] | null {
 }
 
 function fromFile(path: string, env: Env, problems: string[]): RawEndpoint[] {
+  // It holds tokens: read as every secret file is (systemd's credential of it, when passed one).
   const file = expandPath('cloud.endpointsFile', path, env, problems);
-  const text = file === null ? null : readText('cloud.endpointsFile', file, problems);
+  const text = file === null ? null : readText('cloud.endpointsFile', secretPath(file, env).file, problems);
   if (text === null) return [];
   let parsed: unknown;
   try {

@@ -69,16 +69,26 @@ export function readCa(key: string, path: string | null, env: Env, problems: str
 
 
 /**
+ * The name of the systemd credential that carries the secret file at `path`: the path without
+ * its leading "/", each "_" doubled and each "/" made "_" (/etc/nbwss-bridge/token is
+ * etc_nbwss-bridge_token), so that two files never share a name.
+ */
+export function credentialName(path: string): string {
+  return path.replace(/^\/+/, '').replace(/_/g, '__').replace(/\//g, '_');
+}
+
+/**
  * Where a secret file is read from. Under systemd 247 and later the unit hands each secret file
- * over as a credential named after the file (`LoadCredential=token:/etc/nbwss-bridge/token`):
- * when $CREDENTIALS_DIRECTORY holds a file of that name, that copy is read; otherwise the path
- * itself (the unit for older systemd, and check-config or doctor run by an operator).
+ * over as a credential named after its path (`LoadCredential=etc_nbwss-bridge_token:/etc/nbwss-bridge/token`):
+ * when $CREDENTIALS_DIRECTORY holds that credential, it is read; otherwise the path itself (the
+ * unit for older systemd, and check-config or doctor run by an operator).
  */
 export function secretPath(path: string, env: Env): { file: string; credential: string | null } {
   const dir = env.CREDENTIALS_DIRECTORY;
   if (dir && !path.startsWith(`${dir}/`)) {
-    const copy = join(dir, basename(path));
-    if (existsSync(copy)) return { file: copy, credential: basename(path) };
+    const name = credentialName(path);
+    const copy = join(dir, name);
+    if (existsSync(copy)) return { file: copy, credential: name };
   }
   return { file: path, credential: dir && path.startsWith(`${dir}/`) ? basename(path) : null };
 }

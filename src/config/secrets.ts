@@ -19,7 +19,7 @@ export interface SecretFile {
 
 /** Every secret file the configuration reads: endpoint tokens, the notifications API key, backends' secret files. */
 export function secretFiles(config: Config, env: Env): SecretFile[] {
-  const named: [string, string][] = [];
+  const named: [string, string][] = config.cloud.endpointsFile ? [['cloud.endpointsFile', config.cloud.endpointsFile]] : [];
   config.cloud.endpoints.forEach((e, i) => {
     if (e.tokenFile) named.push([e.tokenFile === config.cloud.tokenFile ? 'cloud.tokenFile' : `cloud.endpoints[${i}].tokenFile`, e.tokenFile]);
   });

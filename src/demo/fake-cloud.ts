@@ -160,6 +160,8 @@ export interface FakeCloudOptions {
   server?: HttpsServer;
   /** Largest message accepted; a larger one closes the connection with 1009, as many WebSocket stacks do (default 512 MiB). */
   maxPayload?: number;
+  /** Headers added to the upgrade answer (a Date, as web servers in front of a cloud send one). */
+  upgradeHeaders?: Record<string, string>;
 }
 
 /** The cloud application's WebSocket endpoint. */
@@ -193,6 +195,8 @@ export class FakeCloud {
     const common = { maxPayload: this.#opts.maxPayload ?? 512 * 1024 * 1024, autoPong: this.#opts.autoPong ?? true };
     const server = this.#opts.server;
     const wss = server ? new WebSocketServer({ server, ...common }) : new WebSocketServer({ host: '127.0.0.1', port, ...common });
+    const extra = Object.entries(this.#opts.upgradeHeaders ?? {});
+    if (extra.length) wss.on('headers', (headers) => headers.push(...extra.map(([k, v]) => `${k}: ${v}`)));
     wss.on('connection', (ws, req) => {
       this.peers.push(new CloudPeer(ws, this, req.headers, req.url));
       for (const w of this.#waiters.splice(0)) w();

@@ -1,6 +1,7 @@
 // doctor's checks of this host: the secret files, the state directory, and systemd with the
 // unit it would run.
-import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Env } from '../config/files.js';
 import type { Config } from '../config/load.js';
@@ -36,14 +37,21 @@ export function checkStateDir(config: Config): CheckResult {
       ? warn('state-dir', `${dir} does not exist yet`, 'systemd makes it when the service starts (StateDirectory=); or run nbwss-bridge service install', dir)
       : fail('state-dir', `${dir} does not exist`, `create it for the service user: install -d -m 0700 -o nbwss-bridge ${dir}`, dir);
   }
-  const probe = join(dir, `.doctor-${process.pid}`);
+  const probe = join(dir, `.doctor-${randomBytes(6).toString('hex')}`);
   try {
-    writeFileSync(probe, '');
+    // A new file only (never through a symlink the service user may have left there).
+    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
     rmSync(probe);
   } catch (err) {
     return fail('state-dir', `${dir} is not writable: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, `chown nbwss-bridge ${dir} && chmod 700 ${dir}`, dir);
   }
   return ok('state-dir', 'exists and is writable', dir);
+}
+
+/** The oldest systemd that knows every directive a unit uses (of those the variants differ by). */
+export function unitNeeds(text: string): number {
+  if (/^(LoadCredential|ProtectProc|ProtectClock|ProcSubset)=/m.test(text)) return CREDENTIALS_SINCE;
+  return /^Type=exec/m.test(text) ? 240 : 239;
 }
 
 const UNIT_PATHS = ['/etc/systemd/system/nbwss-bridge.service', '/usr/lib/systemd/system/nbwss-bridge.service', '/lib/systemd/system/nbwss-bridge.service'];
@@ -56,7 +64,7 @@ export async function checkSystemd(root = '/'): Promise<CheckResult[]> {
   const unit = UNIT_PATHS.map((p) => join(root, p)).find((p) => existsSync(p));
   if (unit === undefined) return [warn('systemd', `systemd ${version}; no nbwss-bridge unit installed`, 'nbwss-bridge service install')];
   const text = readFileSync(unit, 'utf8');
-  const needs = /^(LoadCredential|ProtectProc|ProtectClock|ProcSubset)=/m.test(text) ? CREDENTIALS_SINCE : /^Type=exec/m.test(text) ? 240 : 239;
+  const needs = unitNeeds(text);
   if (version < needs) {
     return [fail('systemd', `systemd ${version}, but ${unit} uses directives of systemd ${needs} (LoadCredential= and others): the token would never reach the service`, 'nbwss-bridge service install (it writes the unit variant for this systemd)')];
   }
@@ -65,4 +73,9 @@ export async function checkSystemd(root = '/'): Promise<CheckResult[]> {
   const state = active.stdout.trim() || 'unknown';
   out.push(state === 'active' ? ok('systemd', 'nbwss-bridge.service is active') : warn('systemd', `nbwss-bridge.service is ${state}`, 'systemctl status nbwss-bridge; journalctl -u nbwss-bridge -n 50'));
   return out;
+}
+
+/** Whether nbwss-bridge.service runs now. */
+export async function serviceActive(): Promise<boolean> {
+  return (await run('systemctl', ['is-active', '--quiet', 'nbwss-bridge.service'])).code === 0;
 }

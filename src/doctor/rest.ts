@@ -18,7 +18,7 @@ function names(cert: { subjectaltname?: string; subject?: { CN?: string | string
 }
 
 /** The fix for a REST API that cannot be reached, by the socket's code. */
-function fixFor(code: string | null, b: BackendConfig, shown: string[]): string {
+export function fixFor(code: string | null, b: BackendConfig, shown: string[]): string {
   const key = b.name === 'netbackup' ? 'rest' : `backends[${b.name}]`;
   if (code === 'ECONNREFUSED') return `nothing listens at ${new URL(b.baseUrl).host}: is the REST API up (NetBackup: its web service, nbwmc)? is ${key}.baseUrl's port right (NetBackup: 1556)?`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${key}.baseUrl's host does not resolve; use the name the server answers to, or localhost`;

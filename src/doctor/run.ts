@@ -3,13 +3,18 @@
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { checkEndpoint } from './cloud.js';
-import { checkSecrets, checkStateDir, checkSystemd } from './local.js';
+import { checkSecrets, checkStateDir, checkSystemd, serviceActive } from './local.js';
 import { fail, ok, warn, type CheckResult } from './report.js';
 import { checkRest } from './rest.js';
 
 export interface DoctorOptions {
   /** Leave out the systemd check (tests, and hosts checked from a container). */
   systemd?: boolean;
+  /**
+   * Make a CONNECT handshake with each endpoint's token. By default it is made unless the
+   * service is running: a second session with its token could take commands it would not serve.
+   */
+  connect?: boolean;
 }
 
 export async function runDoctor(load: LoadOptions, opts: DoctorOptions = {}): Promise<CheckResult[]> {
@@ -27,6 +32,7 @@ export async function runDoctor(load: LoadOptions, opts: DoctorOptions = {}): Pr
   out.push(ok('config', `${config.configFile ?? 'no config file (defaults, environment and flags)'} is valid: ${config.cloud.endpoints.length} endpoint(s), ${config.backends.length} backend(s)`));
   for (const w of warnings) out.push(warn('config', w, 'remove or correct it'));
   out.push(...checkSecrets(config, load.env), checkStateDir(config), ...(await systemd));
-  const [cloud, rest] = await Promise.all([Promise.all(config.cloud.endpoints.map((e) => checkEndpoint(e, config))), checkRest(config)]);
+  const connect = opts.connect ?? !(opts.systemd !== false && (await serviceActive()));
+  const [cloud, rest] = await Promise.all([Promise.all(config.cloud.endpoints.map((e) => checkEndpoint(e, config, connect))), checkRest(config)]);
   return [...out, ...cloud.flat(), ...rest];
 }

@@ -1,9 +1,9 @@
 // The configuration file `service install` writes: the one already there (the package's, or an
 // earlier install's) with the values given as flags set in it, and its check under another
 // filesystem root (--root), where every path it names is read below that root.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadConfig, type Config } from '../config/load.js';
 import { schemaLeaves } from '../config/leaves.js';
 
@@ -38,13 +38,13 @@ export function withFlags(base: JsonObject, overrides: Readonly<Record<string, s
 
 const PATH_KEYS = [['cloud', 'tokenFile'], ['cloud', 'caFile'], ['cloud', 'endpointsFile'], ['rest', 'caFile'], ['notifications', 'apiKeyFile'], ['state', 'dir']] as const;
 
-/** `config` with every file path it names moved under `root` (paths of secrets, CAs, endpoints and state). */
-export function underRoot(config: JsonObject, root: string): JsonObject {
+/** `config` with every absolute file path it names passed through `map` (secrets, CAs, endpoints, state). */
+export function mapPaths(config: JsonObject, map: (path: string) => string): JsonObject {
   const out = structuredClone(config);
   const move = (o: unknown, key: string) => {
     const rec = o as JsonObject | undefined;
     const v = rec?.[key];
-    if (rec && typeof v === 'string' && v.startsWith('/')) rec[key] = join(root, v);
+    if (rec && typeof v === 'string' && v.startsWith('/')) rec[key] = map(v);
   };
   for (const [section, key] of PATH_KEYS) move(out[section], key);
   const cloud = out.cloud as JsonObject | undefined;
@@ -57,17 +57,48 @@ export function underRoot(config: JsonObject, root: string): JsonObject {
   return out;
 }
 
+/** `config` with every file path it names moved under `root`. */
+export function underRoot(config: JsonObject, root: string): JsonObject {
+  return mapPaths(config, (p) => join(root, p));
+}
+
 /**
- * Loads `config` as `run` would, its paths read under `root`; throws the ConfigError naming
- * every problem (see load.ts). Nothing from the environment is read: the service does not see this shell's.
+ * Loads `config` as `run` would, before anything is written: the files install is about to
+ * write (`staged`, by path) are read from a scratch copy, every other path under `root`.
+ * Throws the ConfigError naming every problem (see load.ts). Nothing from the environment is
+ * read: the service does not see this shell's.
  */
-export function checkUnderRoot(config: JsonObject, root: string): Config {
+export function checkPlanned(config: JsonObject, root: string, staged: ReadonlyMap<string, string> = new Map()): { config: Config; pathOf(read: string): string } {
   const dir = mkdtempSync(join(tmpdir(), 'nbwss-check-'));
+  const pathOf = (read: string) => (read.startsWith(`${dir}/`) ? read.slice(dir.length) : root !== '/' && read.startsWith(`${root}/`) ? read.slice(root.length) : read);
   try {
+    for (const [path, content] of staged) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true, mode: 0o700 });
+      writeFileSync(join(dir, path), content, { mode: 0o600 });
+    }
     const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify(root === '/' ? config : underRoot(config, root)), { mode: 0o600 });
-    return loadConfig({ env: {}, configFile: file, purpose: 'run' }).config;
+    writeFileSync(file, JSON.stringify(mapPaths(config, (p) => (staged.has(p) ? join(dir, p) : root === '/' ? p : join(root, p)))), { mode: 0o600 });
+    return { config: loadConfig({ env: {}, configFile: file, purpose: 'run' }).config, pathOf };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Loads `config` as `run` would, its paths read under `root` (the files written already). */
+export function checkUnderRoot(config: JsonObject, root: string): Config {
+  return checkPlanned(config, root).config;
+}
+
+/** Keys whose values are never printed. */
+const SECRET_KEY = /token|password|passwd|secret|apikey|api_key|cookie|authorization|session/i;
+
+/** A configuration as it may be printed: secret values and credentials in URLs replaced. */
+export function redactedJson(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') {
+    if (SECRET_KEY.test(key) && !key.endsWith('File')) return '[redacted]';
+    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+  }
+  if (Array.isArray(value)) return value.map((v) => redactedJson(v, key));
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactedJson(v, k)]));
+  return value;
 }

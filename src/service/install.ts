@@ -2,12 +2,14 @@
 // service. Every step is said before it is done (and only said with --dry-run); under --root the
 // files go below that directory and systemctl is not run.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Config } from '../config/load.js';
+import { credentialName, jsonErrorWhere } from '../config/files.js';
 import { secretFiles } from '../config/secrets.js';
 import { ConfigError } from '../errors.js';
-import { fetchCa, normalizeFingerprint, type FetchedCa } from './ca.js';
-import { checkUnderRoot, withFlags, type JsonObject } from './config-file.js';
+import { fetchCa, normalizeFingerprint, serverFacts, type FetchedCa } from './ca.js';
+import { checkPlanned, redactedJson, withFlags, type JsonObject } from './config-file.js';
+import { InstallError } from './errors.js';
 import { makeDir, ownSecret, userIds, writeFileAs, type Ids } from './system.js';
 import { CONFIG_FILE, CREDENTIALS_SINCE, renderUnit, SERVICE_USER, variantFor, type UnitVariant } from './unit.js';
 
@@ -23,8 +25,8 @@ export const PATHS = {
 /** What the command line and the host give `service`. */
 export interface ServiceIo {
   out(line: string): void;
-  /** The secret read from standard input ('' when none). */
-  readToken(): Promise<string>;
+  /** The secret read from standard input ('' when none); `prompt` false: only what is piped in, never asked for. */
+  readToken(prompt: boolean): Promise<string>;
   /** Asks the operator on the terminal; null when there is none. */
   ask(question: string): Promise<string | null>;
   /** Runs a command as the host's root (systemctl, useradd); only without --root. */
@@ -43,18 +45,25 @@ export interface InstallOptions {
   exec: readonly string[];
 }
 
-/** A problem that stops the install: printed as one line, exit 2. */
-export class InstallError extends Error {}
+export { InstallError };
 
 const at = (root: string, path: string) => (root === '/' ? path : join(root, path));
 
-function readJson(path: string): JsonObject | null {
+export function readJson(path: string): JsonObject | null {
   if (!existsSync(path)) return null;
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as JsonObject;
+    text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InstallError(`${path} is not valid JSON (${(err as Error).message.slice(0, 80)}); fix or remove it first`);
+    throw new InstallError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+  try {
+    const json = JSON.parse(text) as unknown;
+    if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as JsonObject;
+  } catch (err) {
+    throw new InstallError(`${path} is not valid JSON (${jsonErrorWhere(err)}); fix or remove it first`);
+  }
+  throw new InstallError(`${path} must hold a JSON object; fix or remove it first`);
 }
 
 /** The configuration to write: the one there (or none) with the flags set, and the paths install manages. */
@@ -67,7 +76,7 @@ export function plannedConfig(existing: JsonObject | null, overrides: Readonly<R
   }
   const state = ((config.state ??= {}) as JsonObject);
   if (typeof state.dir !== 'string' || state.dir.startsWith('${STATE_DIRECTORY}')) state.dir = PATHS.state;
-  if (typeof cloud.url === 'string' && new URL(cloud.url).hostname === 'cloud.example.com') {
+  if (typeof cloud.url === 'string' && URL.canParse(cloud.url) && new URL(cloud.url).hostname === 'cloud.example.com') {
     throw new InstallError('cloud.url is still the example\'s (cloud.example.com): pass --cloud-url with the endpoint the cloud application gave you');
   }
   if (typeof cloud.url !== 'string' && !names('endpointsFile') && !names('endpoints')) throw new InstallError('no cloud endpoint: pass --cloud-url (or --endpoints-file)');
@@ -96,8 +105,10 @@ async function confirmedCa(config: JsonObject, o: InstallOptions, io: ServiceIo)
   io.out(`the REST API at ${new URL(baseUrl).host} presents the CA "${ca.subject}" (valid to ${ca.validTo})`);
   io.out(`  SHA-256 fingerprint ${ca.fingerprint}`);
   if (o.caFingerprint !== undefined) {
-    if (normalizeFingerprint(o.caFingerprint) !== ca.fingerprint) {
-      throw new InstallError(`the CA's SHA-256 fingerprint is ${ca.fingerprint}, not the --ca-fingerprint given (${normalizeFingerprint(o.caFingerprint) || 'not a fingerprint'}); something may stand between this host and the REST API`);
+    const given = normalizeFingerprint(o.caFingerprint);
+    if (given === null) throw new InstallError(`--ca-fingerprint must be a SHA-256 fingerprint (64 hex digits, colons optional), such as ${ca.fingerprint}`);
+    if (given !== ca.fingerprint) {
+      throw new InstallError(`the CA's SHA-256 fingerprint is ${ca.fingerprint}, not the --ca-fingerprint given (${given}); something may stand between this host and the REST API`);
     }
   } else {
     const answer = await io.ask('Is this the fingerprint NetBackup shows for its CA (web UI: Security > Certificates; or nbcertcmd -listCACertDetails)? [y/N] ');
@@ -105,25 +116,38 @@ async function confirmedCa(config: JsonObject, o: InstallOptions, io: ServiceIo)
     if (!/^y(es)?$/i.test(answer.trim())) throw new InstallError('the CA was not confirmed; nothing was written');
   }
   rest.caFile = PATHS.ca;
+  const server = serverFacts(ca);
+  const host = new URL(baseUrl).hostname;
+  if (server && !server.signed) io.out('note: the REST API\'s certificate is not signed by that CA directly (an intermediate between them?); doctor checks the chain');
+  // NetBackup's certificate names the primary server, often not localhost: the name it holds is the one to check.
+  if (server?.signed && server.names.length > 0 && !server.names.includes(host) && !('rest.servername' in o.overrides) && typeof rest.servername !== 'string') {
+    rest.servername = server.names[0];
+    io.out(`the REST API's certificate names ${server.names.join(', ')}, not ${host}: rest.servername set to ${server.names[0]}`);
+  }
   return ca;
 }
 
-/** The secret files the service reads, as credentials named after each file; two of the same name cannot both be. */
-function credentialsOf(checked: Config, root: string): { name: string; path: string }[] {
-  const out = new Map<string, string>();
-  for (const f of secretFiles(checked, {})) {
-    const path = root === '/' ? f.path : f.path.slice(root.length);
-    const name = basename(path);
-    if (out.has(name) && out.get(name) !== path) {
-      throw new InstallError(`two secret files share the name ${name} (${out.get(name)} and ${path}); rename one, or install with --unit-variant files`);
-    }
-    out.set(name, path);
-  }
-  return [...out].map(([name, path]) => ({ name, path }));
+/** Characters a path may have to be written into a unit as is (systemd reads % and $ and quotes itself). */
+const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
+
+/** The secret files the service reads, each handed over as a credential named after its path. */
+function credentialsOf(checked: Config, pathOf: (read: string) => string): { name: string; path: string }[] {
+  return secretFiles(checked, {}).map((f) => {
+    const path = pathOf(f.path);
+    if (!PLAIN_PATH.test(path)) throw new InstallError(`the secret file ${JSON.stringify(path)} has characters a unit cannot name as they are; use a path of letters, digits, ".", "_", "-" and "/"`);
+    return { name: credentialName(path), path };
+  });
+}
+
+/** A token as it may be written: printable ASCII without spaces (JWTs, base64url, hex), one line. */
+export function checkToken(token: string): void {
+  if (/[\r\n]/.test(token)) throw new InstallError('the token on standard input has more than one line');
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new InstallError('the token on standard input has characters a token does not (spaces, control characters, or non-ASCII); paste it again');
 }
 
 export async function install(o: InstallOptions, io: ServiceIo): Promise<void> {
   const say = (line: string) => io.out(o.dryRun ? `would ${line}` : line);
+  if (o.systemdVersion === null && o.variant === undefined) throw new InstallError('the target\'s systemd version is not known: pass --systemd-version N (systemctl --version on the target) or --unit-variant');
   const variant = (o.variant ?? variantFor(o.systemdVersion ?? 239)) as UnitVariant;
   if (variant !== 'credentials' && variant !== 'files') throw new InstallError(`--unit-variant must be credentials or files, not ${variant}`);
   if (variant === 'credentials' && o.systemdVersion !== null && o.systemdVersion < CREDENTIALS_SINCE) {
@@ -132,57 +156,70 @@ export async function install(o: InstallOptions, io: ServiceIo): Promise<void> {
   const config = plannedConfig(readJson(at(o.root, PATHS.config)), o.overrides);
   const cloud = config.cloud as JsonObject;
 
+  // The token: read unless this is a dry run; refused when the configuration has no use for it.
   const managesToken = cloud.tokenFile === PATHS.token;
-  const token = o.dryRun || !managesToken ? '' : (await io.readToken()).replace(/\r?\n$/, '');
+  const token = o.dryRun ? '' : (await io.readToken(managesToken)).replace(/\r?\n$/, '');
+  if (token !== '' && !managesToken) throw new InstallError('a token was given on standard input, but the configuration takes its tokens elsewhere (cloud.token, cloud.endpoints or cloud.endpointsFile); nothing was written');
+  if (token !== '') checkToken(token);
   if (managesToken && token === '' && !o.dryRun && !existsSync(at(o.root, PATHS.token))) {
     throw new InstallError('no endpoint token on standard input: pipe it in (nbwss-bridge service install ... < token-file), or type it when asked');
   }
-  if (/[\r\n]/.test(token)) throw new InstallError('the token on standard input has more than one line');
   const ca = await confirmedCa(config, o, io);
 
-  if (o.root === '/' && !o.dryRun && userIds('/', SERVICE_USER) === null) {
+  if (o.dryRun) {
+    say(`write ${PATHS.dir} (0750, root:${SERVICE_USER}) and ${PATHS.state} (0700, ${SERVICE_USER})`);
+    if (managesToken) say(`write the endpoint token read from standard input to ${PATHS.token} (0600, ${variant === 'files' ? SERVICE_USER : 'root; handed over by systemd'})`);
+    say(`write ${PATHS.config} (0640, root:${SERVICE_USER}):`);
+    io.out(JSON.stringify(redactedJson(config), null, 2));
+    say(`write ${PATHS.unit} (variant ${variant}), check the configuration, then systemctl daemon-reload, enable and restart nbwss-bridge`);
+    return;
+  }
+
+  // Checked before anything is written: a refused configuration leaves the installed one as it was.
+  const staged = new Map<string, string>([[PATHS.config, `${JSON.stringify(config, null, 2)}\n`]]);
+  if (token !== '') staged.set(PATHS.token, `${token}\n`);
+  if (ca) staged.set(PATHS.ca, ca.pem);
+  let checked: { config: Config; pathOf(read: string): string };
+  try {
+    checked = checkPlanned(config, o.root, staged);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new InstallError(`the configuration does not pass check-config, so nothing was written:\n  ${err.problems.join('\n  ')}`);
+    throw err;
+  }
+  io.out('check-config: the configuration is valid');
+  const unit = renderUnit({ variant, exec: o.exec, credentials: variant === 'credentials' ? credentialsOf(checked.config, checked.pathOf) : [] });
+
+  if (o.root === '/' && userIds('/', SERVICE_USER) === null) {
     say(`create the system user ${SERVICE_USER}`);
     const r = await io.exec('useradd', ['--system', '--user-group', '--home-dir', PATHS.state, '--no-create-home', '--shell', '/usr/sbin/nologin', SERVICE_USER]);
     if (r.code !== 0) throw new InstallError(`useradd failed: ${r.stderr.trim().slice(0, 200)}`);
   }
   const ids: Ids | null = userIds(o.root, SERVICE_USER);
-  if (ids === null && !o.dryRun) io.out(`note: ${at(o.root, '/etc/passwd')} has no user ${SERVICE_USER}; files keep root as owner`);
+  if (ids === null) {
+    if (variant === 'files') throw new InstallError(`${at(o.root, '/etc/passwd')} has no user ${SERVICE_USER}, who must own the secret files under systemd before 247; create it (useradd --system --user-group ${SERVICE_USER}) and run this again`);
+    io.out(`note: ${at(o.root, '/etc/passwd')} has no user ${SERVICE_USER}; files keep root as owner`);
+  }
   const group: Ids | null = ids && { uid: 0, gid: ids.gid };
   const secretOwner = variant === 'files' ? ids : null;
 
   say(`write ${PATHS.dir} (0750, root:${SERVICE_USER}) and ${PATHS.state} (0700, ${SERVICE_USER})`);
-  if (!o.dryRun) {
-    makeDir(at(o.root, PATHS.dir), 0o750, group);
-    makeDir(at(o.root, PATHS.state), 0o700, ids);
-  }
+  makeDir(at(o.root, PATHS.dir), 0o750, group);
+  makeDir(at(o.root, PATHS.state), 0o700, ids);
   if (token !== '') {
     say(`write the endpoint token to ${PATHS.token} (0600, ${variant === 'files' ? SERVICE_USER : 'root; handed over by systemd'})`);
-    if (!o.dryRun) writeFileAs(at(o.root, PATHS.token), `${token}\n`, 0o600, secretOwner);
+    writeFileAs(at(o.root, PATHS.token), `${token}\n`, 0o600, secretOwner);
   }
   if (ca) {
     say(`write the REST API's CA to ${PATHS.ca} (0644)`);
     writeFileAs(at(o.root, PATHS.ca), ca.pem, 0o644, null);
   }
   say(`write ${PATHS.config} (0640, root:${SERVICE_USER})`);
-  if (o.dryRun) {
-    io.out(JSON.stringify(config, null, 2));
-    say(`write ${PATHS.unit} (variant ${variant}), check the configuration, then systemctl daemon-reload, enable and restart nbwss-bridge`);
-    return;
+  writeFileAs(at(o.root, PATHS.config), staged.get(PATHS.config) as string, 0o640, group);
+  // Under 239 the service reads its secret files itself; from 247 systemd reads them as root.
+  for (const f of secretFiles(checked.config, {})) {
+    const path = at(o.root, checked.pathOf(f.path));
+    if (secretOwner) ownSecret(path, secretOwner);
   }
-  writeFileAs(at(o.root, PATHS.config), `${JSON.stringify(config, null, 2)}\n`, 0o640, group);
-
-  let checked: Config;
-  try {
-    checked = checkUnderRoot(config, o.root);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new InstallError(`the configuration written to ${PATHS.config} does not pass check-config:\n  ${err.problems.join('\n  ')}`);
-    throw err;
-  }
-  io.out('check-config: the configuration is valid');
-  if (variant === 'files' && ids) {
-    for (const f of secretFiles(checked, {})) ownSecret(f.file, ids);
-  }
-  const unit = renderUnit({ variant, exec: o.exec, credentials: variant === 'credentials' ? credentialsOf(checked, o.root) : [] });
   say(`write ${PATHS.unit} (variant ${variant}${o.systemdVersion ? ` for systemd ${o.systemdVersion}` : ''})`);
   writeFileAs(at(o.root, PATHS.unit), unit, 0o644, null);
   if (o.root !== '/') return;
@@ -192,4 +229,3 @@ export async function install(o: InstallOptions, io: ServiceIo): Promise<void> {
     if (r.code !== 0) throw new InstallError(`systemctl ${args.join(' ')} failed: ${r.stderr.trim().slice(0, 300)}; see journalctl -u nbwss-bridge`);
   }
 }
-

@@ -1,9 +1,10 @@
 // `service uninstall` and `service rotate-token`: the other two things an operator does to the
 // installed service.
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { InstallError, PATHS, type ServiceIo } from './install.js';
-import { writeFileAs } from './system.js';
+import { checkToken, InstallError, PATHS, readJson, type ServiceIo } from './install.js';
+import { removePath, userIds, writeFileAs } from './system.js';
+import { SERVICE_USER } from './unit.js';
 
 const at = (root: string, path: string) => (root === '/' ? path : join(root, path));
 
@@ -20,7 +21,7 @@ export async function uninstall(o: ManageOptions & { purge: boolean }, io: Servi
     if (!o.dryRun) await io.exec('systemctl', ['disable', '--now', 'nbwss-bridge.service']);
   }
   say(`remove ${PATHS.unit}`);
-  if (!o.dryRun) rmSync(at(o.root, PATHS.unit), { force: true });
+  if (!o.dryRun) removePath(at(o.root, PATHS.unit));
   if (o.root === '/') {
     say('run systemctl daemon-reload');
     if (!o.dryRun) await io.exec('systemctl', ['daemon-reload']);
@@ -31,20 +32,21 @@ export async function uninstall(o: ManageOptions & { purge: boolean }, io: Servi
   }
   for (const dir of [PATHS.dir, PATHS.state]) {
     say(`remove ${dir}`);
-    if (!o.dryRun) rmSync(at(o.root, dir), { recursive: true, force: true });
+    if (!o.dryRun) removePath(at(o.root, dir));
   }
   io.out('the system user nbwss-bridge is kept (a package removal, or userdel nbwss-bridge, removes it)');
 }
 
 /** The source file of the endpoint token the installed configuration names. */
 function tokenSource(root: string): string {
-  const file = at(root, PATHS.config);
-  if (!existsSync(file)) throw new InstallError(`${PATHS.config} does not exist: run nbwss-bridge service install first`);
-  const config = JSON.parse(readFileSync(file, 'utf8')) as { cloud?: { tokenFile?: unknown } };
+  const config = readJson(at(root, PATHS.config)) as { cloud?: { tokenFile?: unknown } } | null;
+  if (config === null) throw new InstallError(`${PATHS.config} does not exist: run nbwss-bridge service install first`);
   const named = config.cloud?.tokenFile;
   if (typeof named !== 'string') throw new InstallError(`${PATHS.config} names no cloud.tokenFile (tokens in an endpoints file are rotated by replacing that file, then systemctl reload nbwss-bridge)`);
   // A configuration written for systemd's copy names the credential; its source is the file of that name in /etc/nbwss-bridge.
-  return named.startsWith('${CREDENTIALS_DIRECTORY}/') ? join(PATHS.dir, basename(named)) : named;
+  const source = named.startsWith('${CREDENTIALS_DIRECTORY}/') ? join(PATHS.dir, basename(named)) : named;
+  if (!source.startsWith('/') || source.includes('${')) throw new InstallError(`cloud.tokenFile ${JSON.stringify(source)} is not an absolute path here; write the token there yourself, then systemctl reload nbwss-bridge`);
+  return source;
 }
 
 /**
@@ -54,21 +56,23 @@ function tokenSource(root: string): string {
  */
 export async function rotateToken(o: ManageOptions, io: ServiceIo): Promise<void> {
   const source = tokenSource(o.root);
-  const token = o.dryRun ? 'x' : (await io.readToken()).replace(/\r?\n$/, '');
+  const token = o.dryRun ? 'x' : (await io.readToken(true)).replace(/\r?\n$/, '');
   if (token === '') throw new InstallError('no token on standard input: nbwss-bridge service rotate-token < new-token-file');
-  if (/[\r\n]/.test(token)) throw new InstallError('the token on standard input has more than one line');
   const unitFile = [PATHS.unit, '/usr/lib/systemd/system/nbwss-bridge.service', '/lib/systemd/system/nbwss-bridge.service'].map((p) => at(o.root, p)).find((p) => existsSync(p));
   const credentials = unitFile !== undefined && /^LoadCredential=/m.test(readFileSync(unitFile, 'utf8'));
+  if (!o.dryRun) checkToken(token);
   const before = existsSync(at(o.root, source)) ? statSync(at(o.root, source)) : null;
-  io.out(`${o.dryRun ? 'would write' : 'writing'} the new token to ${source} (${before ? (before.mode & 0o777).toString(8) : '600'})`);
-  if (!o.dryRun) writeFileAs(at(o.root, source), `${token}\n`, before ? before.mode & 0o777 : 0o600, before ? { uid: before.uid, gid: before.gid } : null);
+  // A new file is the service user's where the service reads it itself (before systemd 247), root's where systemd does.
+  const owner = before ? { uid: before.uid, gid: before.gid } : credentials ? null : userIds(o.root, SERVICE_USER);
+  io.out(`${o.dryRun ? 'would write' : 'writing'} the new token to ${source} (0600)`);
+  if (!o.dryRun) writeFileAs(at(o.root, source), `${token}\n`, 0o600, owner);
   // systemd copies credentials when the service starts; a reload would keep the old copy.
   const action = credentials ? 'restart' : 'reload';
   if (o.root !== '/') {
     io.out(`then: systemctl ${action} nbwss-bridge.service (not run with --root)`);
     return;
   }
-  io.out(`${o.dryRun ? 'would run' : 'running'} systemctl ${action} nbwss-bridge.service${credentials ? ' (systemd hands the token over at start only; calls in flight are answered after the restart from the journal)' : ''}`);
+  io.out(`${o.dryRun ? 'would run' : 'running'} systemctl ${action} nbwss-bridge.service${credentials ? ' (systemd hands the token over at start only; a graceful restart: calls in flight finish first)' : ''}`);
   if (o.dryRun) return;
   const r = await io.exec('systemctl', [action, 'nbwss-bridge.service']);
   if (r.code !== 0) throw new InstallError(`systemctl ${action} failed: ${r.stderr.trim().slice(0, 300)}`);

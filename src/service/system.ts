@@ -1,9 +1,12 @@
 // What `service` needs to know of the host (or of the filesystem root it installs into): the
 // service user's ids, the systemd version, the command that runs this very executable, and
-// files written the way secrets must be (atomically, with their mode and owner from the start).
+// files written the way root must write them: never through a symlink, atomically, with their
+// mode and owner set on the open file whatever the umask.
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fchownSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { InstallError } from './errors.js';
 
 export interface Ids {
   uid: number;
@@ -20,7 +23,7 @@ export function userIds(root: string, user: string): Ids | null {
   }
   for (const line of text.split('\n')) {
     const f = line.split(':');
-    if (f[0] === user && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
+    if (f[0] === user && f.length >= 4 && /^\d+$/.test(f[2] ?? '') && /^\d+$/.test(f[3] ?? '')) return { uid: Number(f[2]), gid: Number(f[3]) };
   }
   return null;
 }
@@ -44,34 +47,98 @@ export async function systemdVersion(): Promise<number | null> {
 
 /**
  * The command that runs this executable: the single executable alone, or node and the
- * installed script (resolved through npm's link to the package's own copy).
+ * installed script (resolved through npm's link to the package's own copy). `sea` says whether
+ * this is the single executable (whose argv[1] is only the name it was typed as).
  */
-export function selfCommand(): string[] {
-  const exe = process.execPath;
-  const script = process.argv[1];
-  if (!script || !existsSync(script)) return [exe];
-  const real = realpathSync(script);
-  return real === realpathSync(exe) ? [exe] : [exe, real];
+export function selfCommand(sea: boolean, argv1 = process.argv[1]): string[] {
+  const exe = realpathSync(process.execPath);
+  if (sea || !argv1 || !argv1.startsWith('/') || !existsSync(argv1)) return [exe];
+  const real = realpathSync(argv1);
+  return real === exe ? [exe] : [exe, real];
 }
 
-/** Writes a file atomically (a temporary beside it, then renamed), created with its mode and owner. */
+/** Refuses a path whose existing part runs through a symlink or a directory others may write. */
+function checkPath(path: string): void {
+  let p = path;
+  const seen: string[] = [];
+  while (p !== dirname(p)) {
+    seen.push(p);
+    p = dirname(p);
+  }
+  for (const q of seen.reverse()) {
+    let st;
+    try {
+      st = lstatSync(q);
+    } catch {
+      return; // the rest does not exist yet: it is made here
+    }
+    if (st.isSymbolicLink()) throw new InstallError(`${q} is a symbolic link; refusing to write through it`);
+  }
+}
+
+/** Writes a file atomically (a fresh temporary beside it, then renamed), created with its mode and owner. */
 export function writeFileAs(path: string, content: string, mode: number, owner: Ids | null): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  const tmp = `${path}.nbwss-${process.pid}`;
-  writeFileSync(tmp, content, { mode, flag: 'w' });
-  if (owner) chownSync(tmp, owner.uid, owner.gid);
+  makeDir(dirname(path), null, null);
+  checkPath(path);
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    fchmodSync(fd, mode);
+    if (owner) fchownSync(fd, owner.uid, owner.gid);
+    writeSync(fd, content);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
   renameSync(tmp, path);
 }
 
-/** Makes a directory (and its parents) and sets its mode and owner. */
-export function makeDir(path: string, mode: number, owner: Ids | null): void {
-  mkdirSync(path, { recursive: true, mode });
-  chmodSync(path, mode);
-  if (owner) chownSync(path, owner.uid, owner.gid);
+/**
+ * Makes a directory: parents that are missing get 0755; the directory itself gets `mode` and
+ * `owner` when given. A symlink on the way is refused.
+ */
+export function makeDir(path: string, mode: number | null, owner: Ids | null): void {
+  checkPath(path);
+  mkdirSync(path, { recursive: true, mode: 0o755 });
+  if (!lstatSync(path).isDirectory()) throw new InstallError(`${path} exists and is not a directory`);
+  if (mode !== null) chmodSync(path, mode);
+  if (owner) fchownPath(path, owner);
 }
 
-/** Gives a secret file to `owner`, readable by it alone. */
+function fchownPath(path: string, owner: Ids): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_DIRECTORY);
+  try {
+    fchownSync(fd, owner.uid, owner.gid);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Gives a secret file to `owner`, readable by it alone (not through a symlink). */
 export function ownSecret(path: string, owner: Ids): void {
-  chownSync(path, owner.uid, owner.gid);
-  chmodSync(path, 0o600);
+  checkPath(path);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    fchownSync(fd, owner.uid, owner.gid);
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Removes a file or directory tree, refusing a path that runs through a symlink. */
+export function removePath(path: string): void {
+  checkPath(path);
+  rmSync(path, { recursive: true, force: true });
+}
+
+/** Refuses a --root that others could have prepared: not a directory of root's (or this user's), or writable by group or others. */
+export function checkRoot(root: string, uid: number): void {
+  if (root === '/') return;
+  const st = lstatSync(root);
+  if (!st.isDirectory()) throw new InstallError(`--root ${root} is not a directory`);
+  if (st.uid !== uid && st.uid !== 0) throw new InstallError(`--root ${root} belongs to uid ${st.uid}, not to this user: refusing to write files another user prepared`);
+  if ((st.mode & 0o022) !== 0) throw new InstallError(`--root ${root} can be written by its group or others (mode ${(st.mode & 0o777).toString(8)}): chmod go-w it first`);
 }

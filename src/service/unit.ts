@@ -1,7 +1,8 @@
 // The systemd unit, written for the systemd it runs under. From 247, secrets are handed over as
-// credentials (LoadCredential=, each named after its file, see config/files.ts#secretPath) and the
+// credentials (LoadCredential=, each named after its path, see config/files.ts#secretPath) and the
 // files stay root's; before 247 (RHEL 8 has 239) the service's own user reads its own 0600 files,
 // and only directives 239 knows are written. systemd/ holds both as shipped in the packages.
+import { credentialName } from '../config/files.js';
 
 /** The variants: `credentials` needs systemd 247 or later. */
 export type UnitVariant = 'credentials' | 'files';
@@ -25,7 +26,11 @@ export function variantFor(systemdVersion: number): UnitVariant {
   return systemdVersion >= CREDENTIALS_SINCE ? 'credentials' : 'files';
 }
 
-const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$])/g, '\\$1')}"`);
+/** An ExecStart= word: % and $ doubled (systemd expands specifiers and variables), quoted when it has spaces or quotes. */
+const quote = (arg: string) => {
+  const escaped = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  return /^[\w@%$+=:,./-]+$/.test(escaped) ? escaped : `"${escaped.replace(/(["\\])/g, '\\$1')}"`;
+};
 
 /** The unit file's text. */
 export function renderUnit(o: UnitOptions): string {
@@ -98,6 +103,6 @@ export function renderUnit(o: UnitOptions): string {
 
 /** The units shipped in systemd/ and in the packages: the executable at /usr/bin, the token as its only secret. */
 export const SHIPPED: Record<string, UnitOptions> = {
-  'nbwss-bridge.service': { variant: 'credentials', exec: ['/usr/bin/nbwss-bridge'], credentials: [{ name: 'token', path: '/etc/nbwss-bridge/token' }] },
+  'nbwss-bridge.service': { variant: 'credentials', exec: ['/usr/bin/nbwss-bridge'], credentials: [{ name: credentialName('/etc/nbwss-bridge/token'), path: '/etc/nbwss-bridge/token' }] },
   'nbwss-bridge-v239.service': { variant: 'files', exec: ['/usr/bin/nbwss-bridge'], credentials: [] },
 };

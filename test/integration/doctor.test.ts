@@ -14,7 +14,9 @@ import type { CheckResult } from '../../src/doctor/report.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import { FakeCloud, netbackupHandler, RestServer } from '../support/fakes.js';
 import { childEnv } from '../support/cli-env.js';
-import { httpsServer, TEST_CA2_FILE, type TestCert } from '../support/tls.js';
+import { httpsServer, TEST_CA_FILE, TEST_CA2_FILE, type TestCert } from '../support/tls.js';
+import { ConnectProxy } from '../support/proxy.js';
+import { fixFor } from '../../src/doctor/rest.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -127,5 +129,71 @@ describe('doctor', () => {
     const down = await cli({ NBWSS_CLOUD_URL: c.url, NBWSS_CLOUD_TOKEN: 'doctor-token', NBWSS_REST_BASE_URL: 'http://127.0.0.1:1' });
     expect(down.code).toBe(1);
     expect((JSON.parse(down.stdout) as { ok: boolean }).ok).toBe(false);
+  });
+});
+
+describe('doctor, the other paths', () => {
+  it('fails a closed port on the TCP step, and a cloud that never answers the CONNECT on the handshake', async () => {
+    const r = await rest();
+    const closed = await doctor({ NBWSS_CLOUD_URL: 'ws://127.0.0.1:1/x', NBWSS_CLOUD_TOKEN: 't', NBWSS_REST_BASE_URL: r.url });
+    expect(find(closed, 'cloud-tcp')[0]).toMatchObject({ status: 'fail', summary: expect.stringMatching(/refused the TCP connection \(network\)/) });
+    const silent = await new FakeCloud({ token: 't', answerConnect: false }).start();
+    cleanups.push(() => silent.stop());
+    const results = await doctor({ NBWSS_CLOUD_URL: silent.url, NBWSS_CLOUD_TOKEN: 't', NBWSS_REST_BASE_URL: r.url, NBWSS_CONNECT_TIMEOUT_MS: '300' });
+    expect(find(results, 'cloud-connect')[0]).toMatchObject({ status: 'fail', summary: expect.stringMatching(/did not answer the CONNECT in time/) });
+  });
+
+  it('goes through the proxy to a wss:// cloud whose CA is trusted, and compares the clocks on its Date', async () => {
+    const r = await rest();
+    const proxy = await new ConnectProxy().start();
+    cleanups.push(() => proxy.stop());
+    const ahead = new Date(Date.now() - 120_000).toUTCString();
+    const c = await new FakeCloud({ token: 't', server: httpsServer(), upgradeHeaders: { date: ahead } }).start();
+    cleanups.push(() => c.stop());
+    const results = await doctor({ NBWSS_CLOUD_URL: c.url, NBWSS_CLOUD_TOKEN: 't', NBWSS_CLOUD_CA_FILE: TEST_CA_FILE, NBWSS_CLOUD_PROXY: proxy.url, NBWSS_REST_BASE_URL: r.url });
+    expect(find(results, 'cloud-proxy')[0]).toMatchObject({ status: 'ok', summary: expect.stringMatching(/opened a tunnel to localhost:\d+/) });
+    expect(find(results, 'cloud-tls')[0]).toMatchObject({ status: 'ok', summary: expect.stringMatching(/^certificate for localhost, 127\.0\.0\.1 issued by .* \(chain of \d\), \d+ days left$/) });
+    expect(find(results, 'cloud-connect')[0]).toMatchObject({ status: 'ok' });
+    expect(find(results, 'clock')[0]).toMatchObject({ status: 'warn', summary: expect.stringMatching(/this host's clock is 1[12]\d s ahead of the cloud's/) });
+  });
+
+  it('logs in to a backend that keeps sessions and out again; fails a login the backend refuses', async () => {
+    const sessions: string[] = [];
+    const veeam = await new RestServer((req, res) => {
+      if (req.method === 'POST' && req.url?.startsWith('/api/sessionMngr')) {
+        const good = req.headers.authorization === `Basic ${Buffer.from('svc:the-password').toString('base64')}`;
+        res.writeHead(good ? 201 : 401, { 'x-restsvcsessionid': 'sess-token', 'content-type': 'application/json' });
+        res.end(JSON.stringify({ SessionId: 'S1' }));
+        if (good) sessions.push('in');
+        return;
+      }
+      if (req.method === 'DELETE' && req.url === '/api/logonSessions/S1') sessions.push('out');
+      res.writeHead(204);
+      res.end();
+    }).start();
+    cleanups.push(() => veeam.stop());
+    const c = await cloud();
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-doctor-'));
+    const config = (password: string) => {
+      writeFileSync(join(dir, 'pw'), `${password}\n`, { mode: 0o600 });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ backends: [{ name: 'veeam-em', mount: '/veeam-em', baseUrl: veeam.url, allowedPaths: ['/api/jobs'], auth: { type: 'veeam-em', username: 'svc', passwordFile: join(dir, 'pw') } }] }));
+      return { NBWSS_CONFIG: join(dir, 'config.json'), NBWSS_CLOUD_URL: c.url, NBWSS_CLOUD_TOKEN: 'doctor-token' };
+    };
+    const good = await doctor(config('the-password'));
+    expect(find(good, 'backend-login')[0]).toMatchObject({ status: 'ok', summary: 'auth veeam-em: logged in and out' });
+    expect(sessions).toEqual(['in', 'out']);
+    const bad = await doctor(config('not-the-password'));
+    expect(find(bad, 'backend-login')[0]).toMatchObject({ status: 'fail', summary: expect.stringMatching(/logging in to the backend failed/) });
+    expect(JSON.stringify(bad)).not.toContain('not-the-password');
+  });
+
+  it('gives a fix for each way a REST API cannot be reached', () => {
+    const b = { name: 'netbackup', baseUrl: 'https://nbu.example:1556' } as never;
+    expect(fixFor('ENOTFOUND', b, [])).toMatch(/does not resolve/);
+    expect(fixFor('ETIMEDOUT', b, [])).toMatch(/firewall/);
+    expect(fixFor('CERT_HAS_EXPIRED', b, [])).toMatch(/validity period/);
+    expect(fixFor('SELF_SIGNED_CERT_IN_CHAIN', b, [])).toMatch(/rest\.caFile/);
+    expect(fixFor('ERR_TLS_CERT_ALTNAME_INVALID', { name: 'veeam', baseUrl: 'https://v:9398' } as never, ['v.corp'])).toBe('set backends[veeam].servername to a name the certificate holds: v.corp');
+    expect(fixFor('EWHATEVER', b, [])).toBe('see the error');
   });
 });

@@ -148,6 +148,16 @@ describe('the outbound proxy', () => {
     expect(bypassesProxy(u, ['*'])).toBe(true);
     expect(bypassesProxy(new URL('ws://[::1]:80/'), ['::1'])).toBe(true);
   });
+
+  it('matches NO_PROXY CIDR ranges against address literals, IPv4 and IPv6, and never against names', () => {
+    expect(bypassesProxy(new URL('ws://127.0.0.1:8080/x'), ['127.0.0.0/8'])).toBe(true);
+    expect(bypassesProxy(new URL('wss://10.20.30.40/x'), ['192.168.0.0/16', '10.0.0.0/8'])).toBe(true);
+    expect(bypassesProxy(new URL('wss://11.0.0.1/x'), ['10.0.0.0/8'])).toBe(false);
+    expect(bypassesProxy(new URL('wss://[fd00::5]/x'), ['fd00::/8'])).toBe(true);
+    expect(bypassesProxy(new URL('wss://[fe80::5]/x'), ['fd00::/8', '10.0.0.0/8'])).toBe(false);
+    expect(bypassesProxy(new URL('wss://cloud.example.com/x'), ['0.0.0.0/0'])).toBe(false);
+    expect(bypassesProxy(new URL('wss://10.0.0.1/x'), ['10.0.0.0/99', 'not/a/range'])).toBe(false);
+  });
 });
 
 describe('endpoint groups and failover', () => {

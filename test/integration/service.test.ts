@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkUnderRoot } from '../../src/service/config-file.js';
 import { childEnv } from '../support/cli-env.js';
-import { httpsServer, TEST_CA } from '../support/tls.js';
+import { httpsServer, TEST_CA, TEST_CA2_FILE, type TestCert } from '../support/tls.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin', 'nbwss-bridge');
@@ -34,11 +34,11 @@ function cli(args: string[], stdin = ''): Promise<{ code: number | null; stdout:
 }
 
 /** A NetBackup stand-in on HTTPS answering GET /netbackup/security/cacert as NetBackup does. */
-async function netbackup(): Promise<string> {
+async function netbackup(cert: TestCert = 'server', ca = TEST_CA): Promise<string> {
   const server = httpsServer((req, res) => {
     res.writeHead(req.url === '/netbackup/security/cacert' ? 200 : 404, { 'content-type': 'application/vnd.netbackup+json;version=2.0' });
-    res.end(JSON.stringify({ webRootCert: TEST_CA, cacert: ['not-a-pem'] }));
-  });
+    res.end(JSON.stringify({ webRootCert: ca, cacert: ['not-a-pem'] }));
+  }, cert);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   cleanups.push(() => void server.close());
@@ -102,7 +102,7 @@ describe('service install --root', () => {
     expect(unit).toMatch(/^RestartPreventExitStatus=2$/m);
     expect(unit).toMatch(/^User=nbwss-bridge$/m);
     if (variant === 'credentials') {
-      expect(unit).toMatch(/^LoadCredential=token:\/etc\/nbwss-bridge\/token$/m);
+      expect(unit).toMatch(/^LoadCredential=etc_nbwss-bridge_token:\/etc\/nbwss-bridge\/token$/m);
       expect(unit).toMatch(/^Type=exec$/m);
     } else {
       expect(unit).not.toMatch(/^(LoadCredential|ProtectClock|ProtectProc|ProcSubset|ProtectKernelLogs|ProtectHostname|RestrictSUIDSGID)=/m);
@@ -131,15 +131,28 @@ describe('service install --root', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const unit = readFileSync(join(dir, 'etc/systemd/system/nbwss-bridge.service'), 'utf8');
-    expect(unit.match(/^LoadCredential=.*$/gm)).toEqual(['LoadCredential=token:/etc/nbwss-bridge/token', 'LoadCredential=apikey:/etc/nbwss-bridge/apikey']);
+    expect(unit.match(/^LoadCredential=.*$/gm)).toEqual(['LoadCredential=etc_nbwss-bridge_token:/etc/nbwss-bridge/token', 'LoadCredential=etc_nbwss-bridge_apikey:/etc/nbwss-bridge/apikey']);
+  });
+
+  it('sets rest.servername to the name the REST API\'s certificate holds when it does not name the host dialled', async () => {
+    const dir = scratchRoot();
+    const ca2 = readFileSync(TEST_CA2_FILE, 'utf8');
+    const base = await netbackup('othername', ca2);
+    const r = await cli(['service', 'install', '--root', dir, '--cloud-url', 'wss://cloud.example.net/x', '--rest-base-url', base, '--ca-fingerprint', new X509Certificate(ca2).fingerprint256, '--systemd-version', '252'], 'tok\n');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain("the REST API's certificate names nbu.example, not localhost: rest.servername set to nbu.example");
+    expect(JSON.parse(readFileSync(join(dir, 'etc/nbwss-bridge/config.json'), 'utf8')).rest.servername).toBe('nbu.example');
   });
 
   it('refuses a CA whose fingerprint is not the one given, and writes nothing', async () => {
     const dir = scratchRoot();
     const base = await netbackup();
-    const r = await cli(['service', 'install', '--root', dir, '--cloud-url', 'wss://cloud.example.net/x', '--rest-base-url', base, '--ca-fingerprint', 'AA:BB', '--systemd-version', '252'], 'tok\n');
+    const other = `${'AB:'.repeat(31)}AB`;
+    const r = await cli(['service', 'install', '--root', dir, '--cloud-url', 'wss://cloud.example.net/x', '--rest-base-url', base, '--ca-fingerprint', other, '--systemd-version', '252'], 'tok\n');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`the CA's SHA-256 fingerprint is ${FINGERPRINT}, not the --ca-fingerprint given (AA:BB)`);
+    expect(r.stderr).toContain(`the CA's SHA-256 fingerprint is ${FINGERPRINT}, not the --ca-fingerprint given (${other})`);
+    const short = await cli(['service', 'install', '--root', dir, '--cloud-url', 'wss://cloud.example.net/x', '--rest-base-url', base, '--ca-fingerprint', 'AA:BB', '--systemd-version', '252'], 'tok\n');
+    expect(short.stderr).toContain('--ca-fingerprint must be a SHA-256 fingerprint (64 hex digits');
     expect(existsSync(join(dir, 'etc/nbwss-bridge'))).toBe(false);
   });
 
@@ -154,6 +167,8 @@ describe('service install --root', () => {
     expect(noToken.stderr).toMatch(/no endpoint token on standard input/);
     const example = await cli(['service', 'install', '--root', dir, '--systemd-version', '252'], 'tok\n');
     expect(example.stderr).toMatch(/no cloud endpoint: pass --cloud-url/);
+    const unknown = await cli(['service', 'install', '--root', dir, '--cloud-url', 'wss://cloud.example.net/x'], 'tok\n');
+    expect(unknown.stderr).toMatch(/the target's systemd version is not known: pass --systemd-version N/);
   });
 
   it('--dry-run prints the plan and changes nothing', async () => {

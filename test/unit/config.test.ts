@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sameHost } from '../../src/config/endpoints.js';
 import { isLoopbackHost, loadConfig, redactedConfig, type LoadOptions } from '../../src/config/load.js';
+import { credentialName } from '../../src/config/files.js';
 import { schemaLeaves } from '../../src/config/leaves.js';
 import { ConfigError } from '../../src/errors.js';
 import { Policy } from '../../src/policy/allow.js';
@@ -38,15 +39,18 @@ describe('config: the default file and systemd credentials', () => {
     expect(load({ defaultFile: def, env: { NBWSS_CONFIG: other } }).queue.concurrency).toBe(5);
   });
 
-  it('reads a secret file from systemd\'s credential of the same name when there is one, else from its path', () => {
+  it('reads a secret file from systemd\'s credential named after its path when there is one, else from the path', () => {
     const creds = mkdtempSync(join(tmpdir(), 'nbwss-creds-'));
-    writeFileSync(join(creds, 'token'), 'from-systemd\n');
     const source = file('token', 'from-the-source\n');
+    writeFileSync(join(creds, credentialName(source)), 'from-systemd\n');
+    // Another file of the same name is not this one's credential.
+    writeFileSync(join(creds, 'token'), 'another-token\n');
     const env = { NBWSS_CLOUD_URL: RUN.NBWSS_CLOUD_URL, NBWSS_CLOUD_TOKEN_FILE: source };
     expect(loadConfig({ env: { ...env, CREDENTIALS_DIRECTORY: creds }, purpose: 'run' }).config.cloud.token).toBe('from-systemd');
     expect(loadConfig({ env, purpose: 'run' }).config.cloud.token).toBe('from-the-source');
     const none = mkdtempSync(join(tmpdir(), 'nbwss-creds-'));
     expect(loadConfig({ env: { ...env, CREDENTIALS_DIRECTORY: none }, purpose: 'run' }).config.cloud.token).toBe('from-the-source');
+    expect([credentialName('/etc/nbwss-bridge/token'), credentialName('/a_b/c'), credentialName('/a/b_c')]).toEqual(['etc_nbwss-bridge_token', 'a__b_c', 'a_b__c']);
   });
 
   it('says where ${CREDENTIALS_DIRECTORY} is set, and what to write outside the unit', () => {

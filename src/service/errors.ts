@@ -1,0 +1,3 @@
+// The one error of `service`: a problem that stops it, printed as one line, exit 2.
+
+export class InstallError extends Error {}
