@@ -19,7 +19,7 @@ export function certificateFacts(socket: TLSSocket, expectedName: string): Certi
   const issuer = cert.issuer?.CN ?? cert.issuer?.O ?? 'an unnamed issuer';
   let depth = 0;
   for (let c = cert; c.issuerCertificate && c.issuerCertificate !== c && depth < 10; c = c.issuerCertificate) depth++;
-  const summary = `certificate for ${names.join(', ')} issued by ${issuer} (chain of ${depth + 1}), ${daysLeft >= 0 ? `${daysLeft} days left` : `expired ${-daysLeft} days ago`}`;
+  const summary = `certificate for ${names.join(', ')} issued by ${issuer} (chain of ${depth + 1}), ${daysLeft >= 0 ? `${daysLeft} days left` : `expired ${Math.floor((Date.now() - Date.parse(cert.valid_to)) / 86_400_000)} days ago`}`;
   const auth = socket.authorizationError;
   const authCode = auth === null || auth === undefined ? null : typeof auth === 'string' ? auth : ((auth as Error & { code?: string }).code ?? String(auth));
   const identity = checkServerIdentity(expectedName, cert) as (Error & { code?: string }) | undefined;

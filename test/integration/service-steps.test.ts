@@ -224,3 +224,27 @@ describe('what service install refuses to trust or to write through', () => {
     expect((statSync(join(dir, 'a')).mode & 0o777).toString(8)).toBe('700');
   });
 });
+
+describe('doctor on systemd', () => {
+  it('names the unit in force and what it needs of systemd, in a scratch root', async () => {
+    const { checkSystemd } = await import('../../src/doctor/local.js');
+    const { systemdVersion } = await import('../../src/service/system.js');
+    const version = await systemdVersion();
+    const root = scratch();
+    const none = await checkSystemd(root);
+    if (version === null) {
+      expect(none[0]).toMatchObject({ status: 'skip' });
+      return;
+    }
+    expect(none[0]).toMatchObject({ status: 'warn', summary: `systemd ${version}; no nbwss-bridge unit installed`, fix: 'nbwss-bridge service install' });
+    mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
+    const { renderUnit } = await import('../../src/service/unit.js');
+    writeFileSync(join(root, 'etc/systemd/system/nbwss-bridge.service'), renderUnit({ variant: 'files', exec: ['/usr/bin/nbwss-bridge'], credentials: [] }));
+    const files = await checkSystemd(root);
+    expect(files[0]).toMatchObject({ status: 'ok', summary: expect.stringMatching(/fits it \(secrets read by the service user\)$/) });
+    expect(files[1]).toMatchObject({ check: 'systemd', summary: expect.stringMatching(/^nbwss-bridge\.service is /) });
+    writeFileSync(join(root, 'etc/systemd/system/nbwss-bridge.service'), '[Service]\nLoadCredential=x:/y\nProtectClock=yes\n');
+    const needs = await checkSystemd(root);
+    expect(needs[0]?.status).toBe(version >= 247 ? 'ok' : 'fail');
+  });
+});
