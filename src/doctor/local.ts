@@ -6,26 +6,44 @@ import { join } from 'node:path';
 import type { Env } from '../config/files.js';
 import type { Config } from '../config/load.js';
 import { secretFiles } from '../config/secrets.js';
-import { run } from '../service/system.js';
-import { CREDENTIALS_SINCE } from '../service/unit.js';
+import { run, userIds } from '../service/system.js';
+import { CREDENTIALS_SINCE, SERVICE_USER } from '../service/unit.js';
 import { fail, ok, skip, warn, type CheckResult } from './report.js';
 
 /** Every secret file: readable, and readable by its owner alone. */
-export function checkSecrets(config: Config, env: Env): CheckResult[] {
+/**
+ * Every secret file: readable, readable by its owner alone, and owned by who reads it for the
+ * service (`reader`: the service user where the unit has it read its own files, root where
+ * systemd hands them over; null when no unit says).
+ */
+export function checkSecrets(config: Config, env: Env, reader: { uid: number; name: string } | null = null): CheckResult[] {
   const files = secretFiles(config, env);
   if (files.length === 0) return [skip('secret-files', 'the configuration names no secret file (the token is given inline or by variable)')];
   return files.map((f) => {
     const via = f.credential ? ` (systemd credential "${f.credential}")` : '';
-    let mode: number;
+    let st;
     try {
       accessSync(f.file, constants.R_OK);
-      mode = statSync(f.file).mode & 0o777;
+      st = statSync(f.file);
     } catch (err) {
       return fail('secret-files', `${f.key}: cannot read ${f.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, 'create the file, or give the user doctor runs as the right to read it', f.file);
+    }
+    const mode = st.mode & 0o777;
+    if (reader && !f.credential && st.uid !== reader.uid) {
+      return fail('secret-files', `${f.key}: owned by uid ${st.uid}, but the service reads it as ${reader.name}`, `chown ${reader.name} ${f.path} && chmod 600 ${f.path}`, f.file);
     }
     if ((mode & 0o077) !== 0) return warn('secret-files', `${f.key}: mode ${mode.toString(8)}${via}: its group or others can read it`, `chmod 600 ${f.path}`, f.file);
     return ok('secret-files', `${f.key}: readable, mode ${mode.toString(8)}${via}`, f.file);
   });
+}
+
+/** Who reads the secret files for the installed unit: the service user without LoadCredential=, root with it; null without a unit. */
+export function secretReader(root = '/'): { uid: number; name: string } | null {
+  const unit = UNIT_PATHS.map((p) => join(root, p)).find((p) => existsSync(p));
+  if (unit === undefined) return null;
+  if (/^LoadCredential=/m.test(readFileSync(unit, 'utf8'))) return { uid: 0, name: 'root (systemd)' };
+  const ids = userIds(root, SERVICE_USER);
+  return ids && { uid: ids.uid, name: SERVICE_USER };
 }
 
 /** The state directory: set, there, and writable. */

@@ -3,7 +3,7 @@
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { checkEndpoint } from './cloud.js';
-import { checkSecrets, checkStateDir, checkSystemd, serviceActive } from './local.js';
+import { checkSecrets, checkStateDir, checkSystemd, secretReader, serviceActive } from './local.js';
 import { fail, ok, warn, type CheckResult } from './report.js';
 import { checkRest } from './rest.js';
 
@@ -31,7 +31,7 @@ export async function runDoctor(load: LoadOptions, opts: DoctorOptions = {}): Pr
   const { config, warnings } = loaded;
   out.push(ok('config', `${config.configFile ?? 'no config file (defaults, environment and flags)'} is valid: ${config.cloud.endpoints.length} endpoint(s), ${config.backends.length} backend(s)`));
   for (const w of warnings) out.push(warn('config', w, 'remove or correct it'));
-  out.push(...checkSecrets(config, load.env), checkStateDir(config), ...(await systemd));
+  out.push(...checkSecrets(config, load.env, opts.systemd === false ? null : secretReader()), checkStateDir(config), ...(await systemd));
   const connect = opts.connect ?? !(opts.systemd !== false && (await serviceActive()));
   const [cloud, rest] = await Promise.all([Promise.all(config.cloud.endpoints.map((e) => checkEndpoint(e, config, connect))), checkRest(config)]);
   return [...out, ...cloud.flat(), ...rest];

@@ -74,7 +74,10 @@ describe('doctor', () => {
 
   it('fails on a REST certificate for another name, naming rest.servername and the names it holds; passes once it is set', async () => {
     const c = await cloud();
-    const addr = await listening(httpsServer((req, res) => netbackupHandler()(req, res), 'othername'));
+    const addr = await listening(httpsServer((req, res) => {
+      res.writeHead(req.url === '/netbackup/ping' ? 200 : 404);
+      res.end();
+    }, 'othername'));
     const env = { NBWSS_CLOUD_URL: c.url, NBWSS_CLOUD_TOKEN: 'doctor-token', NBWSS_REST_BASE_URL: `https://${addr}`, NBWSS_REST_CA_FILE: TEST_CA2_FILE };
     const wrong = await doctor(env);
     expect(find(wrong, 'rest-tls')[0]).toMatchObject({ status: 'fail', summary: expect.stringMatching(/ERR_TLS_CERT_ALTNAME_INVALID/), fix: 'set rest.servername to a name the certificate holds: nbu.example' });

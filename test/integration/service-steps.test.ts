@@ -248,3 +248,21 @@ describe('doctor on systemd', () => {
     expect(needs[0]?.status).toBe(version >= 247 ? 'ok' : 'fail');
   });
 });
+
+describe('doctor on secret owners', () => {
+  it('fails a secret file the service user cannot own-read where the unit has it read its own files, and not where systemd hands it over', async () => {
+    const { checkSecrets, secretReader } = await import('../../src/doctor/local.js');
+    const root = scratch();
+    await install(base(root, { overrides: { 'cloud.url': 'wss://c.example.net/x', 'rest.baseUrl': 'http://127.0.0.1:1' }, systemdVersion: 239 }), io().sio);
+    const reader = secretReader(root);
+    expect(reader).toEqual({ uid: process.getuid?.() ?? 0, name: 'nbwss-bridge' });
+    const tokenFile = join(root, 'etc/nbwss-bridge/token');
+    const { config } = loadConfig({ env: { NBWSS_CLOUD_URL: 'wss://c.example.net/x', NBWSS_CLOUD_TOKEN_FILE: tokenFile }, purpose: 'run' });
+    expect(checkSecrets(config, {}, reader)[0]).toMatchObject({ status: 'ok' });
+    expect(checkSecrets(config, {}, { uid: 4242, name: 'nbwss-bridge' })[0]).toMatchObject({ status: 'fail', fix: `chown nbwss-bridge ${tokenFile} && chmod 600 ${tokenFile}` });
+    const creds = scratch();
+    await install(base(creds, { overrides: { 'cloud.url': 'wss://c.example.net/x', 'rest.baseUrl': 'http://127.0.0.1:1' }, systemdVersion: 252 }), io().sio);
+    expect(secretReader(creds)).toEqual({ uid: 0, name: 'root (systemd)' });
+    expect(secretReader(scratch())).toBeNull();
+  });
+});
