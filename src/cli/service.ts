@@ -53,9 +53,10 @@ export async function serviceCli(args: ParsedArgs, io: ServiceCliIo): Promise<nu
       if (version === null && root === '/' && args.service.unitVariant === undefined) return fail('systemctl --version gave no systemd version: this host does not run systemd (or pass --systemd-version N)');
       const sea = await import('node:sea').then((m) => m.isSea(), () => false);
       const exec = selfCommand(sea);
-      if (exec.some((p) => /^\/(home|root|run\/user|tmp|var\/tmp)\//.test(p))) {
+      // Only for this host: under --root the unit is for another filesystem, where doctor checks it.
+      if (root === '/' && exec.some((p) => /^\/(home|root|run\/user|tmp|var\/tmp)\//.test(p))) {
         const said = `the service would run ${exec.join(' ')}, which the unit cannot reach (ProtectHome=, PrivateTmp=); install from the package or with npm install --global ./nbwss-bridge-<version>.tgz`;
-        if (root === '/' && !dryRun) return fail(said);
+        if (!dryRun) return fail(said);
         io.err(`nbwss-bridge: warning: ${said}\n`);
       }
       await install({ root, dryRun, overrides: args.overrides, caFingerprint: args.service.caFingerprint, variant: args.service.unitVariant, systemdVersion: version, exec }, sio);
