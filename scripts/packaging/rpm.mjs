@@ -58,6 +58,10 @@ if [ "$1" -ge 1 ]; then
 ${SH.tryRestart}
 fi
 
+# After the whole transaction (an upgrade from a package whose %postun restarts nothing, too).
+%posttrans
+${SH.tryRestart}
+
 %files
 %defattr(-,root,root,-)
 %attr(0755,root,root) ${PATHS.bin}

@@ -9,9 +9,14 @@ export interface Input extends AsyncIterable<Buffer | string> {
   setRawMode?(on: boolean): unknown;
   resume(): unknown;
   pause(): unknown;
-  on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
-  off(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  on(event: 'data' | 'end', listener: (chunk: Buffer | string) => void): unknown;
+  off(event: 'data' | 'end', listener: (chunk: Buffer | string) => void): unknown;
+  /** Puts back what was typed after the secret's line (a paste of the next answer). */
+  unshift?(chunk: Buffer): unknown;
 }
+
+/** How long a pipe may stay open without delivering the token. */
+const PIPE_WAIT_MS = 60_000;
 
 const decoder = () => new TextDecoder('utf-8', { fatal: true });
 
@@ -23,7 +28,18 @@ const decoder = () => new TextDecoder('utf-8', { fatal: true });
 export async function readSecret(input: Input, prompt: (s: string) => void, question: string): Promise<string> {
   if (!input.isTTY) {
     const chunks: Buffer[] = [];
-    for await (const c of input) chunks.push(Buffer.from(c));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new InstallError(`standard input stayed open ${PIPE_WAIT_MS / 1000} s without ending: pipe the token in (< token-file), or close it (< /dev/null)`)), PIPE_WAIT_MS);
+      timer.unref();
+    });
+    try {
+      await Promise.race([(async () => {
+        for await (const c of input) chunks.push(Buffer.from(c));
+      })(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
     return decode(Buffer.concat(chunks)).trim();
   }
   prompt(question);
@@ -34,6 +50,7 @@ export async function readSecret(input: Input, prompt: (s: string) => void, ques
     const stream = new TextDecoder('utf-8', { fatal: true });
     const done = (err: Error | null) => {
       input.off('data', onData);
+      input.off('end', onEnd);
       input.setRawMode?.(false);
       input.pause();
       prompt('\n');
@@ -54,14 +71,20 @@ export async function readSecret(input: Input, prompt: (s: string) => void, ques
           continue;
         }
         if (ch === '\u0003') return done(new InstallError('interrupted'));
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done(null);
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          const rest = s.slice(s.indexOf(ch) + 1).replace(/^\n/, '');
+          if (rest) input.unshift?.(Buffer.from(rest));
+          return done(null);
+        }
         if (ch === '\u001b') escape = true;
         else if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
         else if (ch === '\u0015') text = '';
         else if (ch >= ' ') text += ch;
       }
     };
+    const onEnd = () => done(text === '' ? new InstallError('standard input ended before the token') : null);
     input.on('data', onData);
+    input.on('end', onEnd);
     input.resume();
   });
   return typed.trim();
@@ -75,14 +98,23 @@ function decode(bytes: Buffer): string {
   }
 }
 
-/** Asks a question at the terminal; null when there is none (piped input cannot confirm anything). */
+/**
+ * Asks a question at the terminal; null when there is none (piped input cannot confirm
+ * anything) or when it ends unanswered (Ctrl-D). Ctrl-C stops with an error.
+ */
 export function ask(input: Input & NodeJS.ReadableStream, output: NodeJS.WritableStream, question: string): Promise<string | null> {
   if (!input.isTTY) return Promise.resolve(null);
-  return new Promise((done) => {
-    const rl = createInterface({ input, output });
-    rl.question(question, (answer) => {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input, output, terminal: true });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
       rl.close();
-      done(answer);
-    });
+    };
+    rl.on('SIGINT', () => settle(() => reject(new InstallError('interrupted'))));
+    rl.on('close', () => settle(() => resolve(null)));
+    rl.question(question, (answer) => settle(() => resolve(answer)));
   });
 }

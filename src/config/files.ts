@@ -1,7 +1,8 @@
 // Reading what the configuration names: token, CA and endpoint files, with the systemd
 // directory variables expanded. Problems are collected as lines naming the key.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, join, posix } from 'node:path';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -69,26 +70,31 @@ export function readCa(key: string, path: string | null, env: Env, problems: str
 
 
 /**
- * The name of the systemd credential that carries the secret file at `path`: the path without
- * its leading "/", each "_" doubled and each "/" made "_" (/etc/nbwss-bridge/token is
- * etc_nbwss-bridge_token), so that two files never share a name.
+ * The name of the systemd credential that carries the secret file at `path`: the normalised
+ * path without its leading "/" and with "/" made "_", then "." and 8 hex digits of its SHA-256
+ * (/etc/nbwss-bridge/token is etc_nbwss-bridge_token.83d854cb), so that two files never share a
+ * name however they are spelt.
  */
 export function credentialName(path: string): string {
-  return path.replace(/^\/+/, '').replace(/_/g, '__').replace(/\//g, '_');
+  const p = posix.normalize(path);
+  return `${p.replace(/^\/+/, '').replace(/\//g, '_')}.${createHash('sha256').update(p).digest('hex').slice(0, 8)}`;
 }
+
+/** The name units of version 0.1.0 gave the token's credential, still read when the unit in force is one of those. */
+const LEGACY = new Map([['/etc/nbwss-bridge/token', 'token']]);
 
 /**
  * Where a secret file is read from. Under systemd 247 and later the unit hands each secret file
- * over as a credential named after its path (`LoadCredential=etc_nbwss-bridge_token:/etc/nbwss-bridge/token`):
- * when $CREDENTIALS_DIRECTORY holds that credential, it is read; otherwise the path itself (the
- * unit for older systemd, and check-config or doctor run by an operator).
+ * over as a credential named after its path (credentialName): when $CREDENTIALS_DIRECTORY holds
+ * that credential, it is read; otherwise the path itself (the unit for older systemd, and
+ * check-config or doctor run by an operator).
  */
 export function secretPath(path: string, env: Env): { file: string; credential: string | null } {
   const dir = env.CREDENTIALS_DIRECTORY;
   if (dir && !path.startsWith(`${dir}/`)) {
-    const name = credentialName(path);
-    const copy = join(dir, name);
-    if (existsSync(copy)) return { file: copy, credential: name };
+    for (const name of [credentialName(path), LEGACY.get(posix.normalize(path))]) {
+      if (name !== undefined && existsSync(join(dir, name))) return { file: join(dir, name), credential: name };
+    }
   }
   return { file: path, credential: dir && path.startsWith(`${dir}/`) ? basename(path) : null };
 }

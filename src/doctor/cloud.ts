@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, rootCertificates, type TLSSocket } from 'node:tls';
 import type { Endpoint } from '../config/endpoints.js';
@@ -35,8 +36,9 @@ function socketTo(host: string, port: number, timeoutMs: number): Promise<Socket
 function tunnel(proxyUrl: string, host: string, port: number, timeoutMs: number): Promise<Socket> {
   const p = new URL(proxyUrl);
   const auth = p.username ? { 'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(p.username)}:${decodeURIComponent(p.password)}`).toString('base64')}` } : {};
+  const tls = p.protocol === 'https:';
   return new Promise((resolve, reject) => {
-    const req = request({ host: p.hostname, port: Number(p.port || 80), method: 'CONNECT', path: `${host}:${port}`, headers: { host: `${host}:${port}`, ...auth }, timeout: timeoutMs });
+    const req = (tls ? httpsRequest : request)({ host: p.hostname, port: Number(p.port || (tls ? 443 : 80)), method: 'CONNECT', path: `${host}:${port}`, headers: { host: `${host}:${port}`, ...auth }, timeout: timeoutMs });
     req.once('connect', (res, socket) => {
       if (res.statusCode === 200) return resolve(socket);
       socket.destroy();

@@ -1,7 +1,8 @@
 // doctor's checks of this host: the secret files, the state directory, and systemd with the
 // unit it would run.
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { credentialName } from '../config/files.js';
 import { join } from 'node:path';
 import type { Env } from '../config/files.js';
 import type { Config } from '../config/load.js';
@@ -16,7 +17,7 @@ import { fail, ok, skip, warn, type CheckResult } from './report.js';
  * service (`reader`: the service user where the unit has it read its own files, root where
  * systemd hands them over; null when no unit says).
  */
-export function checkSecrets(config: Config, env: Env, reader: { uid: number; name: string } | null = null): CheckResult[] {
+export function checkSecrets(config: Config, env: Env, reader: SecretReader | null = null): CheckResult[] {
   const files = secretFiles(config, env);
   if (files.length === 0) return [skip('secret-files', 'the configuration names no secret file (the token is given inline or by variable)')];
   return files.map((f) => {
@@ -29,7 +30,10 @@ export function checkSecrets(config: Config, env: Env, reader: { uid: number; na
       return fail('secret-files', `${f.key}: cannot read ${f.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, 'create the file, or give the user doctor runs as the right to read it', f.file);
     }
     const mode = st.mode & 0o777;
-    if (reader && !f.credential && st.uid !== reader.uid) {
+    if (reader?.credentials && !f.credential && !reader.credentials.has(credentialName(f.path))) {
+      return fail('secret-files', `${f.key}: the unit does not hand ${f.path} over as a credential, and the service cannot read it itself`, 'nbwss-bridge service install (it writes a LoadCredential= line for every secret file the configuration names)', f.file);
+    }
+    if (reader && !reader.credentials && !f.credential && st.uid !== reader.uid) {
       return fail('secret-files', `${f.key}: owned by uid ${st.uid}, but the service reads it as ${reader.name}`, `chown ${reader.name} ${f.path} && chmod 600 ${f.path}`, f.file);
     }
     if ((mode & 0o077) !== 0) return warn('secret-files', `${f.key}: mode ${mode.toString(8)}${via}: its group or others can read it`, `chmod 600 ${f.path}`, f.file);
@@ -37,13 +41,24 @@ export function checkSecrets(config: Config, env: Env, reader: { uid: number; na
   });
 }
 
-/** Who reads the secret files for the installed unit: the service user without LoadCredential=, root with it; null without a unit. */
-export function secretReader(root = '/'): { uid: number; name: string } | null {
+/** Who reads the secret files for the installed unit, and the credentials it hands over (null: the service reads its own files). */
+export interface SecretReader {
+  uid: number;
+  name: string;
+  credentials: ReadonlySet<string> | null;
+}
+
+/** The unit in force (its drop-ins included) says who reads the secret files; null without a unit. */
+export function secretReader(root = '/'): SecretReader | null {
   const unit = UNIT_PATHS.map((p) => join(root, p)).find((p) => existsSync(p));
   if (unit === undefined) return null;
-  if (/^LoadCredential=/m.test(readFileSync(unit, 'utf8'))) return { uid: 0, name: 'root (systemd)' };
+  let text = readFileSync(unit, 'utf8');
+  const dropins = join(root, '/etc/systemd/system/nbwss-bridge.service.d');
+  if (existsSync(dropins)) for (const f of readdirSync(dropins).filter((n) => n.endsWith('.conf'))) text += `\n${readFileSync(join(dropins, f), 'utf8')}`;
+  const names = [...text.matchAll(/^LoadCredential=([^:\n]+):/gm)].map((m) => m[1] as string);
+  if (names.length > 0) return { uid: 0, name: 'root (systemd)', credentials: new Set(names) };
   const ids = userIds(root, SERVICE_USER);
-  return ids && { uid: ids.uid, name: SERVICE_USER };
+  return ids && { uid: ids.uid, name: SERVICE_USER, credentials: null };
 }
 
 /** The state directory: set, there, and writable. */

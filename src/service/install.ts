@@ -10,7 +10,7 @@ import { ConfigError } from '../errors.js';
 import { fetchCa, normalizeFingerprint, serverFacts, type FetchedCa } from './ca.js';
 import { checkPlanned, redactedJson, withFlags, type JsonObject } from './config-file.js';
 import { InstallError } from './errors.js';
-import { makeDir, ownSecret, userIds, writeFileAs, type Ids } from './system.js';
+import { checkTarget, makeDir, ownSecret, userIds, writeFileAs, type Ids } from './system.js';
 import { CONFIG_FILE, CREDENTIALS_SINCE, renderUnit, SERVICE_USER, variantFor, type UnitVariant } from './unit.js';
 
 export const PATHS = {
@@ -127,16 +127,20 @@ async function confirmedCa(config: JsonObject, o: InstallOptions, io: ServiceIo)
   return ca;
 }
 
-/** Characters a path may have to be written into a unit as is (systemd reads % and $ and quotes itself). */
-const PLAIN_PATH = /^\/[A-Za-z0-9._/-]+$/;
+/** A path as it may be written into a unit as is: absolute, normalised, of letters, digits, ".", "_", "-" and "/" (systemd reads % and $ itself). */
+const PLAIN_PATH = /^(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)+$/;
 
 /** The secret files the service reads, each handed over as a credential named after its path. */
 function credentialsOf(checked: Config, pathOf: (read: string) => string): { name: string; path: string }[] {
-  return secretFiles(checked, {}).map((f) => {
+  const out = new Map<string, string>();
+  for (const f of secretFiles(checked, {})) {
     const path = pathOf(f.path);
-    if (!PLAIN_PATH.test(path)) throw new InstallError(`the secret file ${JSON.stringify(path)} has characters a unit cannot name as they are; use a path of letters, digits, ".", "_", "-" and "/"`);
-    return { name: credentialName(path), path };
-  });
+    if (!PLAIN_PATH.test(path)) throw new InstallError(`${f.key}: ${JSON.stringify(path)} is not a plain absolute path (letters, digits, ".", "_", "-", single "/", no "." or ".." parts); a unit cannot name it as it is`);
+    const name = credentialName(path);
+    if (out.has(name) && out.get(name) !== path) throw new InstallError(`${out.get(name)} and ${path} would be handed over under one name; rename one`);
+    out.set(name, path);
+  }
+  return [...out].map(([name, path]) => ({ name, path }));
 }
 
 /** A token as it may be written: printable ASCII without spaces (JWTs, base64url, hex), one line. */
@@ -157,18 +161,21 @@ export async function install(o: InstallOptions, io: ServiceIo): Promise<void> {
   const cloud = config.cloud as JsonObject;
 
   // The token: read unless this is a dry run; refused when the configuration has no use for it.
+  // The token is read when install writes it: the configuration takes it from /etc/nbwss-bridge/token
+  // and there is none yet (a reinstall keeps the one there; rotate-token replaces it).
   const managesToken = cloud.tokenFile === PATHS.token;
-  const token = o.dryRun ? '' : (await io.readToken(managesToken)).replace(/\r?\n$/, '');
-  if (token !== '' && !managesToken) throw new InstallError('a token was given on standard input, but the configuration takes its tokens elsewhere (cloud.token, cloud.endpoints or cloud.endpointsFile); nothing was written');
+  const hasToken = existsSync(at(o.root, PATHS.token));
+  const token = o.dryRun || !managesToken || hasToken ? '' : (await io.readToken(true)).replace(/\r?\n$/, '');
   if (token !== '') checkToken(token);
-  if (managesToken && token === '' && !o.dryRun && !existsSync(at(o.root, PATHS.token))) {
+  if (managesToken && !hasToken && token === '' && !o.dryRun) {
     throw new InstallError('no endpoint token on standard input: pipe it in (nbwss-bridge service install ... < token-file), or type it when asked');
   }
+  if (managesToken && hasToken && !o.dryRun) io.out(`kept the token in ${PATHS.token} (nbwss-bridge service rotate-token replaces it)`);
   const ca = await confirmedCa(config, o, io);
 
   if (o.dryRun) {
     say(`write ${PATHS.dir} (0750, root:${SERVICE_USER}) and ${PATHS.state} (0700, ${SERVICE_USER})`);
-    if (managesToken) say(`write the endpoint token read from standard input to ${PATHS.token} (0600, ${variant === 'files' ? SERVICE_USER : 'root; handed over by systemd'})`);
+    if (managesToken && !hasToken) say(`write the endpoint token read from standard input to ${PATHS.token} (0600, ${variant === 'files' ? SERVICE_USER : 'root; handed over by systemd'})`);
     say(`write ${PATHS.config} (0640, root:${SERVICE_USER}):`);
     io.out(JSON.stringify(redactedJson(config), null, 2));
     say(`write ${PATHS.unit} (variant ${variant}), check the configuration, then systemctl daemon-reload, enable and restart nbwss-bridge`);
@@ -201,6 +208,15 @@ export async function install(o: InstallOptions, io: ServiceIo): Promise<void> {
   }
   const group: Ids | null = ids && { uid: 0, gid: ids.gid };
   const secretOwner = variant === 'files' ? ids : null;
+  // Every target checked before the first write: a symlink anywhere (a masked unit among them) stops it all.
+  for (const target of [PATHS.dir, PATHS.state, PATHS.token, PATHS.ca, PATHS.config, PATHS.unit]) {
+    try {
+      checkTarget(at(o.root, target));
+    } catch (err) {
+      if (target === PATHS.unit && err instanceof InstallError) throw new InstallError(`${PATHS.unit} is a symbolic link (is the unit masked? systemctl unmask nbwss-bridge); nothing was written`);
+      throw err;
+    }
+  }
 
   say(`write ${PATHS.dir} (0750, root:${SERVICE_USER}) and ${PATHS.state} (0700, ${SERVICE_USER})`);
   makeDir(at(o.root, PATHS.dir), 0o750, group);
@@ -215,10 +231,13 @@ export async function install(o: InstallOptions, io: ServiceIo): Promise<void> {
   }
   say(`write ${PATHS.config} (0640, root:${SERVICE_USER})`);
   writeFileAs(at(o.root, PATHS.config), staged.get(PATHS.config) as string, 0o640, group);
-  // Under 239 the service reads its secret files itself; from 247 systemd reads them as root.
+  // Under 239 the service reads its secret files itself: those in /etc/nbwss-bridge become its
+  // own; any elsewhere are named, not taken over (doctor checks who owns them).
   for (const f of secretFiles(checked.config, {})) {
-    const path = at(o.root, checked.pathOf(f.path));
-    if (secretOwner) ownSecret(path, secretOwner);
+    const path = checked.pathOf(f.path);
+    if (!secretOwner || path === PATHS.token) continue;
+    if (path.startsWith(`${PATHS.dir}/`)) ownSecret(at(o.root, path), secretOwner);
+    else io.out(`note: ${f.key} is ${path}: the service reads it as ${SERVICE_USER}, so that user must own it (chown ${SERVICE_USER} ${path}; chmod 600 ${path})`);
   }
   say(`write ${PATHS.unit} (variant ${variant}${o.systemdVersion ? ` for systemd ${o.systemdVersion}` : ''})`);
   writeFileAs(at(o.root, PATHS.unit), unit, 0o644, null);

@@ -42,7 +42,7 @@ function tokenSource(root: string): string {
   const config = readJson(at(root, PATHS.config)) as { cloud?: { tokenFile?: unknown } } | null;
   if (config === null) throw new InstallError(`${PATHS.config} does not exist: run nbwss-bridge service install first`);
   const named = config.cloud?.tokenFile;
-  if (typeof named !== 'string') throw new InstallError(`${PATHS.config} names no cloud.tokenFile (tokens in an endpoints file are rotated by replacing that file, then systemctl reload nbwss-bridge)`);
+  if (typeof named !== 'string') throw new InstallError(`${PATHS.config} names no cloud.tokenFile: tokens in an endpoints file are rotated by replacing that file, then systemctl restart nbwss-bridge (reload where the unit has no LoadCredential=)`);
   // A configuration written for systemd's copy names the credential; its source is the file of that name in /etc/nbwss-bridge.
   const source = named.startsWith('${CREDENTIALS_DIRECTORY}/') ? join(PATHS.dir, basename(named)) : named;
   if (!source.startsWith('/') || source.includes('${')) throw new InstallError(`cloud.tokenFile ${JSON.stringify(source)} is not an absolute path here; write the token there yourself, then systemctl reload nbwss-bridge`);

@@ -4,7 +4,7 @@
 // mode and owner set on the open file whatever the umask.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, existsSync, fchmodSync, fchownSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InstallError } from './errors.js';
 
@@ -57,26 +57,42 @@ export function selfCommand(sea: boolean, argv1 = process.argv[1]): string[] {
   return real === exe ? [exe] : [exe, real];
 }
 
-/** Refuses a path whose existing part runs through a symlink or a directory others may write. */
-function checkPath(path: string): void {
-  let p = path;
-  const seen: string[] = [];
-  while (p !== dirname(p)) {
-    seen.push(p);
-    p = dirname(p);
-  }
-  for (const q of seen.reverse()) {
+/**
+ * Refuses a path whose existing part runs through a symlink, or through a directory that
+ * someone other than root (or this user) could change under it: not theirs, or writable by
+ * others (without the sticky bit) or by a group other than root's. The last component is
+ * checked too unless `final` is false (a path about to be removed may itself be a link).
+ */
+function checkPath(path: string, final = true): void {
+  const parts: string[] = [];
+  for (let p = path; p !== dirname(p); p = dirname(p)) parts.push(p);
+  const uid = process.getuid?.() ?? 0;
+  for (const q of parts.reverse()) {
     let st;
     try {
       st = lstatSync(q);
     } catch {
       return; // the rest does not exist yet: it is made here
     }
-    if (st.isSymbolicLink()) throw new InstallError(`${q} is a symbolic link; refusing to write through it`);
+    const last = q === path;
+    if (st.isSymbolicLink()) {
+      if (last && !final) return;
+      throw new InstallError(`${q} is a symbolic link; refusing to write through it`);
+    }
+    if (last || !st.isDirectory()) continue;
+    const sticky = (st.mode & 0o1000) !== 0;
+    if ((st.uid !== 0 && st.uid !== uid) || ((st.mode & 0o002) !== 0 && !sticky) || ((st.mode & 0o020) !== 0 && st.gid !== 0 && !sticky)) {
+      throw new InstallError(`${q} can be changed by another user (owner uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}); refusing to write below it`);
+    }
   }
 }
 
-/** Writes a file atomically (a fresh temporary beside it, then renamed), created with its mode and owner. */
+/** Checks a path before anything is written: see checkPath. */
+export function checkTarget(path: string): void {
+  checkPath(path);
+}
+
+/** Writes a file atomically (a fresh temporary beside it, synced, then renamed), created with its mode and owner. */
 export function writeFileAs(path: string, content: string, mode: number, owner: Ids | null): void {
   makeDir(dirname(path), null, null);
   checkPath(path);
@@ -86,6 +102,7 @@ export function writeFileAs(path: string, content: string, mode: number, owner: 
     fchmodSync(fd, mode);
     if (owner) fchownSync(fd, owner.uid, owner.gid);
     writeSync(fd, content);
+    fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     rmSync(tmp, { force: true });
@@ -93,15 +110,30 @@ export function writeFileAs(path: string, content: string, mode: number, owner: 
   }
   closeSync(fd);
   renameSync(tmp, path);
+  syncDir(dirname(path));
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
- * Makes a directory: parents that are missing get 0755; the directory itself gets `mode` and
- * `owner` when given. A symlink on the way is refused.
+ * Makes a directory: each missing parent gets 0755 (set, not left to the umask); the directory
+ * itself gets `mode` and `owner` when given. A symlink on the way is refused.
  */
 export function makeDir(path: string, mode: number | null, owner: Ids | null): void {
   checkPath(path);
-  mkdirSync(path, { recursive: true, mode: 0o755 });
+  const missing: string[] = [];
+  for (let p = path; !existsSync(p); p = dirname(p)) missing.unshift(p);
+  for (const p of missing) {
+    mkdirSync(p, { mode: 0o755 });
+    chmodSync(p, 0o755);
+  }
   if (!lstatSync(path).isDirectory()) throw new InstallError(`${path} exists and is not a directory`);
   if (mode !== null) chmodSync(path, mode);
   if (owner) fchownPath(path, owner);
@@ -116,11 +148,12 @@ function fchownPath(path: string, owner: Ids): void {
   }
 }
 
-/** Gives a secret file to `owner`, readable by it alone (not through a symlink). */
+/** Gives a secret file to `owner`, readable by it alone (not through a symlink, nor a file with other names). */
 export function ownSecret(path: string, owner: Ids): void {
   checkPath(path);
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
+    if (fstatSync(fd).nlink !== 1) throw new InstallError(`${path} has other hard links; refusing to change its owner`);
     fchownSync(fd, owner.uid, owner.gid);
     fchmodSync(fd, 0o600);
   } finally {
@@ -128,9 +161,9 @@ export function ownSecret(path: string, owner: Ids): void {
   }
 }
 
-/** Removes a file or directory tree, refusing a path that runs through a symlink. */
+/** Removes a file or directory tree (a symlink itself, not what it points to), refusing a path that runs through one. */
 export function removePath(path: string): void {
-  checkPath(path);
+  checkPath(path, false);
   rmSync(path, { recursive: true, force: true });
 }
 

@@ -121,14 +121,14 @@ describe('nbwss-bridge CLI', () => {
 
   it('the example config file in config/ passes check-config under the directories systemd provides', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nbwss-cli-'));
-    writeFileSync(join(dir, 'etc_nbwss-bridge_token'), 'tok\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'etc_nbwss-bridge_token.83d854cb'), 'tok\n', { mode: 0o600 });
     const example = join(root, 'config', 'config.example.json');
     const r = await cli(['check-config', '--config', example], {
       CREDENTIALS_DIRECTORY: dir,
       NBWSS_STATE_DIR: join(dir, 'state'),
       NBWSS_REST_CA_FILE: join(root, 'test', 'support', 'tls', 'ca.pem'),
     });
-    expect(r.stderr).toBe(`nbwss-bridge: configuration: ${example}\nnbwss-bridge: secret cloud.tokenFile: ${join(dir, 'etc_nbwss-bridge_token')} (systemd credential "etc_nbwss-bridge_token" of /etc/nbwss-bridge/token)\n`);
+    expect(r.stderr).toBe(`nbwss-bridge: configuration: ${example}\nnbwss-bridge: secret cloud.tokenFile: ${join(dir, 'etc_nbwss-bridge_token.83d854cb')} (systemd credential "etc_nbwss-bridge_token.83d854cb" of /etc/nbwss-bridge/token)\n`);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).state.dir).toBe(join(dir, 'state'));
   });

@@ -2,11 +2,12 @@
 // REST API's CA given by the test: every branch of the plan, under a scratch root.
 import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { credentialName } from '../../src/config/files.js';
 import { checkSecrets, checkStateDir } from '../../src/doctor/local.js';
 import { caFromAnswer, normalizeFingerprint, type FetchedCa } from '../../src/service/ca.js';
 import { setKey, underRoot, withFlags } from '../../src/service/config-file.js';
@@ -74,10 +75,12 @@ describe('service install, step by step', () => {
     const root = scratch();
     const plain = { 'cloud.url': 'wss://cloud.example.net/x', 'rest.baseUrl': 'http://127.0.0.1:1556' };
     await install(base(root, { overrides: plain }), io().sio);
-    await install(base(root, { overrides: plain }), io({ token: '' }).sio);
+    const again = io({ token: 'never-read' });
+    await install(base(root, { overrides: plain }), again.sio);
     expect(readFileSync(join(root, 'etc/nbwss-bridge/token'), 'utf8')).toBe('tok-value\n');
-    await expect(install(base(root, { overrides: plain }), io({ token: 'two\nlines' }).sio)).rejects.toThrow('more than one line');
-    await expect(install(base(root, { overrides: plain }), io({ token: 'has space' }).sio)).rejects.toThrow(/characters a token does not/);
+    expect(again.lines).toContain('kept the token in /etc/nbwss-bridge/token (nbwss-bridge service rotate-token replaces it)');
+    await expect(install(base(scratch(), { overrides: plain }), io({ token: 'two\nlines' }).sio)).rejects.toThrow('more than one line');
+    await expect(install(base(scratch(), { overrides: plain }), io({ token: 'has space' }).sio)).rejects.toThrow(/characters a token does not/);
   });
 
   it('refuses a variant systemd does not have and an unknown variant; names two secret files of one name apart', async () => {
@@ -91,7 +94,7 @@ describe('service install, step by step', () => {
     const r = install(base(root, { overrides: { 'cloud.url': 'wss://c.example.net/x', 'rest.baseUrl': 'http://127.0.0.1:1' } }), io().sio);
     await expect(r).resolves.toBeUndefined();
     // Two files of one name are two credentials: each is named after its whole path.
-    expect(readFileSync(join(root, 'etc/systemd/system/nbwss-bridge.service'), 'utf8').match(/^LoadCredential=.*$/gm)).toEqual(['LoadCredential=etc_nbwss-bridge_token:/etc/nbwss-bridge/token', 'LoadCredential=srv_token:/srv/token']);
+    expect(readFileSync(join(root, 'etc/systemd/system/nbwss-bridge.service'), 'utf8').match(/^LoadCredential=.*$/gm)).toEqual(['LoadCredential=etc_nbwss-bridge_token.83d854cb:/etc/nbwss-bridge/token', 'LoadCredential=srv_token.3037704e:/srv/token']);
   });
 
   it('stops on a configuration check-config refuses, naming each problem, and leaves what was installed', async () => {
@@ -214,14 +217,33 @@ describe('what service install refuses to trust or to write through', () => {
     expect(() => checkRoot('/', 12345)).not.toThrow();
   });
 
+  it('refuses a masked unit before writing anything, and uninstall removes the mask link itself', async () => {
+    const root = scratch();
+    mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
+    symlinkSync('/dev/null', join(root, 'etc/systemd/system/nbwss-bridge.service'));
+    const plain = { 'cloud.url': 'wss://c.example.net/x', 'rest.baseUrl': 'http://127.0.0.1:1' };
+    await expect(install(base(root, { overrides: plain }), io().sio)).rejects.toThrow(/is the unit masked\? systemctl unmask nbwss-bridge\); nothing was written/);
+    expect(existsSync(join(root, 'etc/nbwss-bridge'))).toBe(false);
+    await uninstall({ root, dryRun: false, purge: false }, io().sio);
+    expect(existsSync('/dev/null')).toBe(true);
+    expect(() => lstatSync(join(root, 'etc/systemd/system/nbwss-bridge.service'))).toThrow();
+  });
+
+  it('refuses to write below a directory another user could change', async () => {
+    const root = scratch();
+    const open = join(root, 'etc');
+    chmodSync(open, 0o777);
+    await expect(install(base(root, { overrides: { 'cloud.url': 'wss://c.example.net/x', 'rest.baseUrl': 'http://127.0.0.1:1' } }), io().sio)).rejects.toThrow(/etc can be changed by another user \(owner uid \d+, mode 777\)/);
+  });
+
   it('writes each file with its own mode whatever the umask', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nbwss-umask-'));
     const script = `process.umask(0o077); const s = await import(${JSON.stringify(new URL('../../dist/service/system.js', import.meta.url).href)}); s.writeFileAs(${JSON.stringify(join(dir, 'ca.pem'))}, 'x', 0o644, null); s.makeDir(${JSON.stringify(join(dir, 'a/b/c'))}, 0o750, null);`;
     execFileSync(process.execPath, ['--input-type=module', '-e', script]);
     expect((statSync(join(dir, 'ca.pem')).mode & 0o777).toString(8)).toBe('644');
     expect((statSync(join(dir, 'a/b/c')).mode & 0o777).toString(8)).toBe('750');
-    // Parents made on the way get 0755 (umask permitting), never the leaf's mode.
-    expect((statSync(join(dir, 'a')).mode & 0o777).toString(8)).toBe('700');
+    // Parents made on the way get 0755 whatever the umask, never the leaf's mode.
+    expect((statSync(join(dir, 'a')).mode & 0o777).toString(8)).toBe('755');
   });
 });
 
@@ -255,14 +277,21 @@ describe('doctor on secret owners', () => {
     const root = scratch();
     await install(base(root, { overrides: { 'cloud.url': 'wss://c.example.net/x', 'rest.baseUrl': 'http://127.0.0.1:1' }, systemdVersion: 239 }), io().sio);
     const reader = secretReader(root);
-    expect(reader).toEqual({ uid: process.getuid?.() ?? 0, name: 'nbwss-bridge' });
+    expect(reader).toEqual({ uid: process.getuid?.() ?? 0, name: 'nbwss-bridge', credentials: null });
     const tokenFile = join(root, 'etc/nbwss-bridge/token');
     const { config } = loadConfig({ env: { NBWSS_CLOUD_URL: 'wss://c.example.net/x', NBWSS_CLOUD_TOKEN_FILE: tokenFile }, purpose: 'run' });
     expect(checkSecrets(config, {}, reader)[0]).toMatchObject({ status: 'ok' });
-    expect(checkSecrets(config, {}, { uid: 4242, name: 'nbwss-bridge' })[0]).toMatchObject({ status: 'fail', fix: `chown nbwss-bridge ${tokenFile} && chmod 600 ${tokenFile}` });
+    expect(checkSecrets(config, {}, { uid: 4242, name: 'nbwss-bridge', credentials: null })[0]).toMatchObject({ status: 'fail', fix: `chown nbwss-bridge ${tokenFile} && chmod 600 ${tokenFile}` });
     const creds = scratch();
     await install(base(creds, { overrides: { 'cloud.url': 'wss://c.example.net/x', 'rest.baseUrl': 'http://127.0.0.1:1' }, systemdVersion: 252 }), io().sio);
-    expect(secretReader(creds)).toEqual({ uid: 0, name: 'root (systemd)' });
+    const systemd = secretReader(creds);
+    expect(systemd).toMatchObject({ uid: 0, name: 'root (systemd)' });
+    expect([...(systemd?.credentials ?? [])]).toEqual(['etc_nbwss-bridge_token.83d854cb']);
+    const credToken = join(creds, 'etc/nbwss-bridge/token');
+    const credConfig = loadConfig({ env: { NBWSS_CLOUD_URL: 'wss://c.example.net/x', NBWSS_CLOUD_TOKEN_FILE: credToken }, purpose: 'run' }).config;
+    // Read under its own path here (a scratch root), so not one the unit hands over.
+    expect(checkSecrets(credConfig, {}, systemd)[0]).toMatchObject({ status: 'fail', summary: expect.stringMatching(/does not hand .* over as a credential/) });
+    expect(checkSecrets(credConfig, {}, { uid: 0, name: 'root (systemd)', credentials: new Set([credentialName(credToken)]) })[0]).toMatchObject({ status: 'ok' });
     expect(secretReader(scratch())).toBeNull();
   });
 });

@@ -102,7 +102,7 @@ describe('service install --root', () => {
     expect(unit).toMatch(/^RestartPreventExitStatus=2$/m);
     expect(unit).toMatch(/^User=nbwss-bridge$/m);
     if (variant === 'credentials') {
-      expect(unit).toMatch(/^LoadCredential=etc_nbwss-bridge_token:\/etc\/nbwss-bridge\/token$/m);
+      expect(unit).toMatch(/^LoadCredential=etc_nbwss-bridge_token.83d854cb:\/etc\/nbwss-bridge\/token$/m);
       expect(unit).toMatch(/^Type=exec$/m);
     } else {
       expect(unit).not.toMatch(/^(LoadCredential|ProtectClock|ProtectProc|ProcSubset|ProtectKernelLogs|ProtectHostname|RestrictSUIDSGID)=/m);
@@ -131,7 +131,7 @@ describe('service install --root', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const unit = readFileSync(join(dir, 'etc/systemd/system/nbwss-bridge.service'), 'utf8');
-    expect(unit.match(/^LoadCredential=.*$/gm)).toEqual(['LoadCredential=etc_nbwss-bridge_token:/etc/nbwss-bridge/token', 'LoadCredential=etc_nbwss-bridge_apikey:/etc/nbwss-bridge/apikey']);
+    expect(unit.match(/^LoadCredential=.*$/gm)).toEqual(['LoadCredential=etc_nbwss-bridge_token.83d854cb:/etc/nbwss-bridge/token', 'LoadCredential=etc_nbwss-bridge_apikey.afcd80ee:/etc/nbwss-bridge/apikey']);
   });
 
   it('sets rest.servername to the name the REST API\'s certificate holds when it does not name the host dialled', async () => {

@@ -44,7 +44,7 @@ describe('systemd/', () => {
       expect(unit).toMatch(/^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
       expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m);
     }
-    expect(read('nbwss-bridge.service')).toMatch(/^LoadCredential=etc_nbwss-bridge_token:\/etc\/nbwss-bridge\/token$/m);
+    expect(read('nbwss-bridge.service')).toMatch(/^LoadCredential=etc_nbwss-bridge_token.83d854cb:\/etc\/nbwss-bridge\/token$/m);
     expect(read('nbwss-bridge-v239.service')).not.toMatch(/^LoadCredential=/m);
   });
 

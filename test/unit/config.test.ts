@@ -50,7 +50,14 @@ describe('config: the default file and systemd credentials', () => {
     expect(loadConfig({ env, purpose: 'run' }).config.cloud.token).toBe('from-the-source');
     const none = mkdtempSync(join(tmpdir(), 'nbwss-creds-'));
     expect(loadConfig({ env: { ...env, CREDENTIALS_DIRECTORY: none }, purpose: 'run' }).config.cloud.token).toBe('from-the-source');
-    expect([credentialName('/etc/nbwss-bridge/token'), credentialName('/a_b/c'), credentialName('/a/b_c')]).toEqual(['etc_nbwss-bridge_token', 'a__b_c', 'a_b__c']);
+    expect(credentialName('/etc/nbwss-bridge/token')).toBe('etc_nbwss-bridge_token.83d854cb');
+    // Spelt differently, the same file; files whose readable parts agree are still told apart.
+    expect(credentialName('/etc//nbwss-bridge/./token')).toBe(credentialName('/etc/nbwss-bridge/token'));
+    expect(credentialName('/etc/a_/b')).not.toBe(credentialName('/etc/a/_b'));
+    // The name 0.1.0's unit gave the token is still read.
+    const legacy = mkdtempSync(join(tmpdir(), 'nbwss-creds-'));
+    writeFileSync(join(legacy, 'token'), 'from-an-old-unit\n');
+    expect(loadConfig({ env: { NBWSS_CLOUD_URL: RUN.NBWSS_CLOUD_URL, NBWSS_CLOUD_TOKEN_FILE: '/etc/nbwss-bridge/token', CREDENTIALS_DIRECTORY: legacy }, purpose: 'run' }).config.cloud.token).toBe('from-an-old-unit');
   });
 
   it('says where ${CREDENTIALS_DIRECTORY} is set, and what to write outside the unit', () => {

@@ -6,20 +6,20 @@ import { ask, readSecret, type Input } from '../../src/cli/terminal.js';
 /** Standard input as a terminal delivers it: chunks as typed, once the reader listens; raw mode switched by the reader. */
 function terminal(chunks: (string | Buffer)[]): Input & { raw: boolean[]; listening: () => number } {
   const raw: boolean[] = [];
-  const listeners = new Set<(c: Buffer | string) => void>();
+  const listeners = { data: new Set<(c: Buffer | string) => void>(), end: new Set<(c: Buffer | string) => void>() };
   return {
     isTTY: true,
     raw,
-    listening: () => listeners.size,
+    listening: () => listeners.data.size + listeners.end.size,
     setRawMode: (on: boolean) => raw.push(on),
     resume: () => {
       queueMicrotask(() => {
-        for (const c of chunks) for (const l of [...listeners]) l(typeof c === 'string' ? Buffer.from(c) : c);
+        for (const c of chunks) for (const l of [...listeners.data]) l(typeof c === 'string' ? Buffer.from(c) : c);
       });
     },
     pause: () => {},
-    on: (_e: 'data', l: (c: Buffer | string) => void) => listeners.add(l),
-    off: (_e: 'data', l: (c: Buffer | string) => void) => listeners.delete(l),
+    on: (e: 'data' | 'end', l: (c: Buffer | string) => void) => listeners[e].add(l),
+    off: (e: 'data' | 'end', l: (c: Buffer | string) => void) => listeners[e].delete(l),
     async *[Symbol.asyncIterator]() {},
   };
 }
@@ -46,6 +46,13 @@ describe('readSecret', () => {
     await expect(readSecret(piped as unknown as Input, () => {}, '')).rejects.toThrow('not UTF-8');
   });
 
+  it('puts back what was typed after the line (a pasted answer to the next question)', async () => {
+    const back: string[] = [];
+    const input = Object.assign(terminal(['the-token\ry\r']), { unshift: (b: Buffer) => void back.push(b.toString()) });
+    expect(await readSecret(input, () => {}, 'Token: ')).toBe('the-token');
+    expect(back).toEqual(['y\r']);
+  });
+
   it('stops on Ctrl-C, leaving raw mode all the same', async () => {
     const input = terminal(['abc\u0003']);
     await expect(readSecret(input, () => {}, 'Token: ')).rejects.toThrow('interrupted');
@@ -62,6 +69,17 @@ describe('readSecret', () => {
 });
 
 describe('ask', () => {
+  it('stops on Ctrl-C, and has no answer when the terminal ends (Ctrl-D)', async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const asked = ask(input as never, new PassThrough(), 'Trust it? ');
+    input.write('\u0003');
+    await expect(asked).rejects.toThrow('interrupted');
+    const ended = Object.assign(new PassThrough(), { isTTY: true });
+    const unanswered = ask(ended as never, new PassThrough(), 'Trust it? ');
+    ended.end();
+    expect(await unanswered).toBeNull();
+  });
+
   it('has no answer without a terminal', async () => {
     expect(await ask(new PassThrough() as never, new PassThrough(), 'Sure? ')).toBeNull();
   });
