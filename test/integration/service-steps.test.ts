@@ -2,7 +2,7 @@
 // REST API's CA given by the test: every branch of the plan, under a scratch root.
 import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,10 +10,10 @@ import { loadConfig } from '../../src/config/load.js';
 import { credentialName } from '../../src/config/files.js';
 import { checkSecrets, checkStateDir } from '../../src/doctor/local.js';
 import { caFromAnswer, normalizeFingerprint, type FetchedCa } from '../../src/service/ca.js';
-import { setKey, underRoot, withFlags } from '../../src/service/config-file.js';
+import { redactedJson, setKey, underRoot, withFlags } from '../../src/service/config-file.js';
 import { install, InstallError, plannedConfig, type InstallOptions, type ServiceIo } from '../../src/service/install.js';
 import { rotateToken, uninstall } from '../../src/service/manage.js';
-import { checkRoot } from '../../src/service/system.js';
+import { checkRoot, ownSecret, writeFileAs } from '../../src/service/system.js';
 import { TEST_CA } from '../support/tls.js';
 
 const CA: FetchedCa = caFromAnswer(JSON.stringify({ webRootCert: TEST_CA }));
@@ -293,5 +293,41 @@ describe('doctor on secret owners', () => {
     expect(checkSecrets(credConfig, {}, systemd)[0]).toMatchObject({ status: 'fail', summary: expect.stringMatching(/does not hand .* over as a credential/) });
     expect(checkSecrets(credConfig, {}, { uid: 0, name: 'root (systemd)', credentials: new Set([credentialName(credToken)]) })[0]).toMatchObject({ status: 'ok' });
     expect(secretReader(scratch())).toBeNull();
+  });
+});
+
+describe('the rest of the plan', () => {
+  it('prints a configuration with secrets and URL credentials redacted', () => {
+    expect(redactedJson({ cloud: { token: 'tok', tokenFile: '/etc/t', proxy: 'http://u:pw@proxy:3128', url: 'wss://c/x' }, backends: [{ auth: { password: 'p', passwordFile: '/p' } }], queue: { concurrency: 3 } })).toEqual({
+      cloud: { token: '[redacted]', tokenFile: '/etc/t', proxy: 'http://***@proxy:3128', url: 'wss://c/x' },
+      backends: [{ auth: { password: '[redacted]', passwordFile: '/p' } }],
+      queue: { concurrency: 3 },
+    });
+  });
+
+  it('plans a real install and uninstall on this host as a dry run, running nothing', async () => {
+    const i = io();
+    await install(base('/', { dryRun: true, variant: 'files', overrides: { 'cloud.url': 'wss://c.example.net/x', 'cloud.proxy': 'http://u:secret-pw@proxy:3128' } }), i.sio);
+    expect(i.exec).toEqual([]);
+    expect(i.lines.join('\n')).toContain('"proxy": "http://***@proxy:3128"');
+    expect(i.lines.join('\n')).not.toContain('secret-pw');
+    const u = io();
+    await uninstall({ root: '/', dryRun: true, purge: true }, u.sio);
+    expect(u.exec).toEqual([]);
+    expect(u.lines.slice(0, 3)).toEqual(['would run systemctl disable --now nbwss-bridge.service', 'would remove /etc/systemd/system/nbwss-bridge.service', 'would run systemctl daemon-reload']);
+  });
+
+  it('refuses a hard-linked secret, a --root that is a file or another user\'s, and a directory another user owns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-links-'));
+    writeFileSync(join(dir, 'secret'), 'x', { mode: 0o600 });
+    linkSync(join(dir, 'secret'), join(dir, 'alias'));
+    expect(() => ownSecret(join(dir, 'secret'), { uid: 0, gid: 0 })).toThrow('has other hard links');
+    expect(() => checkRoot(join(dir, 'secret'), 0)).toThrow('is not a directory');
+    if ((process.getuid?.() ?? 0) !== 0) return; // the rest needs to give a directory away
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o755 });
+    chownSync(theirs, 12345, 12345);
+    expect(() => checkRoot(theirs, 0)).toThrow('belongs to uid 12345');
+    expect(() => writeFileAs(join(theirs, 'f'), 'x', 0o600, null)).toThrow(/theirs can be changed by another user \(owner uid 12345/);
   });
 });

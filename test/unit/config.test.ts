@@ -67,6 +67,21 @@ describe('config: the default file and systemd credentials', () => {
   });
 });
 
+describe('config: the keys of field deployment', () => {
+  it('takes a host name for rest.servername (and a backend\'s), a log format, and a probe period; refuses anything else naming the key', () => {
+    expect(load({ env: { NBWSS_REST_SERVERNAME: ' NBU-Primary.corp.example ', NBWSS_LOG_FORMAT: 'PRETTY', NBWSS_REST_PROBE_MS: '500' } })).toMatchObject({ rest: { servername: 'NBU-Primary.corp.example', probeMs: 500 }, log: { format: 'pretty' } });
+    expect(load().backends[0]?.servername).toBeNull();
+    const bad = problems({ env: { ...RUN, NBWSS_REST_SERVERNAME: 'https://nbu:1556', NBWSS_LOG_FORMAT: 'xml', NBWSS_REST_PROBE_MS: '5' } }).join('\n');
+    expect(bad).toMatch(/rest\.servername: must be a host name such as/);
+    expect(bad).toMatch(/log\.format: must be one of auto, json, pretty/);
+    expect(bad).toMatch(/rest\.probeMs: must be a whole number of at least 100/);
+    const f = file('servername.json', JSON.stringify({ backends: [{ name: 'v', mount: '/v', baseUrl: 'https://v:9398', servername: 'bad name', allowedPaths: ['/api/'], auth: { type: 'passthrough' } }] }));
+    expect(problems({ env: RUN, configFile: f })).toContain('backends[0].servername: must be a host name such as nbu-primary.example.com (no scheme, port or path)');
+    const g = file('servername-ok.json', JSON.stringify({ backends: [{ name: 'v', mount: '/v', baseUrl: 'https://v:9398', servername: 'v.corp', allowedPaths: ['/api/'], auth: { type: 'passthrough' } }] }));
+    expect(load({ configFile: g }).backends[0]?.servername).toBe('v.corp');
+  });
+});
+
 describe('config: defaults and sources', () => {
   it('has the documented defaults', () => {
     const c = load();
