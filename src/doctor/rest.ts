@@ -18,8 +18,8 @@ function names(cert: { subjectaltname?: string; subject?: { CN?: string | string
 }
 
 /** The fix for a REST API that cannot be reached, by the socket's code. */
-export function fixFor(code: string | null, b: BackendConfig, shown: string[]): string {
-  const key = b.name === 'netbackup' ? 'rest' : `backends[${b.name}]`;
+export function fixFor(code: string | null, b: BackendConfig, shown: string[], index = 0): string {
+  const key = b.name === 'netbackup' && b.mount === '/' ? 'rest' : `backends[${index}]`;
   if (code === 'ECONNREFUSED') return `nothing listens at ${new URL(b.baseUrl).host}: is the REST API up (NetBackup: its web service, nbwmc)? is ${key}.baseUrl's port right (NetBackup: 1556)?`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `${key}.baseUrl's host does not resolve; use the name the server answers to, or localhost`;
   if (code === 'ETIMEDOUT') return 'a firewall drops the connection, or the host is down';
@@ -35,7 +35,7 @@ async function checkBackend(b: BackendConfig, config: Config): Promise<CheckResu
   const check = https ? 'rest-tls' : 'rest-tcp';
   const probe = await probeOrigin(b.baseUrl, { ca: b.ca, servername: b.servername, timeoutMs: TIMEOUT_MS });
   const shown = names(probe.certificate);
-  if (probe.error !== null) return [fail(check, probe.error, fixFor(probe.code, b, shown), target)];
+  if (probe.error !== null) return [fail(check, probe.error, fixFor(probe.code, b, shown, config.backends.indexOf(b)), target)];
   const out: CheckResult[] = [];
   if (https && probe.certificate) {
     const days = Math.floor((Date.parse(probe.certificate.valid_to) - Date.now()) / 86_400_000);

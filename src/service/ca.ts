@@ -84,9 +84,11 @@ export function fetchCa(baseUrl: string, timeoutMs = 15_000): Promise<FetchedCa>
  * What the REST API's own certificate says, checked against the confirmed CA: whether that CA
  * signed it, and the names it holds (for rest.servername when it does not name the host dialled).
  */
-export function serverFacts(ca: FetchedCa): { signed: boolean; names: string[] } | null {
+export function serverFacts(ca: FetchedCa): { signed: boolean; names: string[]; addresses: string[] } | null {
   if (!ca.server) return null;
   const leaf = new X509Certificate(ca.server);
-  const names = (leaf.subjectAltName ?? '').split(/,\s*/).filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
-  return { signed: leaf.verify(new X509Certificate(ca.pem).publicKey), names };
+  const sans = (leaf.subjectAltName ?? '').split(/,\s*/);
+  const names = sans.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
+  const addresses = sans.filter((n) => n.startsWith('IP Address:')).map((n) => n.slice(11));
+  return { signed: leaf.verify(new X509Certificate(ca.pem).publicKey), names, addresses };
 }

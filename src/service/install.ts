@@ -120,7 +120,8 @@ async function confirmedCa(config: JsonObject, o: InstallOptions, io: ServiceIo)
   const host = new URL(baseUrl).hostname;
   if (server && !server.signed) io.out('note: the REST API\'s certificate is not signed by that CA directly (an intermediate between them?); doctor checks the chain');
   // NetBackup's certificate names the primary server, often not localhost: the name it holds is the one to check.
-  if (server?.signed && server.names.length > 0 && !server.names.includes(host) && !('rest.servername' in o.overrides) && typeof rest.servername !== 'string') {
+  const named = server !== null && (server.names.includes(host) || server.addresses.includes(host.replace(/^\[|\]$/g, '')));
+  if (server?.signed && server.names.length > 0 && !named && !('rest.servername' in o.overrides) && typeof rest.servername !== 'string') {
     rest.servername = server.names[0];
     io.out(`the REST API's certificate names ${server.names.join(', ')}, not ${host}: rest.servername set to ${server.names[0]}`);
   }

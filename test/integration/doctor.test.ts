@@ -191,12 +191,12 @@ describe('doctor, the other paths', () => {
   });
 
   it('gives a fix for each way a REST API cannot be reached', () => {
-    const b = { name: 'netbackup', baseUrl: 'https://nbu.example:1556' } as never;
+    const b = { name: 'netbackup', mount: '/', baseUrl: 'https://nbu.example:1556' } as never;
     expect(fixFor('ENOTFOUND', b, [])).toMatch(/does not resolve/);
     expect(fixFor('ETIMEDOUT', b, [])).toMatch(/firewall/);
     expect(fixFor('CERT_HAS_EXPIRED', b, [])).toMatch(/validity period/);
     expect(fixFor('SELF_SIGNED_CERT_IN_CHAIN', b, [])).toMatch(/rest\.caFile/);
-    expect(fixFor('ERR_TLS_CERT_ALTNAME_INVALID', { name: 'veeam', baseUrl: 'https://v:9398' } as never, ['v.corp'])).toBe('set backends[veeam].servername to a name the certificate holds: v.corp');
+    expect(fixFor('ERR_TLS_CERT_ALTNAME_INVALID', { name: 'veeam', mount: '/veeam', baseUrl: 'https://v:9398' } as never, ['v.corp'], 2)).toBe('set backends[2].servername to a name the certificate holds: v.corp');
     expect(fixFor('EWHATEVER', b, [])).toBe('see the error');
   });
 });

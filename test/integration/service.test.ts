@@ -144,6 +144,17 @@ describe('service install --root', () => {
     expect(JSON.parse(readFileSync(join(dir, 'etc/nbwss-bridge/config.json'), 'utf8')).rest.servername).toBe('nbu.example');
   });
 
+  it('leaves rest.servername alone when the certificate names the host dialled, by name or by address', async () => {
+    for (const host of ['localhost', '127.0.0.1']) {
+      const dir = scratchRoot();
+      const base = (await netbackup()).replace('localhost', host);
+      const r = await cli(['service', 'install', '--root', dir, '--cloud-url', 'wss://cloud.example.net/x', '--rest-base-url', base, '--ca-fingerprint', FINGERPRINT, '--systemd-version', '252'], 'tok\n');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain('rest.servername set');
+      expect(JSON.parse(readFileSync(join(dir, 'etc/nbwss-bridge/config.json'), 'utf8')).rest.servername).toBeUndefined();
+    }
+  });
+
   it('refuses a CA whose fingerprint is not the one given, and writes nothing', async () => {
     const dir = scratchRoot();
     const base = await netbackup();
