@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// The benchmark: the same load sent to the REST API directly (an undici Pool) and through the
-// built bridge (this process plays the cloud application), alternating, on one machine.
+// The benchmark: the same load sent three ways, alternating, on one machine: through the built
+// bridge, through a plain bridge with none of its guarantees (bench/plain-bridge.mjs: ws,
+// JSON.parse, one undici request, JSON.stringify), and to the REST API directly (an undici
+// Pool). This process plays the cloud application for both bridges. Every size at windows 1,
+// 16 and 256.
 //
-//   npm run bench                 # the full run, about two minutes
-//   npm run bench -- --quick      # about ten seconds
-//   npm run bench -- --seconds 30 # longer rounds (the RSS flatness check uses 10x the default)
-//   npm run bench -- --only '1 KiB' --profile /tmp/prof   # one scenario, the bridge under --cpu-prof
+//   npm run bench                 # the full run, about four minutes
+//   npm run bench -- --quick      # about half a minute
+//   npm run bench -- --seconds 5  # longer rounds
+//   npm run bench -- --only 'GET 1 KiB' --windows 256 --profile /tmp/prof   # one scenario, the bridge under --cpu-prof
 //
 // Prints a Markdown table and writes the figures to bench/results.json.
 import { spawn } from 'node:child_process';
@@ -24,26 +27,28 @@ const { values: opt } = parseArgs({
     quick: { type: 'boolean', default: false },
     seconds: { type: 'string' },
     rounds: { type: 'string' },
-    window: { type: 'string', default: '256' },
+    windows: { type: 'string', default: '1,16,256' },
     connections: { type: 'string', default: '16' },
     only: { type: 'string' },
     profile: { type: 'string' },
   },
 });
-const ROUND_S = Number(opt.seconds ?? (opt.quick ? 0.6 : 5));
+const ROUND_S = Number(opt.seconds ?? (opt.quick ? 0.4 : 2));
 const ROUNDS = Number(opt.rounds ?? 2);
-const WARMUP_S = opt.quick ? 0.2 : 1;
-const WINDOW = Number(opt.window);
+const WARMUP_S = opt.quick ? 0.2 : 0.5;
+const WINDOWS = opt.windows.split(',').map(Number);
+const MAX_WINDOW = Math.max(...WINDOWS);
 const CONNECTIONS = Number(opt.connections);
 const KiB = 1024;
+const WAYS = ['bridged', 'plain', 'direct'];
 
-const SCENARIOS = [
-  { name: 'GET 1 KiB', method: 'GET', size: KiB, window: WINDOW },
-  { name: 'GET 64 KiB', method: 'GET', size: 64 * KiB, window: WINDOW },
-  { name: 'GET 1 MiB', method: 'GET', size: 1024 * KiB, window: Math.min(WINDOW, 64) },
-  { name: 'POST 16 KiB', method: 'POST', size: KiB, window: WINDOW, body: 16 * KiB },
-  { name: 'GET 1 KiB, window 16', method: 'GET', size: KiB, window: 16 },
-].filter((s) => !opt.only || s.name.includes(opt.only));
+const SIZES = [
+  { name: 'GET 1 KiB', method: 'GET', size: KiB },
+  { name: 'GET 64 KiB', method: 'GET', size: 64 * KiB },
+  { name: 'POST 16 KiB', method: 'POST', size: KiB, body: 16 * KiB },
+  { name: 'GET 1 MiB', method: 'GET', size: 1024 * KiB },
+];
+const SCENARIOS = SIZES.flatMap((s) => WINDOWS.map((window) => ({ ...s, window }))).filter((s) => !opt.only || s.name.includes(opt.only));
 
 const TYPE = 'application/vnd.netbackup+json;version=1.0';
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.YmVuY2g.c2lnbmF0dXJl';
@@ -96,14 +101,16 @@ const restUrl = `http://127.0.0.1:${String(portLine).trim()}`;
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
 await once(wss, 'listening');
 const pending = new Map();
-let cloud = null;
+/** The cloud end of each bridge's connection, by way. */
+const clouds = { bridged: null, plain: null };
 let seq = 0;
-wss.on('connection', (ws) => {
+wss.on('connection', (ws, req) => {
+  const way = req.url === '/plain' ? 'plain' : 'bridged';
   ws.on('message', (data) => {
     const msg = JSON.parse(data.toString('utf8'));
     if (msg.type === 'CONNECT') {
       ws.send(JSON.stringify({ version: '1.0', id: msg.id, type: 'CONNECT', subType: 'RESPONSE', timeStamp: Math.floor(Date.now() / 1000), payload: { valid: true } }));
-      cloud = ws;
+      clouds[way] = ws;
       return;
     }
     const resolve = pending.get(msg.id);
@@ -124,13 +131,19 @@ const bridge = spawn(process.execPath, [...profiling, join(root, 'bin', 'nbwss-b
     NBWSS_CLOUD_TOKEN: 'bench-token',
     NBWSS_REST_BASE_URL: restUrl,
     NBWSS_CONCURRENCY: String(CONNECTIONS),
-    NBWSS_MAX_PENDING: String(Math.max(1000, WINDOW * 2)),
+    NBWSS_MAX_PENDING: String(Math.max(1000, MAX_WINDOW * 2)),
     NBWSS_LOG_LEVEL: 'warn',
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_NBWSS_')).map(([k, v]) => [k.slice(6), v])),
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
-while (cloud === null) await new Promise((r) => setTimeout(r, 20));
+const plain = spawn(process.execPath, [join(root, 'bench', 'plain-bridge.mjs')], {
+  cwd: root,
+  env: { PATH: process.env.PATH, PLAIN_CLOUD_URL: `ws://127.0.0.1:${wss.address().port}/plain`, PLAIN_REST_URL: restUrl, PLAIN_CONNECTIONS: String(CONNECTIONS) },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const pids = { bridged: bridge.pid, plain: plain.pid };
+while (clouds.bridged === null || clouds.plain === null) await new Promise((r) => setTimeout(r, 20));
 
 const pool = new Pool(restUrl, { connections: CONNECTIONS, pipelining: 1 });
 
@@ -148,7 +161,7 @@ function directOne(s) {
   };
 }
 
-function bridgedOne(s) {
+function bridgedOne(s, way) {
   const payload = {
     uri: s.method === 'POST' ? '/netbackup/config/policies' : `/netbackup/admin/jobs?size=${s.size}`,
     method: s.method,
@@ -159,13 +172,13 @@ function bridgedOne(s) {
     new Promise((resolve, reject) => {
       const id = `B-${++seq}`;
       pending.set(id, (code) => (code >= 400 ? reject(new Error(`bridged: ${code}`)) : resolve()));
-      cloud.send(JSON.stringify({ version: '1.0', id, type: 'COMMAND', subType: 'REQUEST', timeStamp: Math.floor(Date.now() / 1000), payload }));
+      clouds[way].send(JSON.stringify({ version: '1.0', id, type: 'COMMAND', subType: 'REQUEST', timeStamp: Math.floor(Date.now() / 1000), payload }));
     });
 }
 
 async function round(kind, s, seconds) {
-  const one = kind === 'direct' ? directOne(s) : bridgedOne(s);
-  const cpu0 = kind === 'direct' ? process.cpuUsage() : procCpuMs(bridge.pid);
+  const one = kind === 'direct' ? directOne(s) : bridgedOne(s, kind);
+  const cpu0 = kind === 'direct' ? process.cpuUsage() : procCpuMs(pids[kind]);
   const threads = () => Object.fromEntries(readdirSync(`/proc/${bridge.pid}/task`).map((t) => {
     const st = readFileSync(`/proc/${bridge.pid}/task/${t}/stat`, 'utf8');
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
@@ -179,17 +192,16 @@ async function round(kind, s, seconds) {
     const self = process.cpuUsage(self0);
     process.stderr.write(`  bridge threads ms: ${Object.entries(t1).map(([t, v]) => v - (t0[t] ?? 0)).filter((v) => v > 0).join(' ')}; load process ${Math.round((self.user + self.system) / 1000)} ms; ${r.done} req in ${r.elapsed.toFixed(1)} s\n`);
   }
-  const cpuMs = kind === 'direct' ? (() => { const d = process.cpuUsage(cpu0); return (d.user + d.system) / 1000; })() : procCpuMs(bridge.pid) - cpu0;
+  const cpuMs = kind === 'direct' ? (() => { const d = process.cpuUsage(cpu0); return (d.user + d.system) / 1000; })() : procCpuMs(pids[kind]) - cpu0;
   return { ...r, cpuMs };
 }
 
 const results = [];
 for (const s of SCENARIOS) {
-  await round('direct', s, WARMUP_S);
-  await round('bridged', s, WARMUP_S);
-  const acc = { direct: { done: 0, elapsed: 0, lat: [], cpuMs: 0 }, bridged: { done: 0, elapsed: 0, lat: [], cpuMs: 0 } };
+  for (const kind of WAYS) await round(kind, s, WARMUP_S);
+  const acc = Object.fromEntries(WAYS.map((w) => [w, { done: 0, elapsed: 0, lat: [], cpuMs: 0 }]));
   for (let i = 0; i < ROUNDS; i++) {
-    for (const kind of ['direct', 'bridged']) {
+    for (const kind of WAYS) {
       const r = await round(kind, s, ROUND_S);
       const a = acc[kind];
       a.done += r.done;
@@ -209,42 +221,58 @@ for (const s of SCENARIOS) {
       requests: a.done,
     };
   };
-  const direct = sum(acc.direct);
-  const bridged = sum(acc.bridged);
+  const [bridged, plainWay, direct] = WAYS.map((w) => sum(acc[w]));
   const row = {
     scenario: s.name,
     window: s.window,
-    direct,
     bridged,
+    plain: plainWay,
+    direct,
     ratio: bridged.rps / direct.rps,
+    ratioToPlain: bridged.rps / plainWay.rps,
     cpuRatio: bridged.cpuPerReqMs / direct.cpuPerReqMs,
+    cpuToPlain: bridged.cpuPerReqMs / plainWay.cpuPerReqMs,
     p99AddedMs: bridged.p99 - direct.p99,
+    p99OverPlainMs: bridged.p99 - plainWay.p99,
     bridgeRss: procRss(bridge.pid),
+    plainRss: procRss(plain.pid),
   };
   results.push(row);
-  process.stderr.write(`${s.name}: ${Math.round(direct.rps)} direct, ${Math.round(bridged.rps)} bridged req/s\n`);
+  process.stderr.write(`${s.name}, window ${s.window}: ${Math.round(bridged.rps)} bridged, ${Math.round(plainWay.rps)} plain, ${Math.round(direct.rps)} direct req/s\n`);
 }
 
 const peakRss = procRss(bridge.pid).peak;
+const plainPeakRss = procRss(plain.pid).peak;
 bridge.kill('SIGTERM');
-await once(bridge, 'exit');
+plain.kill('SIGTERM');
+await Promise.all([once(bridge, 'exit'), once(plain, 'exit')]);
 sim.kill('SIGTERM');
 await pool.close();
 wss.close();
 
 const f = (n, d = 0) => n.toFixed(d);
 const mib = (b) => `${f(b / 1048576, 1)} MiB`;
+const us = (ms) => `${f(ms * 1000)}`;
+const mark = (ok) => (ok ? '✓' : '✗');
 const lines = [
-  `| scenario | window | direct req/s | bridged req/s | ratio | direct p50 / p99 / max ms | bridged p50 / p99 / max ms | bridge CPU/req | direct CPU/req | CPU ratio | bridge RSS |`,
-  `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
-  ...results.map((r) =>
-    `| ${r.scenario} | ${r.window} | ${f(r.direct.rps)} | ${f(r.bridged.rps)} | ${f(r.ratio, 2)} | ${f(r.direct.p50, 2)} / ${f(r.direct.p99, 2)} / ${f(r.direct.max, 1)} | ${f(r.bridged.p50, 2)} / ${f(r.bridged.p99, 2)} / ${f(r.bridged.max, 1)} | ${f(r.bridged.cpuPerReqMs * 1000)} µs | ${f(r.direct.cpuPerReqMs * 1000)} µs | ${f(r.cpuRatio, 2)} | ${mib(r.bridgeRss.rss)} |`),
+  '| scenario | window | req/s bridge / plain / direct | CPU µs/req bridge / plain / direct | p99 ms bridge / plain / direct | throughput vs plain, vs direct | CPU vs plain, vs direct | RSS bridge / plain | targets |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...results.map((r) => {
+    // The targets of the round (see the README's Performance section): at every window and size no more CPU per request
+    // than the plain bridge, no less throughput, p99 within 1 ms of it; at 256, 1 KiB: CPU within 1.6x and throughput
+    // at least 0.6 of the direct client's; 1 MiB: throughput at least 0.3 of direct.
+    const t = [r.cpuToPlain <= 1, r.ratioToPlain >= 1, r.p99OverPlainMs <= 1];
+    if (r.window === 256 && r.scenario === 'GET 1 KiB') t.push(r.cpuRatio <= 1.6, r.ratio >= 0.6);
+    if (r.scenario === 'GET 1 MiB') t.push(r.ratio >= 0.3);
+    return `| ${r.scenario} | ${r.window} | ${f(r.bridged.rps)} / ${f(r.plain.rps)} / ${f(r.direct.rps)} | ${us(r.bridged.cpuPerReqMs)} / ${us(r.plain.cpuPerReqMs)} / ${us(r.direct.cpuPerReqMs)} | ${f(r.bridged.p99, 2)} / ${f(r.plain.p99, 2)} / ${f(r.direct.p99, 2)} | ${f(r.ratioToPlain, 2)}, ${f(r.ratio, 2)} | ${f(r.cpuToPlain, 2)}, ${f(r.cpuRatio, 2)} | ${mib(r.bridgeRss.rss)} / ${mib(r.plainRss.rss)} | ${t.map(mark).join('')} |`;
+  }),
 ];
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node.js ${process.version}`;
 console.log(lines.join('\n'));
-console.log(`\nbridge peak RSS ${mib(peakRss)}; ${ROUNDS} rounds of ${ROUND_S} s per way and scenario, alternating; ${machine}`);
+console.log(`\npeak RSS: bridge ${mib(peakRss)}, plain bridge ${mib(plainPeakRss)}; ${ROUNDS} rounds of ${ROUND_S} s per way and scenario, alternating; ${machine}`);
+console.log('targets: CPU/req ≤ plain, req/s ≥ plain, p99 ≤ plain + 1 ms; at window 256, 1 KiB also CPU ≤ 1.6× direct and req/s ≥ 0.6× direct; 1 MiB req/s ≥ 0.3× direct');
 writeFileSync(
   join(root, 'bench', 'results.json'),
-  `${JSON.stringify({ machine, roundSeconds: ROUND_S, rounds: ROUNDS, connections: CONNECTIONS, peakRss, results }, null, 2)}\n`,
+  `${JSON.stringify({ machine, roundSeconds: ROUND_S, rounds: ROUNDS, connections: CONNECTIONS, peakRss, plainPeakRss, results }, null, 2)}\n`,
 );
 process.exit(0);
