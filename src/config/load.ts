@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import convict from 'convict';
 import { ConfigError } from '../errors.js';
 import { resolveBackends, type BackendConfig } from './backends.js';
-import { mayHideSecrets, resolveEndpoints, resolveProxy, redactUrl, safeUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
+import { redactValue } from './redact.js';
+import { resolveEndpoints, resolveProxy, redactUrl, safeUrl, type Endpoint, type ProxyConfig } from './endpoints.js';
 import { expandPath, jsonErrorWhere, readCa, readSecret, readText, type Env } from './files.js';
 import { schemaLeaves } from './leaves.js';
 import { convictSchema, NOTIFICATION_SWITCHES, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
@@ -66,7 +67,8 @@ export interface Loaded {
   warnings: string[];
 }
 
-function readConfigFile(path: string, problems: string[]): Record<string, unknown> | null {
+/** Reads a config file: a JSON object, or null with the problem (never quoting the file) added to `problems`. */
+export function readConfigFile(path: string, problems: string[]): Record<string, unknown> | null {
   const text = readText('config file', path, problems);
   if (text === null) return null;
   let parsed: unknown;
@@ -214,17 +216,6 @@ export function notificationSwitchOn(n: RawConfig['notifications'] | Config['not
   return NOTIFICATION_SWITCHES.find((k) => (n as Record<string, unknown>)[k] === true) ?? null;
 }
 
-/** Keys whose values are never printed, whatever they hold. */
-const SECRET_KEY = /token|password|passwd|secret|apikey|api_key|cookie|authorization|session/i;
-
-/** A value as it may be printed in a problem line: URLs without credentials or query, secrets replaced. */
-function redactValue(v: unknown, depth = 0): unknown {
-  if (typeof v === 'string') return mayHideSecrets(v) ? redactUrl(v) : v;
-  if (depth > 8 || typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map((x) => redactValue(x, depth + 1));
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) ? '[redacted]' : redactValue(x, depth + 1)]));
-}
-
 /** A convict problem line with the value it echoes ("…: value was <JSON>") redacted. */
 function redactProblem(line: string): string {
   const at = line.indexOf(': value was ');
@@ -239,7 +230,6 @@ function redactProblem(line: string): string {
   return `${line.slice(0, at)}: value was ${JSON.stringify(redactValue(value))}`;
 }
 
-/** The effective configuration with secrets replaced, as `check-config` prints it. */
 /** What the start log line says of the configuration: endpoints and backends without secrets. */
 export function startSummary(c: Config): Record<string, unknown> {
   return {
@@ -250,6 +240,7 @@ export function startSummary(c: Config): Record<string, unknown> {
   };
 }
 
+/** The effective configuration with secrets replaced, as `check-config` prints it. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const { configFile, ...rest } = config;
   return {

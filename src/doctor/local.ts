@@ -1,13 +1,13 @@
 // doctor's checks of this host: the secret files, the state directory, and systemd with the
 // unit it would run.
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { credentialName } from '../config/files.js';
 import { join } from 'node:path';
 import type { Env } from '../config/files.js';
 import type { Config } from '../config/load.js';
 import { secretFiles } from '../config/secrets.js';
-import { run, userIds } from '../service/system.js';
+import { serviceState, systemdVersion, unitInForce, userIds } from '../service/system.js';
 import { CREDENTIALS_SINCE, SERVICE_USER } from '../service/unit.js';
 import { fail, ok, skip, warn, type CheckResult } from './report.js';
 
@@ -50,12 +50,9 @@ export interface SecretReader {
 
 /** The unit in force (its drop-ins included) says who reads the secret files; null without a unit. */
 export function secretReader(root = '/'): SecretReader | null {
-  const unit = UNIT_PATHS.map((p) => join(root, p)).find((p) => existsSync(p));
-  if (unit === undefined) return null;
-  let text = readFileSync(unit, 'utf8');
-  const dropins = join(root, '/etc/systemd/system/nbwss-bridge.service.d');
-  if (existsSync(dropins)) for (const f of readdirSync(dropins).filter((n) => n.endsWith('.conf'))) text += `\n${readFileSync(join(dropins, f), 'utf8')}`;
-  const names = [...text.matchAll(/^LoadCredential=([^:\n]+):/gm)].map((m) => m[1] as string);
+  const unit = unitInForce(root);
+  if (unit === null) return null;
+  const names = [...unit.text.matchAll(/^LoadCredential=([^:\n]+):/gm)].map((m) => m[1] as string);
   if (names.length > 0) return { uid: 0, name: 'root (systemd)', credentials: new Set(names) };
   const ids = userIds(root, SERVICE_USER);
   return ids && { uid: ids.uid, name: SERVICE_USER, credentials: null };
@@ -87,28 +84,21 @@ export function unitNeeds(text: string): number {
   return /^Type=exec/m.test(text) ? 240 : 239;
 }
 
-const UNIT_PATHS = ['/etc/systemd/system/nbwss-bridge.service', '/usr/lib/systemd/system/nbwss-bridge.service', '/lib/systemd/system/nbwss-bridge.service'];
-
-/** systemd's version, and whether the unit in force uses only what that version has. */
-export async function checkSystemd(root = '/'): Promise<CheckResult[]> {
-  const r = await run('systemctl', ['--version']);
-  const version = r.code === 0 ? Number(/^systemd (\d+)/m.exec(r.stdout)?.[1] ?? NaN) : NaN;
-  if (Number.isNaN(version)) return [skip('systemd', 'no systemd here (systemctl --version gave nothing): run the bridge under the service manager this host has')];
-  const unit = UNIT_PATHS.map((p) => join(root, p)).find((p) => existsSync(p));
-  if (unit === undefined) return [warn('systemd', `systemd ${version}; no nbwss-bridge unit installed`, 'nbwss-bridge service install')];
-  const text = readFileSync(unit, 'utf8');
-  const needs = unitNeeds(text);
+/**
+ * systemd's version, whether the unit in force uses only what that version has, and the
+ * service's state (`state`: what serviceState said, asked here when not given).
+ */
+export async function checkSystemd(root = '/', state?: string): Promise<CheckResult[]> {
+  const version = await systemdVersion();
+  if (version === null) return [skip('systemd', 'no systemd here (systemctl --version gave nothing): run the bridge under the service manager this host has')];
+  const unit = unitInForce(root);
+  if (unit === null) return [warn('systemd', `systemd ${version}; no nbwss-bridge unit installed`, 'nbwss-bridge service install')];
+  const needs = unitNeeds(unit.text);
   if (version < needs) {
-    return [fail('systemd', `systemd ${version}, but ${unit} uses directives of systemd ${needs} (LoadCredential= and others): the token would never reach the service`, 'nbwss-bridge service install (it writes the unit variant for this systemd)')];
+    return [fail('systemd', `systemd ${version}, but ${unit.path} uses directives of systemd ${needs} (LoadCredential= and others): the token would never reach the service`, 'nbwss-bridge service install (it writes the unit variant for this systemd)')];
   }
-  const out = [ok('systemd', `systemd ${version}; ${unit} fits it (${/^LoadCredential=/m.test(text) ? 'secrets as credentials' : 'secrets read by the service user'})`)];
-  const active = await run('systemctl', ['is-active', 'nbwss-bridge.service']);
-  const state = active.stdout.trim() || 'unknown';
+  const out = [ok('systemd', `systemd ${version}; ${unit.path} fits it (${/^LoadCredential=/m.test(unit.text) ? 'secrets as credentials' : 'secrets read by the service user'})`)];
+  state ??= await serviceState();
   out.push(state === 'active' ? ok('systemd', 'nbwss-bridge.service is active') : warn('systemd', `nbwss-bridge.service is ${state}`, 'systemctl status nbwss-bridge; journalctl -u nbwss-bridge -n 50'));
   return out;
-}
-
-/** Whether nbwss-bridge.service runs now. */
-export async function serviceActive(): Promise<boolean> {
-  return (await run('systemctl', ['is-active', '--quiet', 'nbwss-bridge.service'])).code === 0;
 }

@@ -7,15 +7,10 @@ import type { Config } from '../config/load.js';
 import { silentLogger } from '../log/logger.js';
 import { RestClient } from '../rest/client.js';
 import { probeOrigin } from '../rest/probe.js';
+import { certificateNames, daysLeft } from '../rest/tls-facts.js';
 import { fail, ok, skip, warn, type CheckResult } from './report.js';
 
 const TIMEOUT_MS = 10_000;
-
-function names(cert: { subjectaltname?: string; subject?: { CN?: string | string[] } } | null): string[] {
-  if (!cert) return [];
-  if (cert.subjectaltname) return cert.subjectaltname.split(/,\s*/).map((n) => n.replace(/^(DNS|IP Address):/, ''));
-  return cert.subject?.CN ? [String(cert.subject.CN)] : [];
-}
 
 /** The fix for a REST API that cannot be reached, by the socket's code. */
 export function fixFor(code: string | null, b: BackendConfig, shown: string[], index = 0): string {
@@ -34,11 +29,11 @@ async function checkBackend(b: BackendConfig, config: Config): Promise<CheckResu
   const https = b.baseUrl.startsWith('https:');
   const check = https ? 'rest-tls' : 'rest-tcp';
   const probe = await probeOrigin(b.baseUrl, { ca: b.ca, servername: b.servername, timeoutMs: TIMEOUT_MS });
-  const shown = names(probe.certificate);
+  const shown = probe.certificate ? certificateNames(probe.certificate) : [];
   if (probe.error !== null) return [fail(check, probe.error, fixFor(probe.code, b, shown, config.backends.indexOf(b)), target)];
   const out: CheckResult[] = [];
   if (https && probe.certificate) {
-    const days = Math.floor((Date.parse(probe.certificate.valid_to) - Date.now()) / 86_400_000);
+    const days = daysLeft(probe.certificate);
     const said = `trusted certificate for ${shown.join(', ')}${b.servername ? ` (checked as ${b.servername})` : ''}, ${days} days left`;
     out.push(days < 30 ? warn(check, said, 'renew the REST API\'s certificate soon', target) : ok(check, said, target));
   } else {

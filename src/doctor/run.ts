@@ -3,7 +3,8 @@
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { checkEndpoint } from './cloud.js';
-import { checkSecrets, checkStateDir, checkSystemd, secretReader, serviceActive } from './local.js';
+import { serviceState } from '../service/system.js';
+import { checkSecrets, checkStateDir, checkSystemd, secretReader } from './local.js';
 import { fail, ok, warn, type CheckResult } from './report.js';
 import { checkRest } from './rest.js';
 
@@ -19,7 +20,9 @@ export interface DoctorOptions {
 
 export async function runDoctor(load: LoadOptions, opts: DoctorOptions = {}): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
-  const systemd = opts.systemd === false ? Promise.resolve([]) : checkSystemd();
+  // Asked once: the systemd check reports it, and a running service's session is left alone.
+  const state = opts.systemd === false ? Promise.resolve(null) : serviceState();
+  const systemd = state.then((s) => (s === null ? [] : checkSystemd('/', s)));
   let loaded;
   try {
     loaded = loadConfig(load);
@@ -32,7 +35,7 @@ export async function runDoctor(load: LoadOptions, opts: DoctorOptions = {}): Pr
   out.push(ok('config', `${config.configFile ?? 'no config file (defaults, environment and flags)'} is valid: ${config.cloud.endpoints.length} endpoint(s), ${config.backends.length} backend(s)`));
   for (const w of warnings) out.push(warn('config', w, 'remove or correct it'));
   out.push(...checkSecrets(config, load.env, opts.systemd === false ? null : secretReader()), checkStateDir(config), ...(await systemd));
-  const connect = opts.connect ?? !(opts.systemd !== false && (await serviceActive()));
+  const connect = opts.connect ?? (await state) !== 'active';
   const [cloud, rest] = await Promise.all([Promise.all(config.cloud.endpoints.map((e) => checkEndpoint(e, config, connect))), checkRest(config)]);
   return [...out, ...cloud.flat(), ...rest];
 }

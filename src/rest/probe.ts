@@ -1,7 +1,7 @@
 // A cheap check that a REST API can be reached: a TCP connection and, for https, a TLS handshake
 // verified as calls verify it (the extra CA, the expected name), then closed. No HTTP request is
 // made, so the REST API's logs and audit trail see nothing. Used for readiness and by doctor.
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, rootCertificates, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { mapRestError } from './client.js';
 import { certificateFacts } from './tls-facts.js';
@@ -40,7 +40,7 @@ export function probeOrigin(baseUrl: string, opts: ProbeOptions): Promise<ProbeR
     };
     const timer = setTimeout(() => done(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), opts.timeoutMs);
     if (https) {
-      const servername = opts.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
+      const servername = opts.servername ?? (isIP(host) ? undefined : host); // SNI names a host, never an address
       // Checked here rather than by the handshake, so that the certificate can be reported whatever is wrong with it.
       const tls = tlsConnect({ host, port, rejectUnauthorized: false, ...(servername ? { servername } : {}), ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}) }, () => {
         const facts = certificateFacts(tls, opts.servername ?? host);

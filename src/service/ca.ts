@@ -5,6 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { subjectAltNames } from '../rest/tls-facts.js';
 
 export const CACERT_PATH = '/netbackup/security/cacert';
 
@@ -87,8 +88,8 @@ export function fetchCa(baseUrl: string, timeoutMs = 15_000): Promise<FetchedCa>
 export function serverFacts(ca: FetchedCa): { signed: boolean; names: string[]; addresses: string[] } | null {
   if (!ca.server) return null;
   const leaf = new X509Certificate(ca.server);
-  const sans = (leaf.subjectAltName ?? '').split(/,\s*/);
-  const names = sans.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
-  const addresses = sans.filter((n) => n.startsWith('IP Address:')).map((n) => n.slice(11));
+  const sans = subjectAltNames(leaf.subjectAltName);
+  const names = sans.filter((e) => e.kind === 'DNS').map((e) => e.value);
+  const addresses = sans.filter((e) => e.kind === 'IP Address').map((e) => e.value);
   return { signed: leaf.verify(new X509Certificate(ca.pem).publicKey), names, addresses };
 }

@@ -57,11 +57,6 @@ export function mapPaths(config: JsonObject, map: (path: string) => string): Jso
   return out;
 }
 
-/** `config` with every file path it names moved under `root`. */
-export function underRoot(config: JsonObject, root: string): JsonObject {
-  return mapPaths(config, (p) => join(root, p));
-}
-
 /**
  * Loads `config` as `run` would, before anything is written: the files install is about to
  * write (`staged`, by path) are read from a scratch copy, every other path under `root`.
@@ -82,23 +77,4 @@ export function checkPlanned(config: JsonObject, root: string, staged: ReadonlyM
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Loads `config` as `run` would, its paths read under `root` (the files written already). */
-export function checkUnderRoot(config: JsonObject, root: string): Config {
-  return checkPlanned(config, root).config;
-}
-
-/** Keys whose values are never printed. */
-const SECRET_KEY = /token|password|passwd|secret|apikey|api_key|cookie|authorization|session/i;
-
-/** A configuration as it may be printed: secret values and credentials in URLs replaced. */
-export function redactedJson(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') {
-    if (SECRET_KEY.test(key) && !key.endsWith('File')) return '[redacted]';
-    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
-  }
-  if (Array.isArray(value)) return value.map((v) => redactedJson(v, key));
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactedJson(v, k)]));
-  return value;
 }

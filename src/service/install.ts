@@ -1,16 +1,16 @@
 // `nbwss-bridge service install`: from flags and a token on standard input to a running, checked
 // service. Every step is said before it is done (and only said with --dry-run); under --root the
 // files go below that directory and systemctl is not run.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Config } from '../config/load.js';
-import { credentialName, jsonErrorWhere } from '../config/files.js';
+import { existsSync } from 'node:fs';
+import { readConfigFile, type Config } from '../config/load.js';
+import { credentialName } from '../config/files.js';
 import { secretFiles } from '../config/secrets.js';
 import { ConfigError } from '../errors.js';
 import { fetchCa, normalizeFingerprint, serverFacts, type FetchedCa } from './ca.js';
-import { checkPlanned, redactedJson, withFlags, type JsonObject } from './config-file.js';
+import { checkPlanned, withFlags, type JsonObject } from './config-file.js';
+import { redactValue } from '../config/redact.js';
 import { InstallError } from './errors.js';
-import { checkTarget, makeDir, ownSecret, userIds, writeFileAs, type Ids } from './system.js';
+import { atRoot as at, checkPath, makeDir, ownSecret, userIds, writeFileAs, type Ids } from './system.js';
 import { CONFIG_FILE, CREDENTIALS_SINCE, renderUnit, SERVICE_USER, variantFor, type UnitVariant } from './unit.js';
 
 export const PATHS = {
@@ -47,23 +47,13 @@ export interface InstallOptions {
 
 export { InstallError };
 
-const at = (root: string, path: string) => (root === '/' ? path : join(root, path));
-
+/** The configuration file installed under `path`, or null when there is none; one that cannot be read stops the install. */
 export function readJson(path: string): JsonObject | null {
   if (!existsSync(path)) return null;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InstallError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  try {
-    const json = JSON.parse(text) as unknown;
-    if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as JsonObject;
-  } catch (err) {
-    throw new InstallError(`${path} is not valid JSON (${jsonErrorWhere(err)}); fix or remove it first`);
-  }
-  throw new InstallError(`${path} must hold a JSON object; fix or remove it first`);
+  const problems: string[] = [];
+  const json = readConfigFile(path, problems);
+  if (json === null) throw new InstallError(`${problems.join('; ')}; fix or remove it first`);
+  return json;
 }
 
 /** The configuration to write: the one there (or none) with the flags set, and the paths install manages. */
@@ -178,7 +168,7 @@ export async function install(o: InstallOptions, io: ServiceIo): Promise<void> {
     say(`write ${PATHS.dir} (0750, root:${SERVICE_USER}) and ${PATHS.state} (0700, ${SERVICE_USER})`);
     if (managesToken && !hasToken) say(`write the endpoint token read from standard input to ${PATHS.token} (0600, ${variant === 'files' ? SERVICE_USER : 'root; handed over by systemd'})`);
     say(`write ${PATHS.config} (0640, root:${SERVICE_USER}):`);
-    io.out(JSON.stringify(redactedJson(config), null, 2));
+    io.out(JSON.stringify(redactValue(config, true), null, 2));
     say(`write ${PATHS.unit} (variant ${variant}), check the configuration, then systemctl daemon-reload, enable and restart nbwss-bridge`);
     return;
   }
@@ -212,7 +202,7 @@ export async function install(o: InstallOptions, io: ServiceIo): Promise<void> {
   // Every target checked before the first write: a symlink anywhere (a masked unit among them) stops it all.
   for (const target of [PATHS.dir, PATHS.state, PATHS.token, PATHS.ca, PATHS.config, PATHS.unit]) {
     try {
-      checkTarget(at(o.root, target));
+      checkPath(at(o.root, target));
     } catch (err) {
       if (target === PATHS.unit && err instanceof InstallError) throw new InstallError(`${PATHS.unit} is a symbolic link (is the unit masked? systemctl unmask nbwss-bridge); nothing was written`);
       throw err;

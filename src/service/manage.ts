@@ -1,12 +1,10 @@
 // `service uninstall` and `service rotate-token`: the other two things an operator does to the
 // installed service.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { checkToken, InstallError, PATHS, readJson, type ServiceIo } from './install.js';
-import { removePath, userIds, writeFileAs } from './system.js';
+import { atRoot as at, removePath, unitInForce, userIds, writeFileAs } from './system.js';
 import { SERVICE_USER } from './unit.js';
-
-const at = (root: string, path: string) => (root === '/' ? path : join(root, path));
 
 export interface ManageOptions {
   root: string;
@@ -58,8 +56,7 @@ export async function rotateToken(o: ManageOptions, io: ServiceIo): Promise<void
   const source = tokenSource(o.root);
   const token = o.dryRun ? 'x' : (await io.readToken(true)).replace(/\r?\n$/, '');
   if (token === '') throw new InstallError('no token on standard input: nbwss-bridge service rotate-token < new-token-file');
-  const unitFile = [PATHS.unit, '/usr/lib/systemd/system/nbwss-bridge.service', '/lib/systemd/system/nbwss-bridge.service'].map((p) => at(o.root, p)).find((p) => existsSync(p));
-  const credentials = unitFile !== undefined && /^LoadCredential=/m.test(readFileSync(unitFile, 'utf8'));
+  const credentials = /^LoadCredential=/m.test(unitInForce(o.root)?.text ?? '');
   if (!o.dryRun) checkToken(token);
   const before = existsSync(at(o.root, source)) ? statSync(at(o.root, source)) : null;
   // A new file is the service user's where the service reads it itself (before systemd 247), root's where systemd does.

@@ -4,7 +4,7 @@
 // mode and owner set on the open file whatever the umask.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InstallError } from './errors.js';
 
@@ -38,6 +38,28 @@ export function run(cmd: string, args: readonly string[]): Promise<{ code: numbe
   });
 }
 
+/** `path` under the filesystem root `root` ('/' is this host's). */
+export const atRoot = (root: string, path: string): string => (root === '/' ? path : join(root, path));
+
+/** Where a unit of nbwss-bridge may be, the one systemd prefers first. */
+const UNIT_PATHS = ['/etc/systemd/system/nbwss-bridge.service', '/usr/lib/systemd/system/nbwss-bridge.service', '/lib/systemd/system/nbwss-bridge.service'];
+const DROP_INS = '/etc/systemd/system/nbwss-bridge.service.d';
+
+/** The unit systemd uses for nbwss-bridge under `root`, its drop-ins appended to its text; null when there is none. */
+export function unitInForce(root: string): { path: string; text: string } | null {
+  const path = UNIT_PATHS.map((p) => atRoot(root, p)).find((p) => existsSync(p));
+  if (path === undefined) return null;
+  let text = readFileSync(path, 'utf8');
+  const dir = atRoot(root, DROP_INS);
+  if (existsSync(dir)) for (const f of readdirSync(dir).filter((n) => n.endsWith('.conf')).sort()) text += `\n${readFileSync(join(dir, f), 'utf8')}`;
+  return { path, text };
+}
+
+/** What `systemctl is-active nbwss-bridge.service` says: active, inactive, failed …, or unknown. */
+export async function serviceState(): Promise<string> {
+  return (await run('systemctl', ['is-active', 'nbwss-bridge.service'])).stdout.trim() || 'unknown';
+}
+
 /** The version `systemctl --version` names ("systemd 239 (239-78.el8)"), or null without systemd. */
 export async function systemdVersion(): Promise<number | null> {
   const r = await run('systemctl', ['--version']);
@@ -63,7 +85,7 @@ export function selfCommand(sea: boolean, argv1 = process.argv[1]): string[] {
  * others (without the sticky bit) or by a group other than root's. The last component is
  * checked too unless `final` is false (a path about to be removed may itself be a link).
  */
-function checkPath(path: string, final = true): void {
+export function checkPath(path: string, final = true): void {
   const parts: string[] = [];
   for (let p = path; p !== dirname(p); p = dirname(p)) parts.push(p);
   const uid = process.getuid?.() ?? 0;
@@ -85,11 +107,6 @@ function checkPath(path: string, final = true): void {
       throw new InstallError(`${q} can be changed by another user (owner uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}); refusing to write below it`);
     }
   }
-}
-
-/** Checks a path before anything is written: see checkPath. */
-export function checkTarget(path: string): void {
-  checkPath(path);
 }
 
 /** Writes a file atomically (a fresh temporary beside it, synced, then renamed), created with its mode and owner. */

@@ -10,7 +10,8 @@ import { loadConfig } from '../../src/config/load.js';
 import { credentialName } from '../../src/config/files.js';
 import { checkSecrets, checkStateDir } from '../../src/doctor/local.js';
 import { caFromAnswer, normalizeFingerprint, type FetchedCa } from '../../src/service/ca.js';
-import { redactedJson, setKey, underRoot, withFlags } from '../../src/service/config-file.js';
+import { mapPaths, setKey, withFlags } from '../../src/service/config-file.js';
+import { redactValue } from '../../src/config/redact.js';
 import { install, InstallError, plannedConfig, type InstallOptions, type ServiceIo } from '../../src/service/install.js';
 import { rotateToken, uninstall } from '../../src/service/manage.js';
 import { checkRoot, ownSecret, writeFileAs } from '../../src/service/system.js';
@@ -133,7 +134,7 @@ describe('the configuration install writes', () => {
   });
 
   it('moves every path it names under another root for the check', () => {
-    const c = underRoot({ cloud: { tokenFile: '/etc/t', endpoints: [{ tokenFile: '/etc/e' }] }, rest: { caFile: '/etc/ca' }, backends: [{ caFile: '/b/ca', auth: { passwordFile: '/b/pw', username: 'u' } }], state: { dir: 'relative' } }, '/r');
+    const c = mapPaths({ cloud: { tokenFile: '/etc/t', endpoints: [{ tokenFile: '/etc/e' }] }, rest: { caFile: '/etc/ca' }, backends: [{ caFile: '/b/ca', auth: { passwordFile: '/b/pw', username: 'u' } }], state: { dir: 'relative' } }, (p) => join('/r', p));
     expect(c).toEqual({ cloud: { tokenFile: '/r/etc/t', endpoints: [{ tokenFile: '/r/etc/e' }] }, rest: { caFile: '/r/etc/ca' }, backends: [{ caFile: '/r/b/ca', auth: { passwordFile: '/r/b/pw', username: 'u' } }], state: { dir: 'relative' } });
     const o: Record<string, unknown> = { a: 'x' };
     setKey(o, 'a.b', 1);
@@ -298,18 +299,20 @@ describe('doctor on secret owners', () => {
 
 describe('the rest of the plan', () => {
   it('prints a configuration with secrets and URL credentials redacted', () => {
-    expect(redactedJson({ cloud: { token: 'tok', tokenFile: '/etc/t', proxy: 'http://u:pw@proxy:3128', url: 'wss://c/x' }, backends: [{ auth: { password: 'p', passwordFile: '/p' } }], queue: { concurrency: 3 } })).toEqual({
-      cloud: { token: '[redacted]', tokenFile: '/etc/t', proxy: 'http://***@proxy:3128', url: 'wss://c/x' },
+    expect(redactValue({ cloud: { token: 'tok', tokenFile: '/etc/t', proxy: 'http://u:pw@proxy:3128', url: 'wss://c/x' }, backends: [{ auth: { password: 'p', passwordFile: '/p' } }], queue: { concurrency: 3 } }, true)).toEqual({
+      cloud: { token: '[redacted]', tokenFile: '/etc/t', proxy: 'http://***@proxy:3128/', url: 'wss://c/x' },
       backends: [{ auth: { password: '[redacted]', passwordFile: '/p' } }],
       queue: { concurrency: 3 },
     });
+    // In problem lines, file keys are replaced like every secret key.
+    expect(redactValue({ cloud: { tokenFile: '/etc/t' } })).toEqual({ cloud: { tokenFile: '[redacted]' } });
   });
 
   it('plans a real install and uninstall on this host as a dry run, running nothing', async () => {
     const i = io();
     await install(base('/', { dryRun: true, variant: 'files', overrides: { 'cloud.url': 'wss://c.example.net/x', 'cloud.proxy': 'http://u:secret-pw@proxy:3128' } }), i.sio);
     expect(i.exec).toEqual([]);
-    expect(i.lines.join('\n')).toContain('"proxy": "http://***@proxy:3128"');
+    expect(i.lines.join('\n')).toContain('"proxy": "http://***@proxy:3128/"');
     expect(i.lines.join('\n')).not.toContain('secret-pw');
     const u = io();
     await uninstall({ root: '/', dryRun: true, purge: true }, u.sio);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkUnderRoot } from '../../src/service/config-file.js';
+import { checkPlanned } from '../../src/service/config-file.js';
 import { childEnv } from '../support/cli-env.js';
 import { httpsServer, TEST_CA, TEST_CA2_FILE, type TestCert } from '../support/tls.js';
 
@@ -96,7 +96,7 @@ describe('service install --root', () => {
     expect(readFileSync(at('etc/nbwss-bridge/netbackup-ca.pem'), 'utf8')).toBe(TEST_CA.endsWith('\n') ? TEST_CA : `${TEST_CA}\n`);
     const config = JSON.parse(readFileSync(at('etc/nbwss-bridge/config.json'), 'utf8'));
     expect(config).toMatchObject({ cloud: { url: 'wss://cloud.example.net/nbwss/endpoint', tokenFile: '/etc/nbwss-bridge/token' }, rest: { caFile: '/etc/nbwss-bridge/netbackup-ca.pem' }, state: { dir: '/var/lib/nbwss-bridge' } });
-    expect(checkUnderRoot(config, at('')).cloud.token).toBe('the-endpoint-token');
+    expect(checkPlanned(config, at('')).config.cloud.token).toBe('the-endpoint-token');
     const unit = readFileSync(at('etc/systemd/system/nbwss-bridge.service'), 'utf8');
     expect(unit).toContain(`(variant: ${variant}`);
     expect(unit).toMatch(/^RestartPreventExitStatus=2$/m);
