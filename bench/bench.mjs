@@ -8,7 +8,8 @@
 //   npm run bench                 # the full run, about four minutes
 //   npm run bench -- --quick      # about half a minute
 //   npm run bench -- --seconds 5  # longer rounds
-//   npm run bench -- --only 'GET 1 KiB' --windows 256 --profile /tmp/prof   # one scenario, the bridge under --cpu-prof
+//   npm run bench -- --only 'GET 1 KiB' --windows 256 --profile /tmp/prof   # one scenario, both bridges under --cpu-prof
+//   node bench/profile-summary.mjs /tmp/prof                                 # where the microseconds go, per request
 //
 // Prints a Markdown table and writes the figures to bench/results.json.
 import { spawn } from 'node:child_process';
@@ -122,8 +123,11 @@ wss.on('connection', (ws, req) => {
 });
 
 // ---- the bridge, configured only by NBWSS_* variables ------------------------------------
-const profiling = [...(opt.profile ? ['--cpu-prof', `--cpu-prof-dir=${opt.profile}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
-const bridge = spawn(process.execPath, [...profiling, join(root, 'bin', 'nbwss-bridge'), 'run'], {
+const profiling = (way) => [
+  ...(opt.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(opt.profile, way)}`] : []),
+  ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+];
+const bridge = spawn(process.execPath, [...profiling('bridged'), join(root, 'bin', 'nbwss-bridge'), 'run'], {
   cwd: root,
   env: {
     PATH: process.env.PATH,
@@ -137,7 +141,7 @@ const bridge = spawn(process.execPath, [...profiling, join(root, 'bin', 'nbwss-b
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
-const plain = spawn(process.execPath, [join(root, 'bench', 'plain-bridge.mjs')], {
+const plain = spawn(process.execPath, [...profiling('plain'), join(root, 'bench', 'plain-bridge.mjs')], {
   cwd: root,
   env: { PATH: process.env.PATH, PLAIN_CLOUD_URL: `ws://127.0.0.1:${wss.address().port}/plain`, PLAIN_REST_URL: restUrl, PLAIN_CONNECTIONS: String(CONNECTIONS) },
   stdio: ['ignore', 'inherit', 'inherit'],
@@ -192,11 +196,16 @@ async function round(kind, s, seconds) {
     const self = process.cpuUsage(self0);
     process.stderr.write(`  bridge threads ms: ${Object.entries(t1).map(([t, v]) => v - (t0[t] ?? 0)).filter((v) => v > 0).join(' ')}; load process ${Math.round((self.user + self.system) / 1000)} ms; ${r.done} req in ${r.elapsed.toFixed(1)} s\n`);
   }
+  served[kind] += r.done;
   const cpuMs = kind === 'direct' ? (() => { const d = process.cpuUsage(cpu0); return (d.user + d.system) / 1000; })() : procCpuMs(pids[kind]) - cpu0;
   return { ...r, cpuMs };
 }
 
 const results = [];
+/** Requests each way served over the whole run, warm-ups included: what a profile covers. */
+const served = { bridged: 0, plain: 0, direct: 0 };
+/** The load's span on the monotonic clock that CPU profiles are stamped with, in µs: startup is left out of a profile's summary. */
+const span = { from: Number(process.hrtime.bigint() / 1000n), to: 0 };
 for (const s of SCENARIOS) {
   for (const kind of WAYS) await round(kind, s, WARMUP_S);
   const acc = Object.fromEntries(WAYS.map((w) => [w, { done: 0, elapsed: 0, lat: [], cpuMs: 0 }]));
@@ -241,6 +250,7 @@ for (const s of SCENARIOS) {
   process.stderr.write(`${s.name}, window ${s.window}: ${Math.round(bridged.rps)} bridged, ${Math.round(plainWay.rps)} plain, ${Math.round(direct.rps)} direct req/s\n`);
 }
 
+span.to = Number(process.hrtime.bigint() / 1000n);
 const peakRss = procRss(bridge.pid).peak;
 const plainPeakRss = procRss(plain.pid).peak;
 bridge.kill('SIGTERM');
@@ -249,6 +259,8 @@ await Promise.all([once(bridge, 'exit'), once(plain, 'exit')]);
 sim.kill('SIGTERM');
 await pool.close();
 wss.close();
+
+if (opt.profile) writeFileSync(join(opt.profile, 'served.json'), `${JSON.stringify({ ...served, span })}\n`);
 
 const f = (n, d = 0) => n.toFixed(d);
 const mib = (b) => `${f(b / 1048576, 1)} MiB`;

@@ -74,8 +74,10 @@ export class Backend implements RouteTarget {
     });
     const allow = responseAllowlist(cfg.auth.type);
     const auth = this.#auth;
-    const signed = compose<HttpResult>((call) => this.#client.call(call), [signing(auth)]);
-    const shaped: Send<CommandResponsePayload> = async (call) => toPayload(await signed(call));
+    const direct: Send = (call) => this.#client.call(call);
+    // A profile that does not sign (passthrough) leaves every call and answer as it is: no layer for it.
+    const signed = spec.signs ? compose(direct, [signing(auth)]) : direct;
+    const shaped: Send<CommandResponsePayload> = (call) => signed(call).then(toPayload);
     this.#send = compose(shaped, allow === null ? [] : [filtering({
       backend: cfg.name, allow, secrets: () => auth.secrets(), maxBytes: cfg.maxResponseBytes, log,
       redacted: (hits) => telemetry.secretsRedacted(cfg.name, hits),
@@ -169,10 +171,9 @@ export class Router implements Routing {
     if (!backend) {
       return { ok: false, error: new AnsweredError('NBW_ERR_POLICY_URI', `uri reaches no backend (mounts: ${this.backends.map((b) => b.mount).join(', ')})`) };
     }
-    for (const m of new Set([method, backend.methodSent(method)])) {
-      const refused = backend.policy.checkMethod(m);
-      if (refused) return { ok: false, error: refused };
-    }
+    const sent = backend.methodSent(method);
+    const refused = backend.policy.checkMethod(method) ?? (sent === method ? null : backend.policy.checkMethod(sent));
+    if (refused) return { ok: false, error: refused };
     const checked = backend.policy.checkParsed(u, backend.mountSegments.length);
     return checked.ok ? { ok: true, path: checked.path, backend } : checked;
   }

@@ -7,6 +7,7 @@ import { RETRY_AFTER_HINT_S } from '../retry.js';
 import { AnsweredError } from '../errors.js';
 import type { HttpResult } from '../rest/client.js';
 import { encodeBody } from './body.js';
+import { readCommandRequest } from './command.js';
 import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from './depth.js';
 import {
   CommandRequest,
@@ -119,6 +120,8 @@ export function decodeMessage(msg: Record<string, unknown>): Inbound {
   }
   if (type === 'COMMAND') {
     if (subType === 'RESPONSE') return { kind: 'drop', reason: 'stray COMMAND RESPONSE', id };
+    const common = readCommandRequest(msg);
+    if (common) return { kind: 'command', command: common };
     const parsed = CommandRequest.safeParse(msg);
     if (parsed.success) return { kind: 'command', command: parsed.data };
     return {

@@ -16,10 +16,11 @@ export const MAX_ID_LENGTH = 1024;
 /** Longest uri the bridge accepts. */
 export const MAX_URI_LENGTH = 16 * 1024;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** An HTTP token: what a header name may be. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What HTTP allows in a field value: HTAB, visible ASCII and space, and obs-text (0x80-0xFF); any other control character or code point above 0xFF is refused. */
 // eslint-disable-next-line no-control-regex
-const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+export const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export const Id = z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`);
 export const Version = z.literal(PROTOCOL_VERSION, { error: `must be "${PROTOCOL_VERSION}"` });

@@ -85,7 +85,8 @@ class Call implements Dispatcher.DispatchHandler {
   #size = 0;
   /** A HEAD answer: its content-length describes the resource, not a body that follows. */
   readonly #head: boolean;
-  timer: NodeJS.Timeout | undefined;
+  /** When the call times out, in performance.now() milliseconds. */
+  deadline = 0;
 
   constructor(client: RestClient, head: boolean, resolve: (res: HttpResult) => void, reject: (err: AnsweredError) => void) {
     this.#client = client;
@@ -146,7 +147,9 @@ class Call implements Dispatcher.DispatchHandler {
 
 /**
  * The undici-backed RestCaller. Calls go through `Pool.dispatch` with a handler of our own:
- * the response is collected straight into a list of chunks, with no stream or AbortSignal per call.
+ * the response is collected straight into a list of chunks, with no stream, AbortSignal or
+ * timer per call. Every call has the same time limit, so the calls in flight, in the order
+ * they started, are also in the order they time out: one timer, set for the oldest, is enough.
  */
 export class RestClient implements RestCaller {
   readonly #pool: Pool;
@@ -154,7 +157,10 @@ export class RestClient implements RestCaller {
   readonly #basePath: string;
   readonly #timeoutMs: number;
   readonly maxBytes: number;
+  /** Calls in flight, oldest first: in the order of their deadlines. */
   readonly #active = new Set<Call>();
+  /** Set for the oldest call's deadline, or later; null when none is set. */
+  #sweep: NodeJS.Timeout | null = null;
 
   constructor(opts: RestClientOptions) {
     const base = new URL(opts.baseUrl);
@@ -179,8 +185,9 @@ export class RestClient implements RestCaller {
   call(req: RestCall): Promise<HttpResult> {
     return new Promise((resolve, reject) => {
       const call = new Call(this, req.method === 'HEAD', resolve, reject);
+      call.deadline = performance.now() + this.#timeoutMs;
       this.#active.add(call);
-      call.timer = setTimeout(() => call.abort(this.#timeout()), this.#timeoutMs);
+      this.#sweep ??= this.#arm(this.#timeoutMs);
       const withBody = req.body !== undefined && req.method !== 'GET' && req.method !== 'HEAD';
       this.#pool.dispatch(
         { path: this.#basePath + req.path, method: req.method, headers: req.headers, body: withBody ? (req.body as string) : null },
@@ -197,17 +204,44 @@ export class RestClient implements RestCaller {
   /** Closes the connections once the calls running are done. */
   async close(): Promise<void> {
     await this.#pool.close();
+    this.#disarm();
   }
 
   /** Closes the connections at once: calls running, and connections still being made, fail. */
   async destroy(): Promise<void> {
     await this.#pool.destroy();
+    this.#disarm();
   }
 
-  /** @internal A call settled. */
+  /** @internal A call settled. The timer stays set: a call that starts soon after reuses it. */
   done(call: Call): void {
-    clearTimeout(call.timer);
     this.#active.delete(call);
+  }
+
+  /**
+   * The timer is not held against the process: a call in flight holds it through its socket,
+   * and a client with nothing in flight must not keep a process alive for up to rest.timeoutMs.
+   */
+  #arm(ms: number): NodeJS.Timeout {
+    return setTimeout(() => this.#expire(), ms).unref();
+  }
+
+  #disarm(): void {
+    if (this.#sweep) clearTimeout(this.#sweep);
+    this.#sweep = null;
+  }
+
+  /** Times out every call past its deadline, then sets the timer for the oldest left. */
+  #expire(): void {
+    this.#sweep = null;
+    const now = performance.now();
+    for (const call of this.#active) {
+      if (call.deadline > now) {
+        this.#sweep = this.#arm(call.deadline - now);
+        return;
+      }
+      call.abort(this.#timeout()); // settles it: it leaves #active
+    }
   }
 
   /** @internal */

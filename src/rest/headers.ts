@@ -47,10 +47,13 @@ const isOverride = (name: string) => {
   return OVERRIDES.has(n) || n.startsWith('x-forwarded-');
 };
 
-/** Names listed in a Connection header are hop-by-hop too (RFC 9110, 7.6.1). */
-function connectionListed(value: string | undefined): Set<string> {
+/**
+ * Names listed in a Connection header are hop-by-hop too (RFC 9110, 7.6.1). Null when it lists
+ * none beyond what is hop-by-hop anyway: "keep-alive" and "close", what nearly every message says.
+ */
+function connectionListed(value: string | undefined): Set<string> | null {
+  if (value === undefined || value === '' || value === 'keep-alive' || value === 'close') return null;
   const out = new Set<string>();
-  if (!value) return out;
   for (const name of value.split(',')) {
     const n = name.trim().toLowerCase();
     if (n) out.add(n);
@@ -58,23 +61,25 @@ function connectionListed(value: string | undefined): Set<string> {
   return out;
 }
 
-const isHopByHop = (name: string, listed: Set<string>) => HOP_BY_HOP.has(name) || name.startsWith('proxy-') || listed.has(name);
+const isHopByHop = (name: string) => HOP_BY_HOP.has(name) || name.startsWith('proxy-');
 
 /**
- * The envelope's headers as sent to the REST API: lower-case names; hop-by-hop, method-override,
- * URL-rewrite and forwarding headers dropped; repeated names (differing only in case) joined with ", ".
+ * The envelope's headers as sent to the REST API: lower-case names; hop-by-hop (including the
+ * names every Connection header lists), method-override, URL-rewrite and forwarding headers
+ * dropped; repeated names (differing only in case) joined with ", ".
  */
 export function requestHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   let connection: string | undefined;
-  for (const name in headers) if (name.toLowerCase() === 'connection') connection = headers[name];
-  const listed = connectionListed(connection);
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const name in headers) {
     const lower = name.toLowerCase();
-    if (isHopByHop(lower, listed) || REQUEST_OWNED.has(lower) || isOverride(lower)) continue;
     const value = headers[name] as string;
+    if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+    if (isHopByHop(lower) || REQUEST_OWNED.has(lower) || isOverride(lower)) continue;
     out[lower] = lower in out ? `${out[lower]}, ${value}` : value;
   }
+  const listed = connectionListed(connection);
+  if (listed) for (const name of listed) delete out[name];
   return out;
 }
 
@@ -97,7 +102,7 @@ export function responseHeaders(headers: Readonly<Record<string, string | string
   for (const name in headers) {
     const value = headers[name];
     const lower = name.toLowerCase();
-    if (value === undefined || (isHopByHop(lower, listed) && !(head && lower === 'content-length'))) continue;
+    if (value === undefined || ((isHopByHop(lower) || listed?.has(lower) === true) && !(head && lower === 'content-length'))) continue;
     const v = Array.isArray(value) ? value.join(JOINED_BY_LINE.has(lower) ? '\n' : ', ') : value;
     out[lower] = lower in out ? `${out[lower]}${JOINED_BY_LINE.has(lower) ? '\n' : ', '}${v}` : v;
   }

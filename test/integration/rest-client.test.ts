@@ -121,6 +121,25 @@ describe('RestClient', () => {
     expect(err.message).toMatch(/timed out after 300 ms/);
   });
 
+  it('times each call out by its own start, with one timer for all of them', async () => {
+    const { client } = await setup((req, res) => {
+      if (req.url?.endsWith('/ok')) sendJson(res, 200, { ok: true });
+    }, { timeoutMs: 400, connections: 4 });
+    const settled: string[] = [];
+    const track = (name: string, p: Promise<unknown>) => p.then(() => settled.push(`${name} ok`), (e: AnsweredError) => settled.push(`${name} ${e.code}`));
+    const first = track('first', client.call(GET));
+    await new Promise((r) => setTimeout(r, 200));
+    const second = track('second', client.call(GET));
+    await track('quick', client.call({ ...GET, path: '/ok' }));
+    await first;
+    expect(settled).toEqual(['quick ok', 'first NBW_ERR_REST_TIMEOUT']); // the second one's time is not up yet
+    await second;
+    expect(settled).toEqual(['quick ok', 'first NBW_ERR_REST_TIMEOUT', 'second NBW_ERR_REST_TIMEOUT']);
+    // Idle, then busy again: a call started later still gets its limit.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await failure(client.call(GET))).toMatchObject({ code: 'NBW_ERR_REST_TIMEOUT' });
+  });
+
   it('answers 504 when the body stalls after the headers', async () => {
     const { client } = await setup((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -59,6 +59,12 @@ describe('requestHeaders', () => {
     expect(out).toEqual({ accept: 'application/json' });
   });
 
+  it('drops the names listed by every Connection header, whatever their case and wherever they come', () => {
+    expect(requestHeaders({ 'X-A': '1', Connection: 'x-a', 'x-b': '2', connection: 'X-B,, x-c ', 'X-C': '3', Keep: 'y' })).toEqual({ keep: 'y' });
+    expect(responseHeaders({ connection: ['x-a', 'keep-alive'], 'x-a': '1', 'x-b': '2' })).toEqual({ 'x-b': '2' });
+    expect(responseHeaders({ connection: 'close', 'x-a': '1' })).toEqual({ 'x-a': '1' });
+  });
+
   it('joins names that differ only in case', () => {
     expect(requestHeaders({ 'X-A': '1', 'x-a': '2' })).toEqual({ 'x-a': '1, 2' });
   });

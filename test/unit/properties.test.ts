@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Policy } from '../../src/policy/allow.js';
 import { decodeFrame, encodeCommandResponse, type Inbound } from '../../src/protocol/codec.js';
-import { CommandResponse, HTTP_METHODS } from '../../src/protocol/envelope.js';
+import { readCommandRequest } from '../../src/protocol/command.js';
+import { CommandRequest, CommandResponse, HTTP_METHODS } from '../../src/protocol/envelope.js';
 
 const KINDS = new Set<Inbound['kind']>(['command', 'invalid', 'connect-response', 'notification-response', 'drop']);
 const RUNS = { numRuns: 2000 };
@@ -71,6 +72,75 @@ describe('decodeFrame is total', () => {
       }),
       RUNS,
     );
+  });
+});
+
+describe('the common COMMAND REQUEST read without the schema', () => {
+  const headerName = fc.oneof({ weight: 12, arbitrary: fc.constantFrom('Authorization', 'Content-Type', 'X-Request-Id', 'accept') }, fc.constantFrom('Authorization', 'Content-Type', 'X-Request-Id', 'accept', '__proto__', 'bad name', 'é', ''), fc.string({ maxLength: 12 }));
+  const headerValue = fc.oneof(
+    { weight: 30, arbitrary: fc.string({ maxLength: 20 }) },
+    fc.string({ unit: 'binary', maxLength: 8 }),
+    fc.constantFrom('a\tb', 'caf\u00e9', 'x\u0100', 'line\nbreak', '\u007f'),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.jsonValue(),
+  );
+  const field = <T>(common: fc.Arbitrary<T>) => fc.oneof({ weight: 12, arbitrary: common }, { weight: 1, arbitrary: fc.jsonValue() });
+  const request = fc.record(
+    {
+      version: field(fc.constant('1.0')),
+      id: field(fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.constant(''), fc.constant('i'.repeat(1025)), fc.constant('i'.repeat(1024)))),
+      type: field(fc.constant('COMMAND')),
+      subType: field(fc.constant('REQUEST')),
+      timeStamp: field(fc.oneof(fc.integer({ min: 0 }), fc.constant(-1), fc.constant(-0), fc.double({ noNaN: true }))),
+      payload: field(
+        fc.record(
+          {
+            uri: field(fc.oneof(fc.string({ maxLength: 30 }), fc.constant('/netbackup/admin/jobs?page[limit]=10'), fc.constant(`/${'u'.repeat(16 * 1024)}`))),
+            method: field(fc.constantFrom(...HTTP_METHODS, 'get', 'Delete', 'FETCH', 'ſet', '')),
+            headers: field(fc.dictionary(headerName, headerValue, { maxKeys: 4 })),
+            parameters: field(fc.oneof(fc.string({ maxLength: 30 }), fc.constant(null), fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 2 }))),
+            extra: field(fc.string()),
+          },
+          { requiredKeys: ['uri', 'method'] },
+        ),
+      ),
+      extra: field(fc.string()),
+    },
+    { requiredKeys: ['version', 'id', 'type', 'subType', 'timeStamp', 'payload'] },
+  );
+
+  it('accepts only what the schema accepts, and returns exactly what the schema returns', () => {
+    let read = 0;
+    fc.assert(
+      fc.property(request, (env) => {
+        // Through JSON, as a frame arrives: a `__proto__` key becomes an own property, as JSON.parse makes it.
+        const msg = JSON.parse(JSON.stringify(env)) as Record<string, unknown>;
+        const fast = readCommandRequest(msg);
+        if (fast === undefined) return;
+        read++;
+        const schema = CommandRequest.safeParse(msg);
+        expect(schema.success).toBe(true);
+        expect(fast).toStrictEqual(schema.data);
+        expect(Object.keys(fast.payload)).toEqual(Object.keys(schema.data?.payload ?? {}));
+        expect(Object.keys(fast.payload.headers)).toEqual(Object.keys(schema.data?.payload.headers ?? {}));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(read).toBeGreaterThan(100); // the common form is read here, not only by the schema
+  });
+
+  it('reads a request with a __proto__ header name, or parameters as an object, through the schema', () => {
+    const base = { version: '1.0', id: 'p', type: 'COMMAND', subType: 'REQUEST', timeStamp: 1 };
+    const proto = JSON.parse('{"payload":{"uri":"/a","method":"GET","headers":{"__proto__":"x","a":"1"}}}') as Record<string, unknown>;
+    expect(readCommandRequest({ ...base, ...proto })).toBeUndefined();
+    const msg = decodeFrame(JSON.stringify({ ...base, ...proto }));
+    expect(msg.kind === 'command' && msg.command.payload.headers).toStrictEqual({ a: '1' });
+    expect(readCommandRequest({ ...base, payload: { uri: '/a', method: 'POST', parameters: { a: 1 } } })).toBeUndefined();
+    const obj = decodeFrame(JSON.stringify({ ...base, payload: { uri: '/a', method: 'POST', parameters: { a: 1 } } }));
+    expect(obj.kind === 'command' && obj.command.payload.parameters).toBe('{"a":1}');
   });
 });
 
