@@ -8,7 +8,7 @@ import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
 import { Policy } from '../policy/allow.js';
 import { nameOf, parseUri, type ParsedUri } from '../policy/uri.js';
 import type { CommandResponsePayload } from '../protocol/envelope.js';
-import { toPayload } from '../protocol/codec.js';
+import { toPayload } from '../protocol/encode.js';
 import { RestClient, type HttpResult, type RestCall } from '../rest/client.js';
 import { probeOrigin } from '../rest/probe.js';
 

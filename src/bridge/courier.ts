@@ -9,7 +9,7 @@
 import { CODE, AnsweredError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
-import { encodeErrorResponse } from '../protocol/codec.js';
+import { encodeErrorResponse } from '../protocol/encode.js';
 import type { IdEntry, IdStore } from '../dedupe/idstore.js';
 import { splitKey } from '../dedupe/keys.js';
 import { Backpressure, type Throttle } from './backpressure.js';

@@ -5,7 +5,7 @@ import { logId } from '../log/fields.js';
 import { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { Part } from '../part.js';
-import type { Delivered } from '../protocol/codec.js';
+import type { Delivered } from '../protocol/read.js';
 import type { Channel } from './channel.js';
 import { CODE } from '../errors.js';
 

@@ -8,7 +8,6 @@ import { createLogger, type Logger } from '../lifecycle/logger.js';
 import { Daemon } from '../lifecycle/daemon.js';
 import { installSignalHandlers } from '../lifecycle/signals.js';
 import { helpText, parseCli, usageText, UsageError, type ParsedArgs } from './args.js';
-import { replayFiles } from './replay.js';
 
 const fail = (line: string): never => {
   process.stderr.write(`nbwss-bridge: ${line}\n`);
@@ -97,6 +96,7 @@ async function replay(args: ParsedArgs): Promise<void> {
   const { config, warnings } = load(args, 'rest');
   const log = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level, destination: process.stderr }).child({ mod: 'replay' });
   for (const w of warnings) log.warn(w);
+  const { replayFiles } = await import('./replay.js');
   const code = await replayFiles(config, args.operands, {
     log,
     out: (line) => process.stdout.write(`${line}\n`),

@@ -15,11 +15,11 @@ import { Dispatcher } from '../bridge/dispatch.js';
 import { GroupsPart, type Group } from '../bridge/groups.js';
 import { DedupePart } from '../dedupe/part.js';
 import type { IdStore } from '../dedupe/idstore.js';
-import { MetricsPart, METRICS_RESTART_ONLY } from '../metrics/part.js';
-import type { Readiness } from '../metrics/server.js';
-import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
-import { NOTIFICATIONS_RESTART_ONLY, NotificationsPart } from '../notifications/part.js';
+import type { MetricsPart, Readiness } from '../metrics/part.js';
+import { METRICS_RESTART_ONLY, NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
+import { NOTIFICATIONS_RESTART_ONLY, notificationsWanted } from '../notifications/keys.js';
 import type { Notifier } from '../notifications/notifier.js';
+import type { NotificationsPart } from '../notifications/part.js';
 import { dormant, type Part } from '../part.js';
 import type { CommandQueue } from '../queue/queue.js';
 import { reloadAll, startAll, stopAll } from './parts.js';
@@ -43,8 +43,8 @@ export class Daemon {
       throw new TypeError('the daemon needs at least one cloud endpoint; loadConfig({ purpose: "run" }) checks that');
     }
     const dedupe = await DedupePart.open(config, groupEndpoints(config.cloud.endpoints).keys(), log.child({ mod: 'state' }));
-    // Metric sources and readiness are read on a request to the listener, which starts once every part is built.
-    const metrics: MetricsPart | null = config.metrics.listen === null ? null : new MetricsPart(config.metrics.listen, {
+    // Metric sources and readiness are read on a request to the listener, which starts once every part is built. Optional parts are loaded only when on.
+    const metrics: MetricsPart | null = config.metrics.listen === null ? null : new (await import('../metrics/part.js')).MetricsPart(config.metrics.listen, {
       queueWaiting: () => commands.queue.waiting,
       queueRunning: () => commands.queue.running,
       outboxBytes: () => groups.outboxBytes,
@@ -60,7 +60,8 @@ export class Daemon {
       .on('invalid', (m, ch) => commands.handle(m, ch));
     const groups = new GroupsPart({ config, dispatcher, store: dedupe.store, queue: commands.queue, pendingOn: (n) => commands.pendingOn(n), log, telemetry });
     let notifications: NotificationsPart | null = null;
-    if (NotificationsPart.wanted(config)) {
+    if (notificationsWanted(config)) {
+      const { NotificationsPart } = await import('../notifications/part.js');
       const links = new Map([...groups.groups].map(([name, g]) => [name, g.link]));
       notifications = await NotificationsPart.open({ config, groups: links, log: log.child({ mod: 'notifications' }), telemetry });
       const n = notifications;

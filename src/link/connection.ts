@@ -7,7 +7,8 @@ import { logId } from '../log/fields.js';
 import type { WarnLimiter } from '../log/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { DisconnectReason, Telemetry } from '../metrics/telemetry.js';
-import { decodeFrame, decodeOversized, encodeConnectRequest, type Delivered } from '../protocol/codec.js';
+import { encodeConnectRequest } from '../protocol/encode.js';
+import { checkUnchecked, decodeOversized, readFrame, type Delivered, type Inbound } from '../protocol/read.js';
 import { CLOSE, REASONS, safeUrl, type ClosedInfo, type SentFrame } from './ending.js';
 import { classifyDial } from './cause.js';
 import { openSocket, type DialSettings } from './dial.js';
@@ -248,18 +249,14 @@ export class Connection {
     }
     const max = this.#settings.maxMessageBytes;
     const text = data.toString('utf8');
-    const msg = data.length > max ? decodeOversized(text, data.length, max) : decodeFrame(text, this.#settings.maxJsonDepth);
+    const msg = data.length > max ? decodeOversized(text, data.length, max) : readFrame(text, this.#settings.maxJsonDepth);
     if (this.#state === 'handshaking') {
       if (msg.kind === 'connect-response' && msg.id === this.#connectId) {
         this.#onConnectResponse(msg.valid, msg.problem, msg.unusual);
         return;
       }
-      warn.warn(
-        this.n,
-        'early',
-        { conn: this.n, code: CODE.NBW_ERR_FRAME_DROPPED, kind: msg.kind, id: logId(msg.kind === 'command' ? msg.command.id : msg.id) },
-        'dropped a message that arrived before the CONNECT was answered',
-      );
+      const early = { conn: this.n, code: CODE.NBW_ERR_FRAME_DROPPED, kind: msg.kind === 'unchecked' ? 'command' : msg.kind, id: logId(msg.kind === 'command' ? msg.command.id : msg.id) };
+      warn.warn(this.n, 'early', early, 'dropped a message that arrived before the CONNECT was answered');
       return;
     }
     if (this.#state !== 'ready') return;
@@ -267,7 +264,16 @@ export class Connection {
       warn.warn(this.n, 'connect', { conn: this.n, code: CODE.NBW_ERR_FRAME_DROPPED, id: logId(msg.id) }, 'dropped a stray CONNECT RESPONSE');
       return;
     }
-    this.#events.inbound(this, msg);
+    const checked = msg.kind === 'unchecked' ? checkUnchecked(msg) : msg;
+    if (!(checked instanceof Promise)) this.#events.inbound(this, checked as Delivered);
+    else this.#later(checked, msg.kind === 'unchecked' ? msg.id : '');
+  }
+
+  /** A request read while the connection was ready, checked once the schema is loaded: served even if the connection closed meanwhile (the courier holds its answer). */
+  #later(checked: Promise<Inbound>, id: string): void {
+    checked.then((m) => this.#events.inbound(this, m as Delivered)).catch((err: unknown) => {
+      this.#settings.log.error({ conn: this.n, id: logId(id), err, code: CODE.NBW_ERR_INTERNAL }, 'unexpected error handling a message from the cloud; it was dropped and the connection keeps serving');
+    });
   }
 
   #onConnectResponse(valid: boolean, problem: string | undefined, unusual: string | undefined): void {

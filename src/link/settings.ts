@@ -3,7 +3,7 @@ import type { ProxyConfig } from '../config/endpoints.js';
 import type { Logger } from '../log/logger.js';
 import { WarnLimiter } from '../log/limiter.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
-import type { Delivered } from '../protocol/codec.js';
+import type { Delivered } from '../protocol/read.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../protocol/depth.js';
 import type { ConnSettings } from './connection.js';
 import { CLOSE, type SentFrame } from './ending.js';

@@ -6,9 +6,10 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { changedKeys, type Part } from '../part.js';
 import { PrometheusTelemetry, type MetricSources } from './prometheus.js';
+import { METRICS_RESTART_ONLY } from './telemetry.js';
 import { MetricsServer, type Readiness } from './server.js';
 
-export const METRICS_RESTART_ONLY = ['metrics.listen'] as const;
+export { METRICS_RESTART_ONLY, type Readiness };
 
 export class MetricsPart implements Part {
   readonly name = 'metrics';

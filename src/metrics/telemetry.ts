@@ -59,3 +59,6 @@ export const NO_TELEMETRY: Telemetry = {
   backendSessions: noop,
   secretsRedacted: noop,
 };
+
+/** The metrics keys only a restart applies (here, so that a daemon without metrics never loads the metrics part). */
+export const METRICS_RESTART_ONLY = ['metrics.listen'] as const;

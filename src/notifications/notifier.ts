@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { NO_TELEMETRY, type Telemetry } from '../metrics/telemetry.js';
-import { encodeNotificationRequest } from '../protocol/codec.js';
+import { encodeNotificationRequest } from '../protocol/encode.js';
 import type { Get } from './jobs.js';
 import { Backoff } from '../retry.js';
 import { PollError } from './nbapi.js';

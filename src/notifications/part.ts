@@ -1,25 +1,17 @@
 // The notifications part, in the daemon's list only when a notification type is on (and the
 // loader has read its API key and checked state.dir): it owns the REST API client the polls
 // use, the notifier, and the NOTIFICATION RESPONSEs the dispatcher hands over.
-import { notificationSwitchOn, type Config } from '../config/load.js';
+import type { Config } from '../config/load.js';
+import { NOTIFICATIONS_RESTART_ONLY, notificationsWanted } from './keys.js';
 import type { Logger } from '../log/logger.js';
 import type { Telemetry } from '../metrics/telemetry.js';
 import { changedKeys, type Part } from '../part.js';
 import { NbApi } from './nbapi.js';
 import { Notifier, type NotifyOutlet } from './notifier.js';
-import { enabledPollers, POLLERS } from './registry.js';
+import { enabledPollers } from './registry.js';
 
 /** Keys only read at start, the switch of every type included. */
-export const NOTIFICATIONS_RESTART_ONLY: readonly string[] = [
-  ...POLLERS.map((p) => `notifications.${p.kind}`),
-  'notifications.pollMs',
-  'notifications.apiKey',
-  'notifications.batchMax',
-  'notifications.ackTimeoutMs',
-  'notifications.maxPending',
-  'notifications.imagesWindowMs',
-  'notifications.maxBackoffMs',
-];
+export { NOTIFICATIONS_RESTART_ONLY };
 
 /** A link as the notifications see it: an outlet that says when it is ready. */
 export interface NotifyLink extends NotifyOutlet {
@@ -42,7 +34,7 @@ export class NotificationsPart implements Part {
 
   /** True when the configuration turns a notification type on (the loader then checked state.dir and read the key). */
   static wanted(c: Config): boolean {
-    return notificationSwitchOn(c.notifications) !== null && c.state.dir !== null && c.notifications.apiKey !== null;
+    return notificationsWanted(c);
   }
 
   private constructor(notifier: Notifier, log: Logger) {

@@ -3,16 +3,8 @@
 // values, a string or no `parameters`. What it returns is exactly what the schema returns for
 // the same message; anything else (an error to describe, a lenient form such as `parameters`
 // as an object) is left to the schema, which stays the one definition of the wire.
-import {
-  BAD_HEADER_VALUE,
-  HTTP_METHODS,
-  MAX_ID_LENGTH,
-  MAX_URI_LENGTH,
-  PROTOCOL_VERSION,
-  TOKEN,
-  type CommandRequest,
-  type CommandRequestPayload,
-} from './envelope.js';
+import type { CommandRequest, CommandRequestPayload } from './envelope.js';
+import { BAD_HEADER_VALUE, HTTP_METHODS, MAX_ID_LENGTH, MAX_URI_LENGTH, PROTOCOL_VERSION, TOKEN } from './wire.js';
 
 const METHODS: ReadonlySet<string> = new Set(HTTP_METHODS);
 

@@ -4,23 +4,10 @@
 // serialized, header values that are numbers become strings, a lower-case method is
 // upper-cased); outbound ones describe exactly what the bridge sends.
 import { z } from 'zod';
+import { BAD_HEADER_VALUE, HTTP_METHODS, MAX_ID_LENGTH, MAX_URI_LENGTH, PROTOCOL_VERSION, TOKEN } from './wire.js';
 
-export const PROTOCOL_VERSION = '1.0';
-
-/** Methods HTTP defines; anything else breaks the schema (400). The policy narrows them further (403). */
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
-
-/** Longest id the bridge accepts. */
-export const MAX_ID_LENGTH = 1024;
-/** Longest uri the bridge accepts. */
-export const MAX_URI_LENGTH = 16 * 1024;
-
-/** An HTTP token: what a header name may be. */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What HTTP allows in a field value: HTAB, visible ASCII and space, and obs-text (0x80-0xFF); any other control character or code point above 0xFF is refused. */
-// eslint-disable-next-line no-control-regex
-export const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+export { BAD_HEADER_VALUE, HTTP_METHODS, MAX_ID_LENGTH, MAX_URI_LENGTH, PROTOCOL_VERSION, TOKEN };
+export type { HttpMethod } from './wire.js';
 
 export const Id = z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`);
 export const Version = z.literal(PROTOCOL_VERSION, { error: `must be "${PROTOCOL_VERSION}"` });

@@ -2,9 +2,10 @@
 // response size, and every failure mapped to the status the bridge answers. It returns what the
 // server said (status, headers, body bytes); shaping that for the wire is the codec's (toPayload).
 import { rootCertificates } from 'node:tls';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import Pool from 'undici/lib/dispatcher/pool.js';
 import { AnsweredError } from '../errors.js';
-import type { HttpMethod } from '../protocol/envelope.js';
+import type { HttpMethod } from '../protocol/wire.js';
 import { responseHeaders } from './headers.js';
 
 /** One call, as the policy and the header filter left it. */
@@ -152,7 +153,7 @@ class Call implements Dispatcher.DispatchHandler {
  * they started, are also in the order they time out: one timer, set for the oldest, is enough.
  */
 export class RestClient implements RestCaller {
-  readonly #pool: Pool;
+  readonly #pool: InstanceType<typeof Pool>;
   readonly #origin: string;
   readonly #basePath: string;
   readonly #timeoutMs: number;

@@ -160,13 +160,16 @@ describe('decodeFrame: what has no usable id, or is not for the bridge', () => {
       [{ ...base, version: '2.0' }, /version/],
       [{ ...base, server: 'x', region: 'eu' }, /extra fields "server", "region"/],
       [{ ...base, payload: { valid: true, message: 'welcome' } }, /extra payload fields "message"/],
-      [{ ...base, timeStamp: '2026-01-01' }, /timeStamp/],
+      [{ ...base, timeStamp: '2026-01-01' }, /timeStamp: must be a number of seconds since the epoch/],
+      [{ ...base, timeStamp: -5 }, /timeStamp: must not be negative/],
     ];
     for (const [o, note] of cases) {
       const msg = decode(o);
       expect(msg).toMatchObject({ kind: 'connect-response', id: 'ID-1', valid: true });
       expect(msg.kind === 'connect-response' && msg.unusual).toMatch(note);
     }
+    const long = decode({ ...base, id: 'I'.repeat(1025) });
+    expect(long.kind === 'connect-response' && long.valid && long.unusual).toMatch(/id: must be at most 1024 characters/);
   });
 });
 
