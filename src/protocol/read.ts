@@ -30,19 +30,6 @@ export interface Unchecked {
   msg: Record<string, unknown>;
 }
 
-/** The schema's reading of an unchecked request, once codec.ts is loaded. */
-let check: ((u: Unchecked) => Inbound) | null = null;
-
-/**
- * The schema's reading of an unchecked COMMAND REQUEST (a command, or a 400 saying what is
- * wrong): at once when the schema is loaded, else a promise of it. The first request that
- * needs the schema loads it; a bridge that never gets one never does.
- */
-export function checkUnchecked(u: Unchecked): Inbound | Promise<Inbound> {
-  if (check) return check(u);
-  return import('./codec.js').then((codec) => (check = codec.checkCommand)(u));
-}
-
 const describeType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
 /**

@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { checkUnchecked } from '../../src/protocol/check.js';
+import { readFrame } from '../../src/protocol/read.js';
 import { AnsweredError } from '../../src/errors.js';
 import {
   bodyNotText,
@@ -263,5 +265,22 @@ describe('fixtures', () => {
   it('the notification examples of the protocol validate', () => {
     const job = { version: '1.0', id: 'N', type: 'NOTIFICATION', subType: 'REQUEST', timeStamp: 1444857000, payload: [{ notificationType: 'INFO', object: 'JOB', data: [{ jobId: 4711, state: 'DONE' }] }] };
     expect(NotificationRequest.safeParse(job).success).toBe(true);
+  });
+});
+
+describe('the schema, loaded when a request first needs it', () => {
+  it('reads an unchecked request once loaded (a promise the first time, at once after), as decodeFrame does', async () => {
+    const frame = env({ uri: 7, method: 'GET' });
+    const read = readFrame(frame);
+    expect(read.kind).toBe('unchecked');
+    if (read.kind !== 'unchecked') return;
+    const first = checkUnchecked(read);
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toEqual(decodeFrame(frame));
+    const again = checkUnchecked(read);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(again).toMatchObject({ kind: 'invalid', id: 'ID-1', error: { status: 400 } });
+    const lenient = readFrame(env({ uri: '/a', method: 'POST', parameters: { a: 1 } }));
+    expect(lenient.kind === 'unchecked' && checkUnchecked(lenient)).toMatchObject({ kind: 'command', command: { payload: { parameters: '{"a":1}' } } });
   });
 });
