@@ -125,7 +125,8 @@ wss.on('connection', (ws, req) => {
 // ---- the bridge, configured only by NBWSS_* variables ------------------------------------
 const profiling = (way) => [
   ...(opt.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(opt.profile, way)}`] : []),
-  ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  // Node.js options for the bridge alone (BENCH_NODE_ARGS) or the plain bridge alone (BENCH_PLAIN_NODE_ARGS).
+  ...((way === 'plain' ? process.env.BENCH_PLAIN_NODE_ARGS : process.env.BENCH_NODE_ARGS)?.split(' ').filter(Boolean) ?? []),
 ];
 const bridge = spawn(process.execPath, [...profiling('bridged'), join(root, 'bin', 'nbwss-bridge'), 'run'], {
   cwd: root,

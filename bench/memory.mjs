@@ -27,6 +27,7 @@ const WINDOW = Number(opt.window);
 const MiB = 1048576;
 const rss = (pid) => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  if (process.env.BENCH_DEBUG) process.stderr.write(`${pid}: ${status.split("\n").filter((l) => /^(VmRSS|RssAnon|RssFile)/.test(l)).join(" ").replace(/\s+/g, " ")}\n`);
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 };
 

@@ -132,7 +132,7 @@ export class CommandService {
     this.#pending.set(origin, this.pendingOn(origin) + 1);
     const accepted = this.#queue.submit(
       {
-        run: () => this.#run(entry, id, target, call, pathOf(uri), ch, origin),
+        run: () => this.#run(entry, id, target, call, uri, ch, origin),
         cancel: (error) => {
           this.#store.forget(key);
           this.#settled(origin);
@@ -214,7 +214,7 @@ export class CommandService {
     }
   }
 
-  async #run(entry: IdEntry, id: string, target: RouteTarget, call: RestCall, path: string, ch: Channel, origin: number): Promise<void> {
+  async #run(entry: IdEntry, id: string, target: RouteTarget, call: RestCall, uri: string, ch: Channel, origin: number): Promise<void> {
     const journaled = this.#store.start(entry);
     // Stryker disable next-line ConditionalExpression: awaiting undefined changes nothing
     if (journaled) await journaled;
@@ -227,7 +227,7 @@ export class CommandService {
       const ms = performance.now() - started;
       this.#telemetry.restDuration(target.name, call.method, ms / 1000);
       if (this.#log.isLevelEnabled('debug')) {
-        this.#log.debug({ id, method: call.method, path, status: res.responseCode, ms: Math.round(ms) }, 'answered');
+        this.#log.debug({ id, method: call.method, path: pathOf(uri), status: res.responseCode, ms: Math.round(ms) }, 'answered');
       }
       frame = encodeCommandResponse(id, res);
       status = res.responseCode;
@@ -239,7 +239,7 @@ export class CommandService {
       this.#warn.warn(
         target.name,
         error.code,
-        { id, method: call.method, path, backend: target.name, origin: target.origin, status: error.status, code: error.code, reason: error.message, ms },
+        { id, method: call.method, path: pathOf(uri), backend: target.name, origin: target.origin, status: error.status, code: error.code, reason: error.message, ms },
         'REST call failed',
       );
       this.#telemetry.bridgeError(error.code);

@@ -23,5 +23,21 @@ export interface IdEntry {
   bytes: number;
 }
 
+/** An entry as the store makes it: a class, so that every entry has the same compact shape. */
+export class Entry implements IdEntry {
+  frame: string | null = null;
+  askedOn = 0;
+  deliveredOn: number | null = null;
+  pins = 0;
+  bytes = 0;
+  constructor(
+    readonly id: string,
+    readonly group: string,
+    readonly method: string,
+    public state: IdState,
+    public at: number,
+  ) {}
+}
+
 /** Waiting in the queue or running: never forgotten or released. */
 export const inFlight = (e: IdEntry): boolean => e.state === 'queued' || e.state === 'running';

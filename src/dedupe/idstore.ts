@@ -3,7 +3,7 @@
 // (see keys.ts); bounded by age, count and UTF-8 bytes; journaled when a Journal is given.
 import type { Logger } from '../log/logger.js';
 import { DEFAULT_GROUP } from '../config/endpoints.js';
-import { inFlight, type IdEntry, type IdState } from './entry.js';
+import { Entry, inFlight, type IdEntry, type IdState } from './entry.js';
 import type { Journal, JournalRecord } from './journal.js';
 import { Ledger } from './ledger.js';
 import { keyOf, splitKey } from './keys.js';
@@ -236,7 +236,8 @@ export class IdStore {
   }
 
   #entry(key: string, method: string, state: IdState, at: number): IdEntry {
-    return { id: key, group: splitKey(key).group, method, state, frame: null, at, askedOn: 0, deliveredOn: null, pins: 0, bytes: 0 };
+    // One string per group, shared by its entries (a slice of each key would be a copy per id).
+    return new Entry(key, this.#l.share(splitKey(key).group).name, method, state, at);
   }
 
   #record(t: 's' | 'e', e: IdEntry, at: number): JournalRecord;

@@ -9,6 +9,8 @@ export const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 /** What one endpoint group holds in the store: bounds are enforced on the group that holds the most. */
 export interface Share {
+  /** The group's name: the one string its entries share. */
+  readonly name: string;
   entries: number;
   keyBytes: number;
   answerBytes: number;
@@ -37,7 +39,7 @@ export class Ledger {
   /** A group's share (made on first use). */
   share(group: string): Share {
     let s = this.shares.get(group);
-    if (!s) this.shares.set(group, (s = { entries: 0, keyBytes: 0, answerBytes: 0, answered: new Fifo(), order: new Fifo() }));
+    if (!s) this.shares.set(group, (s = { name: group, entries: 0, keyBytes: 0, answerBytes: 0, answered: new Fifo(), order: new Fifo() }));
     return s;
   }
 

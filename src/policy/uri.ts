@@ -36,6 +36,7 @@ const QUERY_UNSAFE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu;
 /** Dots that compatibility folding leaves alone but that some servers map to ".". */
 const DOT_LIKE = /[\u3002\uff61\u2024\u2025\u2026\ufe52\u0701\u0702]/g;
 const ONLY_DOTS_AND_SPACES = /^[.\s]+$/;
+const ONLY_DOTS = /^\.+$/;
 const ASCII = /^[\x00-\x7f]*$/;
 /** Characters that render as nothing (zero-width spaces and joiners, variation selectors, BOM): a segment must mean what it shows. */
 const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
@@ -54,7 +55,7 @@ function decodeSegment(raw: string): string | null {
 }
 
 /** Why a decoded segment (or its name before ";") is unsafe, or null. */
-function unsafeSegment(seg: string): string | null {
+export function unsafeSegment(seg: string): string | null {
   if (CONTROL.test(seg)) return 'a control character';
   if (seg.includes('/')) return 'an encoded "/"';
   if (seg.includes('\\')) return 'a backslash';
@@ -110,7 +111,8 @@ export function parseUri(uri: string): UriResult {
     if (r === '') return refuse('uri path contains an empty segment ("//")');
     const seg = plain ? r : decodeSegment(r);
     if (seg === null) return refuse('uri path has percent-escapes that are not UTF-8');
-    const why = unsafeSegment(seg);
+    // A plain segment holds no control character, "/", "\\", "%", ";", space or non-ASCII: of unsafeSegment's checks only the dots can fail.
+    const why = plain ? (ONLY_DOTS.test(seg) ? `a dot segment ("${seg}")` : null) : unsafeSegment(seg);
     if (why) return refuse(`uri path contains ${why}`);
     if (seg.includes(';')) parameters = true;
     segments.push(seg);

@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Policy } from '../../src/policy/allow.js';
+import { parseUri, unsafeSegment } from '../../src/policy/uri.js';
 import { decodeFrame, encodeCommandResponse, type Inbound } from '../../src/protocol/codec.js';
 import { readCommandRequest } from '../../src/protocol/command.js';
 import { CommandRequest, CommandResponse, HTTP_METHODS } from '../../src/protocol/envelope.js';
@@ -284,6 +285,20 @@ describe('encoding and decoding round-trip', () => {
         const parsed = CommandResponse.parse(JSON.parse(text));
         expect(parsed).toEqual({ version: '1.0', id, type: 'COMMAND', subType: 'RESPONSE', timeStamp: ts, payload: p });
         expect(text).toBe(JSON.stringify({ version: '1.0', id, type: 'COMMAND', subType: 'RESPONSE', timeStamp: ts, payload: p }));
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('a plain path is read with fewer checks, to the same result', () => {
+  const PLAIN = [...'ABCXYZabcxyz0189-._~!$&\'()*+,=:@'];
+  it('refuses the same segments, in the same words, as the full reading of a segment', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom('.', '..', '...'), fc.string({ unit: fc.constantFrom(...PLAIN), minLength: 1, maxLength: 12 })), { minLength: 1, maxLength: 5 }), (segs) => {
+        const r = parseUri(`/${segs.join('/')}`);
+        const why = segs.map((s) => unsafeSegment(s)).find((w) => w !== null);
+        expect(r.ok ? null : r.reason).toBe(why === undefined ? null : `uri path contains ${why}`);
       }),
       RUNS,
     );
