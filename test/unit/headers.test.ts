@@ -65,6 +65,17 @@ describe('requestHeaders', () => {
     expect(responseHeaders({ connection: 'close', 'x-a': '1' })).toEqual({ 'x-a': '1' });
   });
 
+  it('keeps names such as __proto__ and constructor as plain headers of a plain object', () => {
+    const raw = JSON.parse('{"__proto__":"p","constructor":"c","Constructor":"C","toString":"t"}') as Record<string, string>;
+    const req = requestHeaders(raw);
+    expect(Object.getPrototypeOf(req)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(req))).toEqual(JSON.parse('{"__proto__":"p","constructor":"c, C","tostring":"t"}'));
+    const res = responseHeaders(JSON.parse('{"__proto__":["a","b"],"constructor":"c","set-cookie":["x=1","y=2"]}') as Record<string, string | string[]>);
+    expect(Object.getPrototypeOf(res)).toBe(Object.prototype);
+    expect(Object.keys(res)).toEqual(['__proto__', 'constructor', 'set-cookie']);
+    expect(JSON.stringify(res)).toBe('{"__proto__":"a, b","constructor":"c","set-cookie":"x=1\\ny=2"}');
+  });
+
   it('joins names that differ only in case', () => {
     expect(requestHeaders({ 'X-A': '1', 'x-a': '2' })).toEqual({ 'x-a': '1, 2' });
   });
