@@ -59,7 +59,7 @@ const ways = ['bridged', 'plain'].map((w) => ({ way: w, ...summarize(w) }));
 const perReq = (us, n) => (us / n).toFixed(1).padStart(7);
 for (const w of ways) {
   console.log(`\n## ${w.way}: ${w.requests} requests, main thread busy ${(w.busy / 1000).toFixed(0)} ms, ${(w.busy / w.requests).toFixed(1)} µs per request\n`);
-  for (const [title, map, n] of [['module', w.byMod, 400], ['function (self time)', w.byFn, TOP]]) {
+  for (const [title, map, n] of [['module', w.byMod, TOP], ['function (self time)', w.byFn, TOP]]) {
     console.log(`| µs/req | share | ${title} |\n| ---: | ---: | --- |`);
     for (const [k, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, n)) {
       console.log(`| ${perReq(us, w.requests)} | ${((100 * us) / w.busy).toFixed(1).padStart(5)} % | ${k} |`);

@@ -232,17 +232,19 @@ export class RestClient implements RestCaller {
     this.#sweep = null;
   }
 
-  /** Times out every call past its deadline, then sets the timer for the oldest left. */
+  /** Times out every call past its deadline; the timer is set for the oldest left first, so that nothing can leave calls without one. */
   #expire(): void {
     this.#sweep = null;
     const now = performance.now();
+    const due: Call[] = [];
     for (const call of this.#active) {
       if (call.deadline > now) {
         this.#sweep = this.#arm(call.deadline - now);
-        return;
+        break;
       }
-      call.abort(this.#timeout()); // settles it: it leaves #active
+      due.push(call);
     }
+    for (const call of due) call.abort(this.#timeout()); // settles it: it leaves #active
   }
 
   /** @internal */
