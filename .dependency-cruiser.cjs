@@ -10,7 +10,7 @@ const LAYERS = [
   ['top', '^src/(cli|demo)/|^src/index\\.ts$'],
   ['tools', '^src/(doctor|service)/'],
   ['lifecycle', '^src/lifecycle/'],
-  ['parts', '^src/(dedupe|queue|bridge|link|notifications|metrics)/|^src/backends/(?!auth/)|^src/part\\.ts$'],
+  ['parts', '^src/(dedupe|queue|bridge|link|notifications|metrics|cloud)/|^src/backends/(?!auth/)|^src/part\\.ts$'],
   ['edges', '^src/(protocol|rest|policy|config)/|^src/backends/auth/'],
   ['base', '^src/log/|^src/(errors|constants|retry)\\.ts$'],
 ];
