@@ -15,6 +15,8 @@ import { nowSeconds } from '../protocol/encode.js';
 import { PROTOCOL_VERSION } from '../protocol/wire.js';
 import { AgentOfflineError, BridgeAnswerError, HubClosedError, InFlightFullError, RequestTimeoutError } from './errors.js';
 import { HandledIds } from './handled.js';
+import { NotificationInbox } from './inbox.js';
+import { NetBackupSession, type NetBackupCredentials, type NetBackupOptions } from './netbackup.js';
 import type { AgentIdentity, AgentInfo, HubOptions, HubRequest, HubResponse, ListenOptions, Notification } from './types.js';
 
 export type { AgentIdentity, AgentInfo, Authenticate, HubOptions, HubRequest, HubResponse, ListenOptions, Notification } from './types.js';
@@ -95,6 +97,22 @@ export class Hub extends EventEmitter {
   /** The agents connected now. */
   agents(): AgentInfo[] {
     return [...this.#sessions.values()].map((s) => ({ agentId: s.identity.agentId, labels: { ...s.identity.labels }, since: s.since, inFlight: this.#pending.get(s.identity.agentId)?.size ?? 0 }));
+  }
+
+  /** Notifications as an async iterable: each is acknowledged once the loop body that took it has finished; at most `max` wait for the loop. */
+  notifications(max = 1000): AsyncIterable<Notification> {
+    const handler = (n: Notification) => inbox.take(n);
+    const inbox: NotificationInbox = new NotificationInbox(max, () => {
+      const i = this.#notify.indexOf(handler);
+      if (i !== -1) this.#notify.splice(i, 1);
+    });
+    this.#notify.push(handler);
+    return inbox;
+  }
+
+  /** NetBackup on `agentId`: logged in with `creds`, the token and media type on every call, a new login on a 401. */
+  netbackup(agentId: string, creds: NetBackupCredentials, opts?: NetBackupOptions): NetBackupSession {
+    return new NetBackupSession((req) => this.request(agentId, req), creds, opts);
   }
 
   /** Drops an agent's connection at once (as a broken one); false when it is not connected. Its requests in flight wait for it to come back. */

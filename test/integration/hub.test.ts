@@ -168,6 +168,34 @@ describe('hub notifications', () => {
     expect(h.agents()[0]?.inFlight).toBe(0);
   });
 
+  it('hands notifications to a for-await loop, each acknowledged once the loop body that took it has finished', async () => {
+    const h = await hub();
+    const { ws, inbox } = await rawAgent(h);
+    const acked = () => inbox.filter((m) => m.type === 'NOTIFICATION').map((m) => m.id);
+    const note = (id: string) => JSON.stringify({ version: '1.0', id, type: 'NOTIFICATION', subType: 'REQUEST', timeStamp: 1, payload: [{ notificationType: 'CREATE', object: 'JOB', data: [{ jobId: 1 }] }] });
+    ws.send(note('N1'));
+    ws.send(note('N2'));
+    const taken: string[] = [];
+    let ackedInsideFirst: unknown[] = [];
+    for await (const n of h.notifications()) {
+      taken.push(n.id);
+      if (n.id === 'N1') {
+        await new Promise((r) => setTimeout(r, 50));
+        ackedInsideFirst = acked();
+        continue;
+      }
+      await until(() => acked().includes('N1')); // N1's body finished when N2 was asked for
+      break; // leaving inside N2's body: N2 is not acknowledged
+    }
+    expect(taken).toEqual(['N1', 'N2']);
+    expect(ackedInsideFirst).toEqual([]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(acked()).toEqual(['N1']);
+    // The loop is gone: a notification now reaches no handler, and is acknowledged as handled by none.
+    ws.send(note('N3'));
+    await until(() => acked().includes('N3'));
+  });
+
   it('leaves a notification whose handler failed unacknowledged, so that the agent sends it again', async () => {
     const h = await hub();
     const errors: unknown[] = [];
@@ -177,6 +205,53 @@ describe('hub notifications', () => {
     ws.send(JSON.stringify({ version: '1.0', id: 'N2', type: 'NOTIFICATION', subType: 'REQUEST', timeStamp: 1, payload: [] }));
     await until(() => errors.length === 1);
     expect(inbox.filter((m) => m.type === 'NOTIFICATION')).toEqual([]);
+  });
+});
+
+describe('hub.netbackup', () => {
+  it('logs in once, puts the token and the versioned media type on each call, and logs in again when the token is refused', async () => {
+    const h = await hub();
+    const logins: unknown[] = [];
+    let valid = 'T1';
+    const seen: (string | undefined)[] = [];
+    await agent(h, 'token-a', async (req, res) => {
+      if (req.url === '/netbackup/login') {
+        logins.push(JSON.parse(req.text));
+        return sendJson(res, 201, { token: valid });
+      }
+      seen.push(req.headers['content-type']);
+      if (req.headers.authorization !== valid) return sendJson(res, 401, { errorCode: 8000, errorMessage: 'token expired' });
+      return sendJson(res, 200, { data: [] });
+    });
+    await until(() => h.agents().length === 1);
+    const nb = h.netbackup('agent-a', { userName: 'cloud', password: 'secret-pw', domainType: 'unixpwd' }, { version: '10.0' });
+    const [a, b] = await Promise.all([nb.request('GET', '/netbackup/admin/jobs'), nb.request('GET', '/netbackup/admin/jobs')]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(logins).toEqual([{ userName: 'cloud', password: 'secret-pw', domainType: 'unixpwd' }]);
+    valid = 'T2'; // the server forgets T1
+    const c = await nb.request('GET', '/netbackup/admin/jobs', undefined, { id: 'JOBS-1' });
+    expect(c.status).toBe(200);
+    expect(c.id).toBe('JOBS-1.relogin');
+    expect(logins).toHaveLength(2);
+    expect(new Set(seen)).toEqual(new Set(['application/vnd.netbackup+json;version=10.0']));
+  });
+
+  it('sends an API key as it is, with no login, and gives a refusal back as it came', async () => {
+    const h = await hub();
+    await agent(h, 'token-a', (req, res) => sendJson(res, req.headers.authorization === 'KEY' ? 200 : 401, { auth: req.headers.authorization ?? null }));
+    await until(() => h.agents().length === 1);
+    expect((await h.netbackup('agent-a', { apiKey: 'KEY' }).request('GET', '/netbackup/ping')).json()).toEqual({ auth: 'KEY' });
+    expect((await h.netbackup('agent-a', { apiKey: 'OTHER' }).request('GET', '/netbackup/ping')).status).toBe(401);
+  });
+
+  it('fails the calls waiting for a login that failed, and tries again on the next call', async () => {
+    const h = await hub();
+    let attempts = 0;
+    await agent(h, 'token-a', (req, res) => (req.url === '/netbackup/login' ? sendJson(res, ++attempts === 1 ? 401 : 201, { token: 'T' }) : sendJson(res, 200, {})));
+    await until(() => h.agents().length === 1);
+    const nb = h.netbackup('agent-a', { userName: 'u', password: 'p' });
+    await expect(nb.request('GET', '/netbackup/ping')).rejects.toThrow(/NetBackup login failed: 401/);
+    expect((await nb.request('GET', '/netbackup/ping')).status).toBe(200);
   });
 });
 
