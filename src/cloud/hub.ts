@@ -14,12 +14,14 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { nowSeconds } from '../protocol/encode.js';
 import { PROTOCOL_VERSION } from '../protocol/wire.js';
 import { AgentOfflineError, BridgeAnswerError, HubClosedError, InFlightFullError, RequestTimeoutError } from './errors.js';
+import { answerOf } from './answer.js';
 import { HandledIds } from './handled.js';
 import { NotificationInbox } from './inbox.js';
 import { NetBackupSession, type NetBackupCredentials, type NetBackupOptions } from './netbackup.js';
-import type { AgentIdentity, AgentInfo, HubOptions, HubRequest, HubResponse, ListenOptions, Notification } from './types.js';
+import { FileTokenStore, newToken, verifyToken, type TokenStore } from './tokens.js';
+import type { AgentIdentity, AgentInfo, Authenticate, EndpointDetails, HubOptions, HubRequest, HubResponse, ListenOptions, Notification } from './types.js';
 
-export type { AgentIdentity, AgentInfo, Authenticate, HubOptions, HubRequest, HubResponse, ListenOptions, Notification } from './types.js';
+export type { AgentIdentity, AgentInfo, Authenticate, EndpointDetails, HubOptions, HubRequest, HubResponse, ListenOptions, Notification } from './types.js';
 
 interface Pending {
   readonly id: string;
@@ -37,16 +39,11 @@ interface Session {
   readonly since: Date;
 }
 
-/** An object's string-valued entries (an agent's headers as it sent them, anything else left out). */
-function stringRecord(v: unknown): Record<string, string> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
-  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
-}
-
 const DEFAULTS = { requestTimeoutMs: 120_000, maxInFlightPerAgent: 1000, connectTimeoutMs: 10_000, maxMessageBytes: 64 * 1024 * 1024 };
 
 export class Hub extends EventEmitter {
-  readonly #opts: Required<Omit<HubOptions, 'path'>> & { path: string | undefined };
+  readonly #opts: Required<Omit<HubOptions, 'path' | 'tokens'>> & { path: string | undefined };
+  readonly #tokens: TokenStore | null;
   readonly #wss: WebSocketServer;
   readonly #server: Server;
   readonly #owned: boolean;
@@ -59,7 +56,11 @@ export class Hub extends EventEmitter {
 
   private constructor(server: Server, owned: boolean, opts: HubOptions) {
     super();
-    this.#opts = { ...DEFAULTS, ...opts, path: opts.path };
+    const tokens = typeof opts.tokens === 'string' ? new FileTokenStore(opts.tokens) : (opts.tokens ?? null);
+    if (!opts.authenticate && !tokens) throw new TypeError('a hub needs authenticate, tokens, or both');
+    this.#tokens = tokens;
+    const byToken: Authenticate = async (t) => (tokens ? verifyToken(tokens, t).then((agentId) => (agentId === null ? null : { agentId })) : null);
+    this.#opts = { ...DEFAULTS, ...opts, authenticate: opts.authenticate ?? byToken, path: opts.path };
     this.#server = server;
     this.#owned = owned;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#opts.maxMessageBytes, perMessageDeflate: false });
@@ -115,6 +116,24 @@ export class Hub extends EventEmitter {
     return new NetBackupSession((req) => this.request(agentId, req), creds, opts);
   }
 
+  /** A fresh token for `agentId` (replacing any earlier one), kept hashed in `tokens`: its endpoint details, for NetBackup or the bridge. */
+  async issueAgent({ agentId, group = 'default', priority = 0 }: { agentId: string; group?: string; priority?: number }): Promise<EndpointDetails> {
+    const { token, stored } = await newToken(agentId, group, priority);
+    await this.#store().set(agentId, stored);
+    return { url: this.url, token, groupId: group, priority, hostName: new URL(this.url).hostname.replace(/^\[|\]$/g, '') };
+  }
+
+  /** Revokes an agent's token and drops its connection; false when it had none. */
+  async revokeAgent(agentId: string): Promise<boolean> {
+    const had = await this.#store().delete(agentId);
+    this.disconnect(agentId);
+    return had;
+  }
+
+  #store(): TokenStore {
+    return this.#tokens ?? (() => { throw new TypeError('this hub has no token store: give it the tokens option'); })();
+  }
+
   /** Drops an agent's connection at once (as a broken one); false when it is not connected. Its requests in flight wait for it to come back. */
   disconnect(agentId: string): boolean {
     const s = this.#sessions.get(agentId);
@@ -150,12 +169,7 @@ export class Hub extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#server.off('upgrade', this.#onUpgrade);
-    for (const pending of this.#pending.values()) {
-      for (const p of pending.values()) {
-        clearTimeout(p.timer);
-        p.reject(new HubClosedError());
-      }
-    }
+    for (const p of [...this.#pending.values()].flatMap((m) => [...m.values()])) (clearTimeout(p.timer), p.reject(new HubClosedError()));
     this.#pending.clear();
     for (const ws of this.#wss.clients) ws.close(1001, 'hub closing');
     await new Promise<void>((r) => this.#wss.close(() => r()));
@@ -259,24 +273,9 @@ export class Hub extends EventEmitter {
     const p = pending?.get(id);
     if (!pending || !p || typeof payload !== 'object' || payload === null) return;
     this.#settled(agentId, pending, p);
-    const r = payload as Record<string, unknown>;
-    const headers = stringRecord(r.headers);
-    const body = typeof r.body === 'string' ? r.body : '';
-    const bodyEncoding = r.bodyEncoding;
-    const status = typeof r.responseCode === 'number' ? r.responseCode : 0;
-    const bridgeCode = headers['x-nbwss-bridge-error'];
-    if (bridgeCode !== undefined) {
-      let message = '';
-      try {
-        message = String((JSON.parse(body) as { errorMessage?: unknown }).errorMessage ?? '');
-      } catch {
-        message = body.slice(0, 200);
-      }
-      p.reject(new BridgeAnswerError(status, bridgeCode, message));
-      return;
-    }
-    const content = bodyEncoding === 'base64' ? Buffer.from(body, 'base64') : body;
-    p.resolve({ id, status, headers, body: content, json: <T>() => JSON.parse(String(content)) as T });
+    const answer = answerOf(id, payload);
+    if (answer instanceof BridgeAnswerError) p.reject(answer);
+    else p.resolve(answer);
   }
 
   async #notified(s: Session, id: string, payload: unknown): Promise<void> {

@@ -1,5 +1,6 @@
 // What a hub's user gives it and gets from it.
 import type { IncomingMessage } from 'node:http';
+import type { TokenStore } from './tokens.js';
 
 export interface AgentIdentity {
   agentId: string;
@@ -10,7 +11,10 @@ export interface AgentIdentity {
 export type Authenticate = (token: string, request: IncomingMessage) => AgentIdentity | null | Promise<AgentIdentity | null>;
 
 export interface HubOptions {
-  authenticate: Authenticate;
+  /** Who a CONNECT's token names; with `tokens` alone, the tokens issueAgent gave are checked. */
+  authenticate?: Authenticate;
+  /** Where issued tokens are kept, hashed: a store of the application's, or a JSON file's path. */
+  tokens?: TokenStore | string;
   /** Path agents dial (any path when left out). */
   path?: string;
   /** A request's time limit unless it names its own (default 120 000 ms). */
@@ -63,4 +67,13 @@ export interface AgentInfo {
   labels: Record<string, string>;
   since: Date;
   inFlight: number;
+}
+
+/** One endpoint as NetBackup's endpoint details list it (and the bridge's cloud.endpointsFile reads). */
+export interface EndpointDetails {
+  url: string;
+  token: string;
+  groupId: string;
+  priority: number;
+  hostName: string;
 }

@@ -6,13 +6,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { AgentOfflineError, BridgeAnswerError, Hub, HubClosedError, InFlightFullError, type Notification } from '../../src/cloud/index.js';
+import { AgentOfflineError, BridgeAnswerError, Hub, HubClosedError, InFlightFullError, MemoryTokenStore, type Notification } from '../../src/cloud/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/lifecycle/daemon.js';
 import { captureLog } from '../support/log.js';
 import { RestServer, sendJson, type RestHandler } from '../support/fakes.js';
 import { until } from '../support/wait.js';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TEST_CA } from '../support/tls.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -252,6 +254,60 @@ describe('hub.netbackup', () => {
     const nb = h.netbackup('agent-a', { userName: 'u', password: 'p' });
     await expect(nb.request('GET', '/netbackup/ping')).rejects.toThrow(/NetBackup login failed: 401/);
     expect((await nb.request('GET', '/netbackup/ping')).status).toBe(200);
+  });
+});
+
+describe('hub tokens', () => {
+  it('issues an agent its endpoint details; a bridge given them as its endpoints file connects; revoking drops it and refuses it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-hub-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const h = await hub({ authenticate: undefined, tokens: join(dir, 'tokens.json') });
+    const details = await h.issueAgent({ agentId: 'primary-1', group: 'eu', priority: 1 });
+    expect(details).toMatchObject({ url: h.url, groupId: 'eu', priority: 1, hostName: '127.0.0.1' });
+    expect(Buffer.from(details.token.split('.')[1] as string, 'base64url')).toHaveLength(32);
+    const stored = readFileSync(join(dir, 'tokens.json'), 'utf8');
+    expect(stored).not.toContain(details.token.split('.')[1]);
+    expect(statSync(join(dir, 'tokens.json')).mode & 0o777).toBe(0o600);
+    const file = join(dir, 'endpoints.json');
+    writeFileSync(file, JSON.stringify([details]), { mode: 0o600 });
+    const server = await new RestServer(jobs).start();
+    const { config } = loadConfig({ env: {}, overrides: { 'cloud.endpointsFile': file, 'rest.baseUrl': server.url, 'reconnect.minMs': '50', 'reconnect.maxMs': '100' }, purpose: 'run' });
+    const logs = captureLog('info');
+    const daemon = await Daemon.open(config, logs.log);
+    await daemon.start();
+    cleanups.push(() => server.stop(), () => daemon.stop('test over'));
+    await until(() => h.agents().length === 1);
+    expect(h.agents()[0]?.agentId).toBe('primary-1');
+    expect((await h.request('primary-1', { method: 'GET', uri: '/netbackup/ping' })).status).toBe(200);
+    // A second hub on the same file knows the token (it is stored, hashed).
+    const other = await hub({ authenticate: undefined, tokens: join(dir, 'tokens.json') });
+    const ws = new WebSocket(other.url);
+    await once(ws, 'open');
+    ws.send(JSON.stringify({ version: '1.0', id: 'C', type: 'CONNECT', subType: 'REQUEST', timeStamp: 1, payload: { token: details.token } }));
+    expect(JSON.parse(String(((await once(ws, 'message')) as [Buffer])[0])).payload).toEqual({ valid: true });
+    ws.terminate();
+    expect(await h.revokeAgent('primary-1')).toBe(true);
+    await until(() => logs.lines().some((l) => l.reason === 'NBW_ERR_CONNECT_REFUSED'));
+    expect(h.agents()).toEqual([]);
+    expect(await h.revokeAgent('primary-1')).toBe(false);
+    expect(JSON.stringify(logs.lines())).not.toContain(details.token);
+  });
+
+  it('refuses tokens that are malformed, of another agent, or forged', async () => {
+    const h = await hub({ authenticate: undefined, tokens: new MemoryTokenStore() });
+    const a = await h.issueAgent({ agentId: 'a' });
+    await h.issueAgent({ agentId: 'b' });
+    const forged = `${Buffer.from('b').toString('base64url')}.${a.token.split('.')[1]}`;
+    for (const token of ['', 'no-dot', '.x', `${Buffer.from('a').toString('base64url')}.short`, forged, `${Buffer.from('zz').toString('base64url')}.${a.token.split('.')[1]}`, 'x'.repeat(5000)]) {
+      const ws = new WebSocket(h.url);
+      await once(ws, 'open');
+      ws.send(JSON.stringify({ version: '1.0', id: 'C', type: 'CONNECT', subType: 'REQUEST', timeStamp: 1, payload: { token } }));
+      expect(JSON.parse(String(((await once(ws, 'message')) as [Buffer])[0])).payload).toEqual({ valid: false });
+      ws.terminate();
+    }
+    expect(() => Hub.attach({ server: createServer(), authenticate: undefined })).toThrow(/needs authenticate, tokens, or both/);
+    const plain = await hub();
+    await expect(plain.issueAgent({ agentId: 'x' })).rejects.toThrow(/no token store/);
   });
 });
 

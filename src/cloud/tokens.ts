@@ -1,0 +1,113 @@
+// Agent tokens: 256 random bits each, named by the agent they belong to, and kept only as
+// scrypt hashes in a store (the application's, or a JSON file). A token reads
+// `<agent id, base64url>.<secret, base64url>`, so a CONNECT costs one hash, never a scan.
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+
+export interface StoredToken {
+  /** scrypt of the secret, hex. */
+  hash: string;
+  salt: string;
+  issuedAt: string;
+  group: string;
+  priority: number;
+}
+
+/** Where hashed tokens live: one per agent. */
+export interface TokenStore {
+  get(agentId: string): Promise<StoredToken | undefined>;
+  set(agentId: string, token: StoredToken): Promise<void>;
+  delete(agentId: string): Promise<boolean>;
+}
+
+const hashOf = (secret: Buffer, salt: Buffer) =>
+  new Promise<Buffer>((resolve, reject) => scrypt(secret, salt, 32, (err, key) => (err ? reject(err) : resolve(key))));
+
+/** A fresh token for `agentId`, and what the store keeps of it. */
+export async function newToken(agentId: string, group: string, priority: number): Promise<{ token: string; stored: StoredToken }> {
+  const secret = randomBytes(32);
+  const salt = randomBytes(16);
+  const hash = await hashOf(secret, salt);
+  const token = `${Buffer.from(agentId, 'utf8').toString('base64url')}.${secret.toString('base64url')}`;
+  return { token, stored: { hash: hash.toString('hex'), salt: salt.toString('hex'), issuedAt: new Date().toISOString(), group, priority } };
+}
+
+/** The agent a token proves, or null (unknown agent, revoked, malformed, or not its secret). */
+export async function verifyToken(store: TokenStore, token: string): Promise<string | null> {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || token.length > 2048) return null;
+  const agentId = Buffer.from(token.slice(0, dot), 'base64url').toString('utf8');
+  const secret = Buffer.from(token.slice(dot + 1), 'base64url');
+  if (secret.length !== 32) return null;
+  const stored = await store.get(agentId);
+  if (!stored) return null;
+  const expected = Buffer.from(stored.hash, 'hex');
+  const actual = await hashOf(secret, Buffer.from(stored.salt, 'hex'));
+  return expected.length === actual.length && timingSafeEqual(expected, actual) ? agentId : null;
+}
+
+/** Tokens in memory (lost with the process). */
+export class MemoryTokenStore implements TokenStore {
+  protected readonly tokens = new Map<string, StoredToken>();
+  async get(agentId: string): Promise<StoredToken | undefined> {
+    return this.tokens.get(agentId);
+  }
+  async set(agentId: string, token: StoredToken): Promise<void> {
+    this.tokens.set(agentId, token);
+  }
+  async delete(agentId: string): Promise<boolean> {
+    return this.tokens.delete(agentId);
+  }
+}
+
+/** Tokens in a JSON file (0600), rewritten whole through a temporary file on every change. */
+export class FileTokenStore extends MemoryTokenStore {
+  readonly #path: string;
+  #loaded: Promise<void> | null = null;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(path: string) {
+    super();
+    this.#path = path;
+  }
+
+  override async get(agentId: string): Promise<StoredToken | undefined> {
+    await this.#load();
+    return super.get(agentId);
+  }
+
+  override async set(agentId: string, token: StoredToken): Promise<void> {
+    await this.#load();
+    await super.set(agentId, token);
+    await this.#save();
+  }
+
+  override async delete(agentId: string): Promise<boolean> {
+    await this.#load();
+    const had = await super.delete(agentId);
+    if (had) await this.#save();
+    return had;
+  }
+
+  #load(): Promise<void> {
+    this.#loaded ??= readFile(this.#path, 'utf8').then(
+      (text) => {
+        for (const [id, t] of Object.entries(JSON.parse(text) as Record<string, StoredToken>)) this.tokens.set(id, t);
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      },
+    );
+    return this.#loaded;
+  }
+
+  #save(): Promise<void> {
+    const text = `${JSON.stringify(Object.fromEntries(this.tokens), null, 2)}\n`;
+    const tmp = `${this.#path}.${process.pid}.tmp`;
+    this.#writing = this.#writing.then(async () => {
+      await writeFile(tmp, text, { mode: 0o600 });
+      await rename(tmp, this.#path);
+    });
+    return this.#writing;
+  }
+}
