@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { WebSocketServer } from 'ws';
+import { procRss, startCloud, startRestSim } from './peers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opt } = parseArgs({
@@ -61,11 +61,6 @@ function procCpuMs(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
 }
-function procRss(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-}
 
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0);
 
@@ -93,34 +88,9 @@ async function drive(window, seconds, one) {
   return { done, lat, elapsed };
 }
 
-// ---- the REST simulator, in its own process ----------------------------------------------
-const sim = spawn(process.execPath, [join(root, 'bench', 'rest-sim.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-const [portLine] = await once(sim.stdout, 'data');
-const restUrl = `http://127.0.0.1:${String(portLine).trim()}`;
-
-// ---- the cloud side: a ws server the bridge dials -----------------------------------------
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
-await once(wss, 'listening');
-const pending = new Map();
-/** The cloud end of each bridge's connection, by way. */
-const clouds = { bridged: null, plain: null };
-let seq = 0;
-wss.on('connection', (ws, req) => {
-  const way = req.url === '/plain' ? 'plain' : 'bridged';
-  ws.on('message', (data) => {
-    const msg = JSON.parse(data.toString('utf8'));
-    if (msg.type === 'CONNECT') {
-      ws.send(JSON.stringify({ version: '1.0', id: msg.id, type: 'CONNECT', subType: 'RESPONSE', timeStamp: Math.floor(Date.now() / 1000), payload: { valid: true } }));
-      clouds[way] = ws;
-      return;
-    }
-    const resolve = pending.get(msg.id);
-    if (resolve) {
-      pending.delete(msg.id);
-      resolve(msg.payload.responseCode);
-    }
-  });
-});
+// ---- the REST simulator, in its own process, and the cloud side both bridges dial -------
+const { url: restUrl, sim } = await startRestSim(root);
+const cloud = await startCloud();
 
 // ---- the bridge, configured only by NBWSS_* variables ------------------------------------
 const profiling = (way) => [
@@ -132,7 +102,7 @@ const bridge = spawn(process.execPath, [...profiling('bridged'), join(root, 'bin
   cwd: root,
   env: {
     PATH: process.env.PATH,
-    NBWSS_CLOUD_URL: `ws://127.0.0.1:${wss.address().port}/bench`,
+    NBWSS_CLOUD_URL: `${cloud.url}/bench`,
     NBWSS_CLOUD_TOKEN: 'bench-token',
     NBWSS_REST_BASE_URL: restUrl,
     NBWSS_CONCURRENCY: String(CONNECTIONS),
@@ -144,11 +114,11 @@ const bridge = spawn(process.execPath, [...profiling('bridged'), join(root, 'bin
 });
 const plain = spawn(process.execPath, [...profiling('plain'), join(root, 'bench', 'plain-bridge.mjs')], {
   cwd: root,
-  env: { PATH: process.env.PATH, PLAIN_CLOUD_URL: `ws://127.0.0.1:${wss.address().port}/plain`, PLAIN_REST_URL: restUrl, PLAIN_CONNECTIONS: String(CONNECTIONS) },
+  env: { PATH: process.env.PATH, PLAIN_CLOUD_URL: `${cloud.url}/plain`, PLAIN_REST_URL: restUrl, PLAIN_CONNECTIONS: String(CONNECTIONS) },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const pids = { bridged: bridge.pid, plain: plain.pid };
-while (clouds.bridged === null || clouds.plain === null) await new Promise((r) => setTimeout(r, 20));
+await cloud.ready();
 
 const pool = new Pool(restUrl, { connections: CONNECTIONS, pipelining: 1 });
 
@@ -173,12 +143,7 @@ function bridgedOne(s, way) {
     headers: { 'Content-Type': TYPE, Authorization: JWT },
     ...(s.method === 'POST' ? { parameters: postBody } : {}),
   };
-  return () =>
-    new Promise((resolve, reject) => {
-      const id = `B-${++seq}`;
-      pending.set(id, (code) => (code >= 400 ? reject(new Error(`bridged: ${code}`)) : resolve()));
-      clouds[way].send(JSON.stringify({ version: '1.0', id, type: 'COMMAND', subType: 'REQUEST', timeStamp: Math.floor(Date.now() / 1000), payload }));
-    });
+  return () => cloud.command(way, payload);
 }
 
 async function round(kind, s, seconds) {
@@ -259,7 +224,7 @@ plain.kill('SIGTERM');
 await Promise.all([once(bridge, 'exit'), once(plain, 'exit')]);
 sim.kill('SIGTERM');
 await pool.close();
-wss.close();
+cloud.close();
 
 if (opt.profile) writeFileSync(join(opt.profile, 'served.json'), `${JSON.stringify({ ...served, span })}\n`);
 

@@ -11,11 +11,11 @@
 // Prints a Markdown table and writes the figures to bench/memory.json.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { WebSocketServer } from 'ws';
+import { procRss, startCloud, startRestSim } from './peers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opt } = parseArgs({
@@ -25,34 +25,11 @@ const TOTAL = Number(opt.requests);
 const STEP = Number(opt.step);
 const WINDOW = Number(opt.window);
 const MiB = 1048576;
-const rss = (pid) => {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  if (process.env.BENCH_DEBUG) process.stderr.write(`${pid}: ${status.split("\n").filter((l) => /^(VmRSS|RssAnon|RssFile)/.test(l)).join(" ").replace(/\s+/g, " ")}\n`);
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-};
+const rss = (pid) => procRss(pid).rss;
 
-const sim = spawn(process.execPath, [join(root, 'bench', 'rest-sim.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-const [portLine] = await once(sim.stdout, 'data');
-const restUrl = `http://127.0.0.1:${String(portLine).trim()}`;
-
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 256 * MiB, perMessageDeflate: false });
-await once(wss, 'listening');
-const clouds = {};
-const pending = new Map();
-wss.on('connection', (ws, req) => {
-  const way = req.url === '/plain' ? 'plain' : 'bridged';
-  ws.on('message', (data) => {
-    const msg = JSON.parse(data.toString('utf8'));
-    if (msg.type === 'CONNECT') {
-      ws.send(JSON.stringify({ version: '1.0', id: msg.id, type: 'CONNECT', subType: 'RESPONSE', timeStamp: Math.floor(Date.now() / 1000), payload: { valid: true } }));
-      clouds[way] = ws;
-      return;
-    }
-    pending.get(msg.id)?.(msg.payload.responseCode);
-    pending.delete(msg.id);
-  });
-});
-const cloudUrl = `ws://127.0.0.1:${wss.address().port}`;
+const { url: restUrl, sim } = await startRestSim(root);
+const cloud = await startCloud();
+const cloudUrl = cloud.url;
 const procs = {
   // Default settings: only where the cloud and the REST API are.
   bridged: spawn(opt.sea ?? process.execPath, [...(opt.snapshot ? ['--heapsnapshot-signal=SIGUSR2'] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(opt.sea ? [] : [join(root, 'bin', 'nbwss-bridge')]), 'run'], {
@@ -65,19 +42,12 @@ const procs = {
     stdio: ['ignore', 'inherit', 'inherit'],
   }),
 };
-while (!clouds.bridged || !clouds.plain) await new Promise((r) => setTimeout(r, 20));
+await cloud.ready();
 await new Promise((r) => setTimeout(r, 2000));
 const rows = [{ requests: 0, bridged: rss(procs.bridged.pid), plain: rss(procs.plain.pid) }];
 
-let seq = 0;
 const payload = { uri: '/netbackup/admin/jobs?size=1024', method: 'GET', headers: { 'Content-Type': 'application/vnd.netbackup+json;version=1.0', Authorization: 'eyJhbGciOiJSUzI1NiJ9.YmVuY2g.c2lnbmF0dXJl' } };
-function one(way) {
-  return new Promise((resolve, reject) => {
-    const id = `M-${way}-${++seq}`;
-    pending.set(id, (code) => (code >= 400 ? reject(new Error(`${way}: ${code}`)) : resolve()));
-    clouds[way].send(JSON.stringify({ version: '1.0', id, type: 'COMMAND', subType: 'REQUEST', timeStamp: Math.floor(Date.now() / 1000), payload }));
-  });
-}
+const one = (way) => cloud.command(way, payload);
 async function send(way, n) {
   let left = n;
   const lane = async () => {
@@ -105,7 +75,7 @@ if (opt.snapshot) {
 for (const p of Object.values(procs)) p.kill('SIGTERM');
 await Promise.all(Object.values(procs).map((p) => once(p, 'exit')));
 sim.kill('SIGTERM');
-wss.close();
+cloud.close();
 
 const mib = (b) => (b / MiB).toFixed(1);
 const targets = (r) => (r.requests === 0 ? r.bridged <= 60 * MiB : r.bridged <= 90 * MiB) ? '✓' : '✗';
