@@ -11,22 +11,20 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import { nowSeconds } from '../protocol/encode.js';
-import { PROTOCOL_VERSION } from '../protocol/wire.js';
+import { encodeEnvelope } from '../protocol/encode.js';
 import { AgentOfflineError, BridgeAnswerError, HubClosedError, InFlightFullError, RequestTimeoutError } from './errors.js';
 import { answerOf } from './answer.js';
 import { HandledIds } from './handled.js';
 import { NotificationInbox } from './inbox.js';
 import { NetBackupSession, type NetBackupCredentials, type NetBackupOptions } from './netbackup.js';
 import { FileTokenStore, newToken, verifyToken, type TokenStore } from './tokens.js';
-import type { AgentIdentity, AgentInfo, Authenticate, EndpointDetails, HubOptions, HubRequest, HubResponse, ListenOptions, Notification } from './types.js';
+import { HUB_DEFAULTS, type AgentIdentity, type AgentInfo, type Authenticate, type EndpointDetails, type HubOptions, type HubRequest, type HubResponse, type ListenOptions, type Notification } from './types.js';
 
 export type { AgentIdentity, AgentInfo, Authenticate, EndpointDetails, HubOptions, HubRequest, HubResponse, ListenOptions, Notification } from './types.js';
 
 interface Pending {
   readonly id: string;
   readonly frame: string;
-  readonly timeoutMs: number;
   readonly timer: NodeJS.Timeout;
   sent: boolean;
   resolve(res: HubResponse): void;
@@ -38,8 +36,6 @@ interface Session {
   readonly identity: AgentIdentity;
   readonly since: Date;
 }
-
-const DEFAULTS = { requestTimeoutMs: 120_000, maxInFlightPerAgent: 1000, connectTimeoutMs: 10_000, maxMessageBytes: 64 * 1024 * 1024 };
 
 export class Hub extends EventEmitter {
   readonly #opts: Required<Omit<HubOptions, 'path' | 'tokens'>> & { path: string | undefined };
@@ -60,7 +56,7 @@ export class Hub extends EventEmitter {
     if (!opts.authenticate && !tokens) throw new TypeError('a hub needs authenticate, tokens, or both');
     this.#tokens = tokens;
     const byToken: Authenticate = async (t) => (tokens ? verifyToken(tokens, t).then((agentId) => (agentId === null ? null : { agentId })) : null);
-    this.#opts = { ...DEFAULTS, ...opts, authenticate: opts.authenticate ?? byToken, path: opts.path };
+    this.#opts = { ...HUB_DEFAULTS, ...opts, authenticate: opts.authenticate ?? byToken, path: opts.path };
     this.#server = server;
     this.#owned = owned;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#opts.maxMessageBytes, perMessageDeflate: false });
@@ -131,7 +127,8 @@ export class Hub extends EventEmitter {
   }
 
   #store(): TokenStore {
-    return this.#tokens ?? (() => { throw new TypeError('this hub has no token store: give it the tokens option'); })();
+    if (this.#tokens) return this.#tokens;
+    throw new TypeError('this hub has no token store: give it the tokens option');
   }
 
   /** Drops an agent's connection at once (as a broken one); false when it is not connected. Its requests in flight wait for it to come back. */
@@ -152,13 +149,13 @@ export class Hub extends EventEmitter {
     const timeoutMs = req.timeoutMs ?? this.#opts.requestTimeoutMs;
     const payload: Record<string, unknown> = { uri: req.uri, method: req.method, headers: req.headers ?? {} };
     if (req.body !== undefined) payload.parameters = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
-    const frame = JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'COMMAND', subType: 'REQUEST', timeStamp: nowSeconds(), payload });
+    const frame = encodeEnvelope('COMMAND', 'REQUEST', id, payload);
     return new Promise<HubResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#settled(agentId, pending, p);
         reject(p.sent ? new RequestTimeoutError(agentId, id, timeoutMs) : new AgentOfflineError(agentId, timeoutMs));
       }, timeoutMs);
-      const p: Pending = { id, frame, timeoutMs, timer, sent: false, resolve, reject };
+      const p: Pending = { id, frame, timer, sent: false, resolve, reject };
       pending.set(id, p);
       this.#send(agentId, p);
     });
@@ -169,7 +166,10 @@ export class Hub extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#server.off('upgrade', this.#onUpgrade);
-    for (const p of [...this.#pending.values()].flatMap((m) => [...m.values()])) (clearTimeout(p.timer), p.reject(new HubClosedError()));
+    for (const p of [...this.#pending.values()].flatMap((m) => [...m.values()])) {
+      clearTimeout(p.timer);
+      p.reject(new HubClosedError());
+    }
     this.#pending.clear();
     for (const ws of this.#wss.clients) ws.close(1001, 'hub closing');
     await new Promise<void>((r) => this.#wss.close(() => r()));
@@ -256,7 +256,7 @@ export class Hub extends EventEmitter {
       identity = null;
     }
     const valid = identity !== null && !this.#closed;
-    ws.send(JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'CONNECT', subType: 'RESPONSE', timeStamp: nowSeconds(), payload: { valid } }));
+    ws.send(encodeEnvelope('CONNECT', 'RESPONSE', id, { valid }));
     if (!valid || identity === null) return null;
     const session: Session = { ws, identity, since: new Date() };
     const older = this.#sessions.get(identity.agentId);
@@ -280,7 +280,7 @@ export class Hub extends EventEmitter {
 
   async #notified(s: Session, id: string, payload: unknown): Promise<void> {
     const agentId = s.identity.agentId;
-    const ack = () => s.ws.readyState === WebSocket.OPEN && s.ws.send(JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'NOTIFICATION', subType: 'RESPONSE', timeStamp: nowSeconds(), payload: {} }));
+    const ack = () => s.ws.readyState === WebSocket.OPEN && s.ws.send(encodeEnvelope('NOTIFICATION', 'RESPONSE', id, {}));
     if (this.#handled.has(agentId, id)) {
       ack(); // handled before; its acknowledgement was lost
       return;

@@ -2,7 +2,8 @@
 // scrypt hashes in a store (the application's, or a JSON file). A token reads
 // `<agent id, base64url>.<secret, base64url>`, so a CONNECT costs one hash, never a scan.
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { replaceFile } from '../dedupe/journal.js';
 
 export interface StoredToken {
   /** scrypt of the secret, hex. */
@@ -60,7 +61,7 @@ export class MemoryTokenStore implements TokenStore {
   }
 }
 
-/** Tokens in a JSON file (0600), rewritten whole through a temporary file on every change. */
+/** Tokens in a JSON file (0600), replaced whole and durably on every change. */
 export class FileTokenStore extends MemoryTokenStore {
   readonly #path: string;
   #loaded: Promise<void> | null = null;
@@ -103,11 +104,7 @@ export class FileTokenStore extends MemoryTokenStore {
 
   #save(): Promise<void> {
     const text = `${JSON.stringify(Object.fromEntries(this.tokens), null, 2)}\n`;
-    const tmp = `${this.#path}.${process.pid}.tmp`;
-    this.#writing = this.#writing.then(async () => {
-      await writeFile(tmp, text, { mode: 0o600 });
-      await rename(tmp, this.#path);
-    });
+    this.#writing = this.#writing.then(() => replaceFile(this.#path, text));
     return this.#writing;
   }
 }

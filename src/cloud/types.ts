@@ -27,6 +27,9 @@ export interface HubOptions {
   maxMessageBytes?: number;
 }
 
+/** What HubOptions leaves out is taken from here. */
+export const HUB_DEFAULTS = { requestTimeoutMs: 120_000, maxInFlightPerAgent: 1000, connectTimeoutMs: 10_000, maxMessageBytes: 64 * 1024 * 1024 };
+
 export interface ListenOptions extends HubOptions {
   host?: string;
   port?: number;

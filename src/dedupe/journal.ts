@@ -4,7 +4,7 @@
 // Line format: `<crc32 as 8 hex digits> <record as JSON>\n`. A line whose CRC or JSON does
 // not check out ends the usable journal: it and everything after it are cut off at open.
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { crc32 } from './crc32.js';
 import { BridgeError, CODE } from '../errors.js';
@@ -202,6 +202,24 @@ export class Journal {
       for (const w of waiters) w.reject(err);
     }
   }
+}
+
+/**
+ * Replaces the file at `path` with `text` (mode 0600) so that a crash leaves the old file or
+ * the new one, never a part of either: a temporary file, synced, renamed over it, and the rename
+ * made durable.
+ */
+export async function replaceFile(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  await syncDir(dirname(path));
 }
 
 /** Makes a rename in `dir` durable (fsync of the directory). */

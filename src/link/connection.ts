@@ -265,9 +265,10 @@ export class Connection {
       warn.warn(this.n, 'connect', { conn: this.n, code: CODE.NBW_ERR_FRAME_DROPPED, id: logId(msg.id) }, 'dropped a stray CONNECT RESPONSE');
       return;
     }
-    const checked = msg.kind === 'unchecked' ? checkUnchecked(msg) : msg;
-    if (!(checked instanceof Promise)) this.#events.inbound(this, checked as Delivered);
-    else this.#later(checked, msg.kind === 'unchecked' ? msg.id : '');
+    if (msg.kind !== 'unchecked') return this.#events.inbound(this, msg);
+    const checked = checkUnchecked(msg);
+    if (checked instanceof Promise) this.#later(checked, msg.id);
+    else this.#events.inbound(this, checked as Delivered);
   }
 
   /** A request read while the connection was ready, checked once the schema is loaded: served even if the connection closed meanwhile (the courier holds its answer). */

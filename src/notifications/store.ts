@@ -1,10 +1,10 @@
 // The notifications' durable state in state.dir: poll cursors, the last known state of recent
 // jobs and images, and every notification not yet acknowledged. Written whole and atomically
 // (temporary file, fsync, rename, fsync of the directory), one write at a time.
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { syncDir } from '../dedupe/journal.js';
+import { replaceFile } from '../dedupe/journal.js';
 
 export interface PendingNotification {
   /** The NOTIFICATION REQUEST's id, kept across resends and restarts. */
@@ -81,15 +81,6 @@ export class StateFile {
 
   async #write(state: NotifyState): Promise<void> {
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.#path}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(state));
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.#path);
-    await syncDir(this.#dir);
+    await replaceFile(this.#path, JSON.stringify(state));
   }
 }

@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import { AnsweredError } from '../errors.js';
 import { CommandRequest } from './envelope.js';
-import { readFrame, readMessage, type Inbound, type Unchecked } from './read.js';
+import { readFrame, type Inbound, type Unchecked } from './read.js';
 
 export { decodeOversized, readFrame, type Delivered, type Inbound, type Unchecked } from './read.js';
 export * from './encode.js';
@@ -36,11 +36,5 @@ export function checkCommand(u: Unchecked): Inbound {
 /** Decodes one text frame, the schema reading what the common reader leaves to it. */
 export function decodeFrame(text: string, maxDepth?: number): Inbound {
   const r = readFrame(text, maxDepth);
-  return r.kind === 'unchecked' ? checkCommand(r) : r;
-}
-
-/** Classifies an already parsed JSON object. */
-export function decodeMessage(msg: Record<string, unknown>): Inbound {
-  const r = readMessage(msg);
   return r.kind === 'unchecked' ? checkCommand(r) : r;
 }

@@ -10,9 +10,14 @@ import { PROTOCOL_VERSION } from './wire.js';
 /** Seconds since the epoch, as every envelope's timeStamp. */
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
+/** Any envelope, its fields in the order NetBackup's messages have them. */
+export function encodeEnvelope(type: string, subType: string, id: string, payload: unknown, timeStamp = nowSeconds()): string {
+  return JSON.stringify({ version: PROTOCOL_VERSION, id, type, subType, timeStamp, payload });
+}
+
 /** The CONNECT REQUEST that opens every connection. */
 export function encodeConnectRequest(id: string, token: string, timeStamp = nowSeconds()): string {
-  return JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'CONNECT', subType: 'REQUEST', timeStamp, payload: { token } });
+  return encodeEnvelope('CONNECT', 'REQUEST', id, { token }, timeStamp);
 }
 
 /**
@@ -34,12 +39,12 @@ export function encodeCommandResponse(id: string, p: CommandResponsePayload, tim
   const payload = p.bodyEncoding
     ? { headers: p.headers, responseCode: p.responseCode, body: p.body, bodyEncoding: p.bodyEncoding }
     : { headers: p.headers, responseCode: p.responseCode, body: p.body };
-  return JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'COMMAND', subType: 'RESPONSE', timeStamp, payload });
+  return encodeEnvelope('COMMAND', 'RESPONSE', id, payload, timeStamp);
 }
 
 /** A NOTIFICATION REQUEST carrying `notifications` (each an object type with its records). */
 export function encodeNotificationRequest(id: string, notifications: NotificationRequest['payload'], timeStamp = nowSeconds()): string {
-  return JSON.stringify({ version: PROTOCOL_VERSION, id, type: 'NOTIFICATION', subType: 'REQUEST', timeStamp, payload: notifications });
+  return encodeEnvelope('NOTIFICATION', 'REQUEST', id, notifications, timeStamp);
 }
 
 /**

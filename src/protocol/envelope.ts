@@ -4,14 +4,14 @@
 // serialized, header values that are numbers become strings, a lower-case method is
 // upper-cased); outbound ones describe exactly what the bridge sends.
 import { z } from 'zod';
-import { BAD_HEADER_VALUE, HTTP_METHODS, MAX_ID_LENGTH, MAX_URI_LENGTH, PROTOCOL_VERSION, TOKEN } from './wire.js';
+import { BAD_HEADER_VALUE, HTTP_METHODS, MAX_ID_LENGTH, MAX_URI_LENGTH, PROTOCOL_VERSION, SAYS, TOKEN } from './wire.js';
 
 export { BAD_HEADER_VALUE, HTTP_METHODS, MAX_ID_LENGTH, MAX_URI_LENGTH, PROTOCOL_VERSION, TOKEN };
 export type { HttpMethod } from './wire.js';
 
-export const Id = z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`);
-export const Version = z.literal(PROTOCOL_VERSION, { error: `must be "${PROTOCOL_VERSION}"` });
-export const TimeStamp = z.number({ error: 'must be a number of seconds since the epoch' }).nonnegative().finite();
+export const Id = z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, SAYS.idTooLong);
+export const Version = z.literal(PROTOCOL_VERSION, { error: SAYS.version });
+export const TimeStamp = z.number({ error: SAYS.timeStamp }).nonnegative().finite();
 
 const envelope = <T extends string, S extends string, P extends z.ZodType>(type: T, subType: S, payload: P) =>
   z.object({

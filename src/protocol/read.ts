@@ -9,7 +9,7 @@ import { AnsweredError } from '../errors.js';
 import type { CommandRequest } from './envelope.js';
 import { readCommandRequest } from './command.js';
 import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from './depth.js';
-import { MAX_ID_LENGTH, PROTOCOL_VERSION } from './wire.js';
+import { MAX_ID_LENGTH, PROTOCOL_VERSION, SAYS } from './wire.js';
 
 /** What one inbound frame means to the bridge. */
 export type Inbound =
@@ -94,10 +94,10 @@ function readConnectResponse(msg: Record<string, unknown>, id: string): Inbound 
   }
   // What the envelope's schema would say of it (a note for the log, never a refusal).
   const notes: string[] = [];
-  if (msg.version !== PROTOCOL_VERSION) notes.push(`version: must be "${PROTOCOL_VERSION}"`);
-  if (id.length > MAX_ID_LENGTH) notes.push(`id: must be at most ${MAX_ID_LENGTH} characters`);
+  if (msg.version !== PROTOCOL_VERSION) notes.push(`version: ${SAYS.version}`);
+  if (id.length > MAX_ID_LENGTH) notes.push(`id: ${SAYS.idTooLong}`);
   const t = msg.timeStamp;
-  if (typeof t !== 'number') notes.push('timeStamp: must be a number of seconds since the epoch');
+  if (typeof t !== 'number') notes.push(`timeStamp: ${SAYS.timeStamp}`);
   else if (t < 0) notes.push('timeStamp: must not be negative');
   const extra = Object.keys(msg).filter((k) => !ENVELOPE_KEYS.has(k));
   const extraPayload = Object.keys(payload as object).filter((k) => k !== 'valid');

@@ -18,3 +18,10 @@ export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What HTTP allows in a field value: HTAB, visible ASCII and space, and obs-text (0x80-0xFF); any other control character or code point above 0xFF is refused. */
 // eslint-disable-next-line no-control-regex
 export const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** What the schemas (envelope.ts) and the readers that go without them (read.ts) say of a field that is wrong, in the same words. */
+export const SAYS = {
+  version: `must be "${PROTOCOL_VERSION}"`,
+  timeStamp: 'must be a number of seconds since the epoch',
+  idTooLong: `must be at most ${MAX_ID_LENGTH} characters`,
+} as const;
