@@ -1,7 +1,7 @@
 // What a hub request can end with besides an answer: each failure is its own class with a
 // code, so that a cloud application tells them apart without reading messages.
 
-export type HubErrorCode = 'HUB_AGENT_OFFLINE' | 'HUB_TIMEOUT' | 'HUB_IN_FLIGHT_FULL' | 'HUB_CLOSED' | 'HUB_BRIDGE_ERROR';
+export type HubErrorCode = 'HUB_AGENT_OFFLINE' | 'HUB_TIMEOUT' | 'HUB_IN_FLIGHT_FULL' | 'HUB_CLOSED' | 'HUB_BRIDGE_ERROR' | 'HUB_REDIS_UNREACHABLE';
 
 export class HubError extends Error {
   readonly code: HubErrorCode;
@@ -37,6 +37,13 @@ export class InFlightFullError extends HubError {
 export class HubClosedError extends HubError {
   constructor() {
     super('HUB_CLOSED', 'the hub is closed');
+  }
+}
+
+/** A hub given `redis` could not reach it when starting. */
+export class RedisUnreachableError extends HubError {
+  constructor(where: string, why: string) {
+    super('HUB_REDIS_UNREACHABLE', `cannot reach Redis at ${where}: ${why}`);
   }
 }
 

@@ -3,51 +3,44 @@
 // id. A request whose agent drops is sent again, under the same id, whenever the agent is
 // back, until answered or timed out: the agent runs an id at most once, so the request runs at
 // most once end to end. NOTIFICATION REQUESTs go to the application's handlers and are
-// acknowledged only once those have resolved.
+// acknowledged only once those have resolved. With `redis`, several hub nodes share the
+// agents, the requests and the notifications (redis.ts).
 import { randomUUID } from 'node:crypto';
-import { EventEmitter, once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
 import { encodeEnvelope } from '../protocol/encode.js';
-import { AgentOfflineError, BridgeAnswerError, HubClosedError, InFlightFullError, RequestTimeoutError } from './errors.js';
 import { answerOf } from './answer.js';
-import { HandledIds } from './handled.js';
-import { NotificationInbox } from './inbox.js';
+import type { Cluster, ClusterEvents } from './cluster.js';
+import { Endpoint, listening, REFUSED, Session, type EndpointEvents } from './endpoint.js';
+import { BridgeAnswerError, HubClosedError } from './errors.js';
 import { NetBackupSession, type NetBackupCredentials, type NetBackupOptions } from './netbackup.js';
+import { Notifications, type NotificationHandler } from './notify.js';
+import { RedisCluster } from './redis.js';
+import { Outstanding, type Pending } from './requests.js';
+import { hubTelemetry, NO_TELEMETRY, type HubTelemetry } from './telemetry.js';
 import { FileTokenStore, newToken, verifyToken, type TokenStore } from './tokens.js';
-import { HUB_DEFAULTS, type AgentIdentity, type AgentInfo, type Authenticate, type EndpointDetails, type HubOptions, type HubRequest, type HubResponse, type ListenOptions, type Notification } from './types.js';
+import { HUB_DEFAULTS, SILENT, type AgentInfo, type Authenticate, type EndpointDetails, type HubLogger, type HubOptions, type HubRequest, type HubResponse, type ListenOptions, type Notification } from './types.js';
 
-export type { AgentIdentity, AgentInfo, Authenticate, EndpointDetails, HubOptions, HubRequest, HubResponse, ListenOptions, Notification } from './types.js';
+export type { AgentIdentity, AgentInfo, Authenticate, EndpointDetails, HubLogger, HubOptions, HubRequest, HubResponse, ListenOptions, Notification, RedisOptions } from './types.js';
 
-interface Pending {
-  readonly id: string;
-  readonly frame: string;
-  readonly timer: NodeJS.Timeout;
-  sent: boolean;
-  resolve(res: HubResponse): void;
-  reject(err: Error): void;
-}
-
-interface Session {
-  readonly ws: WebSocket;
-  readonly identity: AgentIdentity;
-  readonly since: Date;
-}
+const REPLACED = 'replaced by a newer connection of the same agent';
+const record = (s: Session) => ({ agentId: s.agentId, labels: { ...s.identity.labels }, since: s.since });
 
 export class Hub extends EventEmitter {
-  readonly #opts: Required<Omit<HubOptions, 'path' | 'tokens'>> & { path: string | undefined };
+  readonly #opts: typeof HUB_DEFAULTS & { authenticate: Authenticate; path: string | undefined };
   readonly #tokens: TokenStore | null;
-  readonly #wss: WebSocketServer;
   readonly #server: Server;
   readonly #owned: boolean;
+  readonly #log: HubLogger;
+  readonly #cluster: Cluster | null;
+  readonly #ready: Promise<void>;
   readonly #sessions = new Map<string, Session>();
-  readonly #pending = new Map<string, Map<string, Pending>>();
-  readonly #handled = new HandledIds(10_000);
-  readonly #notify: ((n: Notification) => unknown)[] = [];
-  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head);
+  readonly #draining = new Set<Session>();
+  readonly #requests: Outstanding;
+  readonly #notes: Notifications;
+  readonly #metrics: HubTelemetry;
+  readonly #endpoint: Endpoint;
   #closed = false;
 
   private constructor(server: Server, owned: boolean, opts: HubOptions) {
@@ -56,25 +49,41 @@ export class Hub extends EventEmitter {
     if (!opts.authenticate && !tokens) throw new TypeError('a hub needs authenticate, tokens, or both');
     this.#tokens = tokens;
     const byToken: Authenticate = async (t) => (tokens ? verifyToken(tokens, t).then((agentId) => (agentId === null ? null : { agentId })) : null);
-    this.#opts = { ...HUB_DEFAULTS, ...opts, authenticate: opts.authenticate ?? byToken, path: opts.path };
+    const { logger, metrics, redis, tokens: _t, ...rest } = opts;
+    this.#opts = { ...HUB_DEFAULTS, ...rest, authenticate: opts.authenticate ?? byToken, path: opts.path };
     this.#server = server;
     this.#owned = owned;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#opts.maxMessageBytes, perMessageDeflate: false });
-    server.on('upgrade', this.#onUpgrade);
+    this.#log = logger ?? SILENT;
+    this.#metrics = metrics ? hubTelemetry(metrics, { agents: () => this.#sessions.size, inFlight: () => this.#requests.size, unproven: () => this.#endpoint.unproven }) : NO_TELEMETRY;
+    this.#requests = new Outstanding(this.#opts.maxInFlightPerAgent, (p) => this.#timedOut(p));
+    this.#cluster = redis ? new RedisCluster(typeof redis === 'string' ? { url: redis } : redis, this.#opts.heartbeatMs, this.#log) : null;
+    this.#ready = this.#cluster ? this.#cluster.start(this.#clusterEvents()) : Promise.resolve();
+    this.#ready.catch(this.#warn('could not join the other hub nodes')); // and the caller hears of it from listen() or ready()
+    const first = () => void this.#ready.then(() => this.#cluster?.consume()).catch(this.#warn('not taking notifications off the stream'));
+    this.#notes = new Notifications({ log: this.#log, metrics: this.#metrics, cluster: this.#cluster, first, failed: (e) => this.emit('notification-error', e) });
+    this.#endpoint = new Endpoint(server, { ...this.#opts }, this.#endpointEvents());
   }
 
-  /** Starts a hub on its own HTTP (or HTTPS) server. */
+  /** Starts a hub on its own HTTP (or HTTPS) server; with `redis`, once it has joined the others. */
   static async listen(opts: ListenOptions): Promise<Hub> {
-    const server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createServer();
-    server.on('request', (_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('NBWSS agents connect here with a WebSocket upgrade\n'));
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
-    await once(server, 'listening');
-    return new Hub(server, true, opts);
+    const hub = new Hub(await listening(opts), true, opts);
+    try {
+      await hub.ready();
+    } catch (err) {
+      await hub.close();
+      throw err;
+    }
+    return hub;
   }
 
   /** Mounts a hub on an existing server: it takes upgrades to `path`, and leaves everything else alone. */
   static attach(opts: HubOptions & { server: Server }): Hub {
     return new Hub(opts.server, false, opts);
+  }
+
+  /** Resolves once the hub has joined the other nodes (at once without `redis`); rejects when Redis cannot be reached. */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** The ws:// or wss:// URL agents dial. */
@@ -84,27 +93,33 @@ export class Hub extends EventEmitter {
     return `${'cert' in this.#server ? 'wss' : 'ws'}://${host}:${a.port}${this.#opts.path ?? '/'}`;
   }
 
+  /** This hub node's id (the one `AgentInfo.node` names). */
+  get node(): string {
+    return this.#cluster?.node ?? 'local';
+  }
+
   /** Registers a handler; a 'notification' handler may return a promise, and the agent's notification is acknowledged once every handler's has resolved. */
   override on(event: string | symbol, listener: (...args: any[]) => void): this { // eslint-disable-line @typescript-eslint/no-explicit-any
-    if (event === 'notification') this.#notify.push(listener);
+    if (event === 'notification') this.#notes.add(listener as NotificationHandler);
     else super.on(event, listener);
     return this;
   }
 
-  /** The agents connected now. */
+  /** The agents connected to this node. */
   agents(): AgentInfo[] {
-    return [...this.#sessions.values()].map((s) => ({ agentId: s.identity.agentId, labels: { ...s.identity.labels }, since: s.since, inFlight: this.#pending.get(s.identity.agentId)?.size ?? 0 }));
+    return [...this.#sessions.values()].map((s) => ({ agentId: s.agentId, node: this.node, labels: { ...s.identity.labels }, since: s.since, inFlight: this.#requests.count(s.agentId) }));
+  }
+
+  /** The agents connected to any node (this node's alone without `redis`). */
+  async listAgents(): Promise<AgentInfo[]> {
+    if (!this.#cluster) return this.agents();
+    await this.#ready;
+    return (await this.#cluster.agents()).map((a) => ({ ...a, inFlight: this.#requests.count(a.agentId) }));
   }
 
   /** Notifications as an async iterable: each is acknowledged once the loop body that took it has finished; at most `max` wait for the loop. */
   notifications(max = 1000): AsyncIterable<Notification> {
-    const handler = (n: Notification) => inbox.take(n);
-    const inbox: NotificationInbox = new NotificationInbox(max, () => {
-      const i = this.#notify.indexOf(handler);
-      if (i !== -1) this.#notify.splice(i, 1);
-    });
-    this.#notify.push(handler);
-    return inbox;
+    return this.#notes.loop(max);
   }
 
   /** NetBackup on `agentId`: logged in with `creds`, the token and media type on every call, a new login on a 401. */
@@ -122,177 +137,164 @@ export class Hub extends EventEmitter {
   /** Revokes an agent's token and drops its connection; false when it had none. */
   async revokeAgent(agentId: string): Promise<boolean> {
     const had = await this.#store().delete(agentId);
-    this.disconnect(agentId);
+    this.#sessions.get(agentId)?.end('token revoked');
     return had;
   }
 
   #store(): TokenStore {
-    if (this.#tokens) return this.#tokens;
-    throw new TypeError('this hub has no token store: give it the tokens option');
+    return this.#tokens ?? (() => { throw new TypeError('this hub has no token store: give it the tokens option'); })();
   }
 
-  /** Drops an agent's connection at once (as a broken one); false when it is not connected. Its requests in flight wait for it to come back. */
+  /** Drops an agent's connection at once (as a broken one); false when it is not connected here. Its requests in flight wait for it to come back. */
   disconnect(agentId: string): boolean {
     const s = this.#sessions.get(agentId);
-    s?.ws.terminate();
+    s?.end('disconnected by the application');
     return s !== undefined;
   }
 
   /** Sends a COMMAND REQUEST to an agent (now, or when it connects) and resolves with its answer. */
   request(agentId: string, req: HubRequest): Promise<HubResponse> {
     if (this.#closed) return Promise.reject(new HubClosedError());
-    const pending = this.#pendingOf(agentId);
-    if (pending.size >= this.#opts.maxInFlightPerAgent) return Promise.reject(new InFlightFullError(agentId, this.#opts.maxInFlightPerAgent));
-    const id = req.id ?? randomUUID();
-    const existing = pending.get(id);
-    if (existing) return new Promise((resolve, reject) => this.#chain(existing, resolve, reject));
-    const timeoutMs = req.timeoutMs ?? this.#opts.requestTimeoutMs;
-    const payload: Record<string, unknown> = { uri: req.uri, method: req.method, headers: req.headers ?? {} };
-    if (req.body !== undefined) payload.parameters = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
-    const frame = encodeEnvelope('COMMAND', 'REQUEST', id, payload);
-    return new Promise<HubResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#settled(agentId, pending, p);
-        reject(p.sent ? new RequestTimeoutError(agentId, id, timeoutMs) : new AgentOfflineError(agentId, timeoutMs));
-      }, timeoutMs);
-      const p: Pending = { id, frame, timer, sent: false, resolve, reject };
-      pending.set(id, p);
-      this.#send(agentId, p);
-    });
+    const { promise, pending, full } = this.#requests.add(agentId, req.id ?? randomUUID(), req, req.timeoutMs ?? this.#opts.requestTimeoutMs);
+    if (full) this.#metrics.request('full');
+    if (pending) this.#deliver(pending);
+    return promise;
   }
 
   /** Closes every agent's connection (1001) and stops taking new ones; requests waiting are rejected. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#server.off('upgrade', this.#onUpgrade);
-    for (const p of [...this.#pending.values()].flatMap((m) => [...m.values()])) {
-      clearTimeout(p.timer);
-      p.reject(new HubClosedError());
+    this.#requests.rejectAll(() => new HubClosedError());
+    for (const s of this.#draining) clearTimeout(s.drainTimer);
+    const held = [...this.#sessions.keys()];
+    await this.#endpoint.close();
+    if (this.#cluster) {
+      await Promise.all(held.map((a) => this.#cluster?.offline(a).catch(this.#warn('could not release an agent'))));
+      await this.#cluster.close();
     }
-    this.#pending.clear();
-    for (const ws of this.#wss.clients) ws.close(1001, 'hub closing');
-    await new Promise<void>((r) => this.#wss.close(() => r()));
-    for (const ws of this.#wss.clients) ws.terminate();
     if (this.#owned) {
       this.#server.closeAllConnections?.();
       await new Promise<void>((r) => this.#server.close(() => r()));
     }
   }
 
-  /** A request is answered or timed out: it leaves the agent's list (and an empty list goes). */
-  #settled(agentId: string, pending: Map<string, Pending>, p: Pending): void {
-    clearTimeout(p.timer);
-    pending.delete(p.id);
-    if (pending.size === 0 && this.#pending.get(agentId) === pending) this.#pending.delete(agentId);
-  }
-
-  #pendingOf(agentId: string): Map<string, Pending> {
-    let m = this.#pending.get(agentId);
-    if (!m) this.#pending.set(agentId, (m = new Map()));
-    return m;
-  }
-
-  /** A second request under an id already waiting shares its answer. */
-  #chain(p: Pending, resolve: (r: HubResponse) => void, reject: (e: Error) => void): void {
-    const [first, firstErr] = [p.resolve, p.reject];
-    p.resolve = (r) => (first(r), resolve(r));
-    p.reject = (e) => (firstErr(e), reject(e));
-  }
-
-  #send(agentId: string, p: Pending): void {
-    const s = this.#sessions.get(agentId);
-    if (!s || s.ws.readyState !== WebSocket.OPEN) return;
-    p.sent = true;
-    s.ws.send(p.frame);
-  }
-
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = (req.url ?? '/').split('?')[0];
-    if (this.#opts.path !== undefined && path !== this.#opts.path) return; // another handler's
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connection(ws, req));
-  }
-
-  #connection(ws: WebSocket, req: IncomingMessage): void {
-    let session: Session | null = null;
-    const timer = setTimeout(() => ws.terminate(), this.#opts.connectTimeoutMs);
-    ws.on('error', () => {}); // the close that follows is what counts
-    ws.on('close', (code) => {
-      clearTimeout(timer);
-      if (session && this.#sessions.get(session.identity.agentId) === session) {
-        this.#sessions.delete(session.identity.agentId);
-        this.emit('agent-offline', { agentId: session.identity.agentId, reason: code === 1006 ? 'connection lost' : `closed ${code}` });
-      }
-    });
-    let connecting = false;
-    ws.on('message', (data, isBinary) => {
-      // Nothing an agent sends may throw out of here: ws would hand it to the process.
-      let msg: unknown;
-      try {
-        msg = JSON.parse(isBinary ? '' : (data as Buffer).toString('utf8'));
-      } catch {
-        return; // not a message of the protocol
-      }
-      if (typeof msg !== 'object' || msg === null || typeof (msg as { id?: unknown }).id !== 'string') return;
-      const { id, type, subType, payload } = msg as { id: string; type?: unknown; subType?: unknown; payload?: unknown };
-      if (session === null) {
-        if (connecting || type !== 'CONNECT' || subType !== 'REQUEST') return;
-        connecting = true;
-        clearTimeout(timer);
-        const token = typeof payload === 'object' && payload !== null ? (payload as { token?: unknown }).token : undefined;
-        void this.#connect(ws, req, id, typeof token === 'string' ? token : '').then((s) => (session = s));
-        return;
-      }
-      if (type === 'COMMAND' && subType === 'RESPONSE') this.#answered(session.identity.agentId, id, payload);
-      else if (type === 'NOTIFICATION' && subType === 'REQUEST') void this.#notified(session, id, payload);
-    });
-  }
-
-  async #connect(ws: WebSocket, req: IncomingMessage, id: string, token: string): Promise<Session | null> {
-    let identity: AgentIdentity | null = null;
-    try {
-      identity = token === '' ? null : await this.#opts.authenticate(token, req);
-    } catch {
-      identity = null;
-    }
-    const valid = identity !== null && !this.#closed;
-    ws.send(encodeEnvelope('CONNECT', 'RESPONSE', id, { valid }));
-    if (!valid || identity === null) return null;
-    const session: Session = { ws, identity, since: new Date() };
-    const older = this.#sessions.get(identity.agentId);
-    this.#sessions.set(identity.agentId, session);
-    older?.ws.close(1000, 'replaced by a newer connection of the same agent');
-    this.emit('agent-online', { agentId: identity.agentId, labels: { ...identity.labels } });
-    // Everything not answered yet goes (again) to the connection now up, under the same ids.
-    for (const p of this.#pending.get(identity.agentId)?.values() ?? []) this.#send(identity.agentId, p);
-    return session;
-  }
-
-  #answered(agentId: string, id: string, payload: unknown): void {
-    const pending = this.#pending.get(agentId);
-    const p = pending?.get(id);
-    if (!pending || !p || typeof payload !== 'object' || payload === null) return;
-    this.#settled(agentId, pending, p);
-    const answer = answerOf(id, payload);
-    if (answer instanceof BridgeAnswerError) p.reject(answer);
-    else p.resolve(answer);
-  }
-
-  async #notified(s: Session, id: string, payload: unknown): Promise<void> {
-    const agentId = s.identity.agentId;
-    const ack = () => s.ws.readyState === WebSocket.OPEN && s.ws.send(encodeEnvelope('NOTIFICATION', 'RESPONSE', id, {}));
-    if (this.#handled.has(agentId, id)) {
-      ack(); // handled before; its acknowledgement was lost
+  /** Out on the agent's connection here, or through the node holding it; else it waits for the agent. */
+  #deliver(p: Pending): void {
+    p.sentAt = performance.now();
+    const s = this.#sessions.get(p.agentId);
+    if (s?.send(p.frame, p.id)) {
+      [p.via, p.sent] = [s, true];
       return;
     }
-    const n: Notification = { agentId, id, notifications: Array.isArray(payload) ? (payload as Notification['notifications']) : [] };
-    try {
-      await Promise.all(this.#notify.map((h) => h(n)));
-    } catch (err) {
-      this.emit('notification-error', { agentId, id, err });
-      return; // not acknowledged: the agent sends it again
+    const cluster = this.#cluster;
+    if (!cluster) return;
+    this.#ready
+      .then(() => cluster.route(p.agentId, p.id, p.frame, p.deadline))
+      .then((node) => {
+        if (node !== null && !(p.via instanceof Session)) [p.via, p.sent] = [node, true];
+      })
+      .catch(this.#warn('could not route a request through another hub node; it is sent when the agent comes online'));
+  }
+
+  #settle(p: Pending, payload: object): void {
+    if (!this.#requests.settle(p)) return;
+    if (p.via instanceof Session) p.via.carried.delete(p.id);
+    const answer = answerOf(p.id, payload);
+    this.#metrics.request(answer instanceof BridgeAnswerError ? 'bridge_error' : 'answered', (performance.now() - p.started) / 1000);
+    if (answer instanceof BridgeAnswerError) p.reject(answer);
+    else p.resolve(answer);
+    for (const d of this.#draining) if (d.agentId === p.agentId) this.#drain(d);
+  }
+
+  #timedOut(p: Pending): void {
+    if (p.via instanceof Session) p.via.carried.delete(p.id);
+    this.#metrics.request(p.sent ? 'timeout' : 'offline');
+    this.#log.warn({ agentId: p.agentId, id: p.id, sent: p.sent }, p.sent ? 'request timed out waiting for its answer' : 'request timed out waiting for its agent');
+  }
+
+  /** A replaced connection ends once no request it carried waits for an answer (or its time is up). */
+  #drain(s: Session): void {
+    for (const id of s.carried) if (!this.#requests.get(s.agentId, id)) s.carried.delete(id);
+    if (s.carried.size === 0) {
+      this.#draining.delete(s);
+      clearTimeout(s.drainTimer);
+      s.end(REPLACED, 1000);
+    } else if (!this.#draining.has(s)) {
+      this.#draining.add(s);
+      s.drainTimer = setTimeout(() => s.end(REPLACED, 1000), this.#opts.heartbeatMs).unref();
     }
-    this.#handled.add(agentId, id);
-    ack();
+  }
+
+  /** Reports a failed cluster operation: it is retried by what comes next (a heartbeat, a reconnect, a resend). */
+  #warn(what: string): (err: Error) => void {
+    return (err) => this.#log.warn({ err: { message: err.message } }, `redis: ${what}`);
+  }
+
+  #ack = (s: Session | undefined, id: string): unknown => s?.send(encodeEnvelope('NOTIFICATION', 'RESPONSE', id, {}));
+
+  #endpointEvents(): EndpointEvents {
+    return {
+      authenticate: async (token, req) => this.#opts.authenticate(token, req),
+      accepting: () => !this.#closed,
+      refused: (why) => (this.#metrics.connect(why), this.#log.warn({ why }, REFUSED[why])),
+      beat: () => {
+        if (!this.#cluster) return;
+        void this.#cluster.refresh([...this.#sessions.values()].map(record)).catch(this.#warn('could not renew the agents\' presence'));
+        // What went through another node (or found none) unanswered for a beat goes again: a message between nodes may be lost.
+        for (const p of this.#requests.all()) if (!(p.via instanceof Session && p.via.open) && performance.now() - p.sentAt >= this.#opts.heartbeatMs) this.#deliver(p);
+      },
+      online: (s) => {
+        const older = this.#sessions.get(s.agentId);
+        this.#sessions.set(s.agentId, s);
+        this.#metrics.connect('accepted');
+        this.#log.info({ agentId: s.agentId, replacing: older !== undefined }, 'agent online');
+        if (older) {
+          older.replaced = true;
+          this.#drain(older);
+        }
+        this.emit('agent-online', { agentId: s.agentId, labels: { ...s.identity.labels } });
+        // Everything not answered yet goes (again) to the connection now up, under the same ids.
+        for (const p of this.#requests.of(s.agentId)) this.#deliver(p);
+        void this.#ready.then(() => this.#cluster?.online(record(s))).catch(this.#warn('could not announce an agent to the other nodes'));
+      },
+      offline: (s, reason) => {
+        this.#draining.delete(s);
+        clearTimeout(s.drainTimer);
+        if (this.#sessions.get(s.agentId) !== s) return; // a replaced connection
+        this.#sessions.delete(s.agentId);
+        this.#log.info({ agentId: s.agentId, reason }, 'agent offline');
+        this.emit('agent-offline', { agentId: s.agentId, reason });
+        if (!this.#closed) void this.#cluster?.offline(s.agentId).catch(this.#warn('could not release an agent'));
+      },
+      answer: (s, id, payload) => {
+        const p = this.#requests.get(s.agentId, id);
+        if (p) this.#settle(p, payload);
+        else this.#cluster?.answered(s.agentId, id, payload);
+      },
+      notification: (s, id, payload) => void this.#notes.fromAgent(s.agentId, id, payload, () => this.#ack(s, id)),
+    };
+  }
+
+  #clusterEvents(): ClusterEvents {
+    return {
+      send: (agentId, frame) => void this.#sessions.get(agentId)?.send(frame),
+      answer: (agentId, id, payload) => {
+        const p = this.#requests.get(agentId, id);
+        if (p) this.#settle(p, payload);
+      },
+      online: (agentId, node) => {
+        if (node === this.#cluster?.node) return;
+        this.#sessions.get(agentId)?.end('replaced by a connection at another hub node', 1000);
+        for (const p of this.#requests.of(agentId)) {
+          [p.via, p.sent] = [node, true];
+          void this.#cluster?.routeTo(node, agentId, p.id, p.frame, p.deadline).catch(this.#warn('could not resend a request through another hub node'));
+        }
+      },
+      ack: (agentId, id) => this.#ack(this.#sessions.get(agentId), id),
+      handle: async (n) => {
+        if (!(await this.#notes.run(n, true))) throw new Error('not handled');
+      },
+    };
   }
 }
