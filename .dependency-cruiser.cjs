@@ -1,6 +1,6 @@
 // Import rules, checked in CI (npm run lint:imports): no import circles (type-only imports
 // included), and imports run only downward through the layers
-//   cli, demo, index  →  doctor, service (the operator's tools)  →  lifecycle  →  parts  →  protocol, rest, policy, config, auth profiles  →  log, errors, retry
+//   cli, demo, index  →  doctor, service, hub (the operator's tools and the hub service)  →  lifecycle  →  parts  →  protocol, rest, policy, config, auth profiles  →  log, errors, retry
 // A layer may import its own modules and any layer below it, never one above. The auth
 // profiles (backends/auth/) sit with the edges: they describe each product's API (what its
 // logins look like, which keys are secret), and the configuration loader reads them; the
@@ -8,7 +8,7 @@
 // name the profiles declare, so it is made by the lifecycle, not by log/.
 const LAYERS = [
   ['top', '^src/(cli|demo)/|^src/index\\.ts$'],
-  ['tools', '^src/(doctor|service)/'],
+  ['tools', '^src/(doctor|service|hub)/'],
   ['lifecycle', '^src/lifecycle/'],
   ['parts', '^src/(dedupe|queue|bridge|link|notifications|metrics|cloud)/|^src/backends/(?!auth/)|^src/part\\.ts$'],
   ['edges', '^src/(protocol|rest|policy|config)/|^src/backends/auth/'],

@@ -143,6 +143,7 @@ export function usageText(): string {
     '  service         install | uninstall | rotate-token: the systemd service (as root)',
     '  replay FILE...  send COMMAND REQUEST files (- for standard input) through the bridge and print the answers',
     '  demo            run the bridge against a simulated cloud and REST API',
+    '  hub             run the cloud side: the agents\' endpoint and an HTTP API for the application (nbwss-bridge hub --help)',
     '',
     'Every option, variable and exit code: nbwss-bridge --help',
   ].join('\n');
@@ -166,6 +167,8 @@ export function helpText(): string {
     '                      print the COMMAND RESPONSE envelopes as NDJSON, in file order',
     '  demo                run a simulated cloud and REST API around the real daemon and replay fixtures/',
     '                      (--keep-running leaves it up for exploring)',
+    '  hub                 run the cloud side: the endpoint agents dial and an HTTP API for the application; its options:',
+    '                      nbwss-bridge hub --help',
     '',
     'Options:',
     '  -c, --config FILE   JSON config file (or NBWSS_CONFIG; else /etc/nbwss-bridge/config.json when it exists)',

@@ -32,6 +32,37 @@ const quote = (arg: string) => {
   return /^[\w@%$+=:,./-]+$/.test(escaped) ? escaped : `"${escaped.replace(/(["\\])/g, '\\$1')}"`;
 };
 
+/** The sandbox every unit of the product runs in (the newer directives from systemd 247 on). */
+function hardening(modern: boolean): string[] {
+  return [
+    '# Hardening. MemoryDenyWriteExecute= is left out on purpose: V8\'s JIT needs writable+executable memory.',
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    'ProtectHome=yes',
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'PrivateUsers=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectControlGroups=yes',
+    'PrivateMounts=yes',
+    ...(modern ? ['ProtectKernelLogs=yes', 'ProtectClock=yes', 'ProtectHostname=yes', 'ProtectProc=invisible', 'ProcSubset=pid', 'RestrictSUIDSGID=yes'] : []),
+    'RestrictNamespaces=yes',
+    'RestrictRealtime=yes',
+    'LockPersonality=yes',
+    'RemoveIPC=yes',
+    'KeyringMode=private',
+    'DevicePolicy=closed',
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+    'SystemCallArchitectures=native',
+    'SystemCallFilter=@system-service',
+    'SystemCallFilter=~@privileged @resources',
+    'CapabilityBoundingSet=',
+    'AmbientCapabilities=',
+    'UMask=0077',
+  ];
+}
+
 /** The unit file's text. */
 export function renderUnit(o: UnitOptions): string {
   const modern = o.variant === 'credentials';
@@ -68,37 +99,56 @@ export function renderUnit(o: UnitOptions): string {
       : ['# Secret files belong to the service user, mode 0600 (systemd 239 has no LoadCredential=).']),
     'Environment=NODE_ENV=production',
     '',
-    '# Hardening. MemoryDenyWriteExecute= is left out on purpose: V8\'s JIT needs writable+executable memory.',
-    'NoNewPrivileges=yes',
-    'ProtectSystem=strict',
-    'ProtectHome=yes',
-    'PrivateTmp=yes',
-    'PrivateDevices=yes',
-    'PrivateUsers=yes',
-    'ProtectKernelTunables=yes',
-    'ProtectKernelModules=yes',
-    'ProtectControlGroups=yes',
-    'PrivateMounts=yes',
-    ...(modern ? ['ProtectKernelLogs=yes', 'ProtectClock=yes', 'ProtectHostname=yes', 'ProtectProc=invisible', 'ProcSubset=pid', 'RestrictSUIDSGID=yes'] : []),
-    'RestrictNamespaces=yes',
-    'RestrictRealtime=yes',
-    'LockPersonality=yes',
-    'RemoveIPC=yes',
-    'KeyringMode=private',
-    'DevicePolicy=closed',
-    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
-    'SystemCallArchitectures=native',
-    'SystemCallFilter=@system-service',
-    'SystemCallFilter=~@privileged @resources',
-    'CapabilityBoundingSet=',
-    'AmbientCapabilities=',
-    'UMask=0077',
+    ...hardening(modern),
     '',
     '[Install]',
     'WantedBy=multi-user.target',
     '',
   ];
   return lines.join('\n');
+}
+
+export const HUB_CONFIG_FILE = '/etc/nbwss-bridge/hub.json';
+export const HUB_API_KEY_FILE = '/etc/nbwss-bridge/hub-api-key';
+
+/**
+ * The hub service's unit (systemd 247 and later: a hub runs where the cloud application does). It
+ * runs as a dynamic user with its tokens in its state directory; the API key is a credential.
+ */
+export function renderHubUnit(exec: readonly string[]): string {
+  return [
+    '# nbwss-bridge hub: the cloud side of NBWSS, the endpoint agents dial and an HTTP API for the application.',
+    '[Unit]',
+    'Description=nbwss-bridge hub (NBWSS endpoint for agents, HTTP API for the cloud application)',
+    'Documentation=https://github.com/nbwss-bridge/nbwss-bridge#the-hub-service',
+    'Wants=network-online.target',
+    'After=network-online.target',
+    'StartLimitIntervalSec=300',
+    'StartLimitBurst=10',
+    '',
+    '[Service]',
+    'Type=exec',
+    `ExecStart=${[...exec, 'hub', '--config', HUB_CONFIG_FILE].map(quote).join(' ')}`,
+    'Restart=on-failure',
+    'RestartSec=5s',
+    'RestartPreventExitStatus=2',
+    'TimeoutStopSec=30s',
+    'KillSignal=SIGTERM',
+    'DynamicUser=yes',
+    'StateDirectory=nbwss-bridge-hub',
+    'StateDirectoryMode=0700',
+    `LoadCredential=hub-api-key:${HUB_API_KEY_FILE}`,
+    // Read by the hub itself, which expands them (systemd does not expand variables in Environment=).
+    'Environment=NBWSS_HUB_TOKENS=${STATE_DIRECTORY}/tokens.json',
+    'Environment=NBWSS_HUB_API_KEY_FILE=${CREDENTIALS_DIRECTORY}/hub-api-key',
+    'Environment=NODE_ENV=production',
+    '',
+    ...hardening(true),
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
 }
 
 /** The units shipped in systemd/ and in the packages: the executable at /usr/bin, the token as its only secret. */
