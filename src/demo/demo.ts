@@ -1,18 +1,21 @@
-// `nbwss-bridge demo` (npm start): a simulated cloud endpoint and NetBackup REST API on
-// loopback, the real daemon between them, every fixture replayed through it.
+// `nbwss-bridge demo` (npm start): the product's own hub as the cloud application and a
+// simulated NetBackup REST API on loopback, the real daemon between them, every fixture
+// replayed through it.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { getAsset, isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { BridgeAnswerError, Hub, type HubRequest, type Notification } from '../cloud/index.js';
+import { loadConfig } from '../config/load.js';
 import { createLogger } from '../lifecycle/logger.js';
 import { Daemon } from '../lifecycle/daemon.js';
-import type { CloudPeer } from './fake-cloud.js';
-import { netbackupHandler, seededSim } from './fake-rest.js';
+import { DEMO_JWT } from './fake-cloud.js';
+import { NB_MEDIA_TYPE, netbackupHandler, RestServer, seededSim } from './fake-rest.js';
 import { startProducts, type ProductExchange } from './products-demo.js';
 import type { NbSim } from './nb-sim.js';
-import { startLoopback } from './loopback.js';
 
 export interface DemoOptions {
   keepRunning: boolean;
@@ -50,34 +53,42 @@ interface Exchange {
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 
-async function replayFixture(peer: CloudPeer, dir: string, file: string): Promise<Exchange | string> {
-  const text = await readFile(`${dir}/${file}`, 'utf8');
-  const env = JSON.parse(text) as { id?: string; type?: string; subType?: string; payload?: { method?: unknown; uri?: unknown } };
-  if (env.type !== 'COMMAND' || env.subType !== 'REQUEST' || typeof env.id !== 'string') return `${file}: not a COMMAND REQUEST, skipped`;
-  const started = performance.now();
-  peer.send(text);
-  const resp = await peer.responseFor(env.id, 30_000);
-  const bridgeSaid = resp.payload?.headers?.['x-nbwss-bridge-error'] ? (JSON.parse(resp.payload.body) as { errorMessage?: string }).errorMessage : undefined;
-  return {
-    file,
-    method: String(env.payload?.method ?? '?'),
-    uri: String(env.payload?.uri ?? '?'),
-    status: Number(resp.payload?.responseCode),
-    ms: Math.round(performance.now() - started),
-    ...(bridgeSaid ? { bridgeSaid } : {}),
-  };
+/** The demo's cloud: a hub, and the one agent it expects. */
+interface Cloud {
+  hub: Hub;
+  agentId: string;
+  notifications: Notification[];
 }
 
-/** A new job goes QUEUED → ACTIVE → DONE in the simulator; the bridge reports each state. */
-async function showNotifications(peer: CloudPeer, sim: NbSim, out: (line: string) => void): Promise<void> {
+/** A request through the hub: its status, and what the bridge said when it answered itself. */
+async function send(cloud: Cloud, req: HubRequest): Promise<{ status: number; body: string; bridgeSaid?: string }> {
+  try {
+    const r = await cloud.hub.request(cloud.agentId, { timeoutMs: 30_000, ...req });
+    return { status: r.status, body: String(r.body) };
+  } catch (err) {
+    if (!(err instanceof BridgeAnswerError)) throw err;
+    return { status: err.status, body: '', bridgeSaid: err.message.replace(/^the bridge answered \d+ \S+: /, '') };
+  }
+}
+
+async function replayFixture(cloud: Cloud, dir: string, file: string): Promise<Exchange | string> {
+  const env = JSON.parse(await readFile(`${dir}/${file}`, 'utf8')) as { id?: string; type?: string; subType?: string; payload?: { method?: unknown; uri?: unknown; headers?: Record<string, string>; parameters?: unknown } };
+  if (env.type !== 'COMMAND' || env.subType !== 'REQUEST' || typeof env.id !== 'string') return `${file}: not a COMMAND REQUEST, skipped`;
+  const p = env.payload ?? {};
+  const started = performance.now();
+  const r = await send(cloud, { id: env.id, method: String(p.method), uri: String(p.uri), headers: p.headers ?? {}, ...(p.parameters === undefined ? {} : { body: p.parameters }) });
+  return { file, method: String(p.method ?? '?'), uri: String(p.uri ?? '?'), status: r.status, ms: Math.round(performance.now() - started), ...(r.bridgeSaid ? { bridgeSaid: r.bridgeSaid } : {}) };
+}
+
+/** A new job goes QUEUED → ACTIVE → DONE in the simulator; the bridge reports each state, the hub acknowledges each once handled. */
+async function showNotifications(cloud: Cloud, sim: NbSim, out: (line: string) => void): Promise<void> {
   out('');
   out('  The bridge also polls the jobs API and pushes NOTIFICATIONs; a new job runs to completion:');
   out('');
-  const before = peer.notifications().length;
+  const before = cloud.notifications.length;
   const job = sim.addJob({ clientName: 'vm-demo.domain.com', policyName: 'demo-policy', scheduleType: 'DIFFERENTIAL_INCREMENTAL_BACKUP' });
   const steps: [string, number][] = [['ACTIVE', 400], ['DONE', 400]];
-  const seen = (state: string) =>
-    peer.notifications().slice(before).some((m) => (m.payload as { data: { jobId: number; state: string }[] }[]).some((n) => n.data.some((d) => d.jobId === job.jobId && d.state === state)));
+  const seen = (state: string) => cloud.notifications.slice(before).some((m) => m.notifications.some((n) => n.data.some((d) => d.jobId === job.jobId && d.state === state)));
   const wait = async (state: string) => {
     const deadline = Date.now() + 5000;
     while (!seen(state) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
@@ -88,27 +99,27 @@ async function showNotifications(peer: CloudPeer, sim: NbSim, out: (line: string
     sim.setJobState(job.jobId, state, 0);
     await wait(state);
   }
-  for (const m of peer.notifications().slice(before)) {
-    for (const n of m.payload as { object: string; data: Record<string, unknown>[] }[]) {
+  for (const m of cloud.notifications.slice(before)) {
+    for (const n of m.notifications) {
       for (const d of n.data) {
         if (d.jobId !== job.jobId) continue;
         const extra = d.state === 'DONE' ? ` status ${String(d.status)}` : '';
-        out(`  NOTIFICATION ${n.object} ${String(d.jobId)} ${pad(String(d.state), 6)} ${String(d.scheduleType)} ${String(d.clientName)}${extra}   id ${String(m.id).slice(0, 8)}…, acknowledged`);
+        out(`  NOTIFICATION ${n.object} ${String(d.jobId)} ${pad(String(d.state), 6)} ${String(d.scheduleType)} ${String(d.clientName)}${extra}   id ${m.id.slice(0, 8)}…, acknowledged`);
       }
     }
   }
 }
 
 /** One exchange with each other product: the cloud sends no credentials, the bridge signs each call itself. */
-async function showProducts(peer: CloudPeer, exchanges: ProductExchange[], out: (line: string) => void): Promise<void> {
+async function showProducts(cloud: Cloud, exchanges: ProductExchange[], out: (line: string) => void): Promise<void> {
   out('');
   out('  The same bridge fronts other backup products under their mounts, holding their credentials itself:');
   out('');
   for (const x of exchanges) {
     const started = performance.now();
-    const r = await peer.command(x.method, x.uri, { headers: { Accept: 'application/json' }, ...(x.parameters ? { parameters: x.parameters } : {}) });
+    const r = await send(cloud, { method: x.method, uri: x.uri, headers: { Accept: 'application/json' }, ...(x.parameters ? { body: x.parameters } : {}) });
     const ms = Math.round(performance.now() - started);
-    out(`  ${pad(x.product, 10)} ${pad(x.method, 5)} ${pad(x.uri, 46)} → ${String(r.payload?.responseCode)}  ${pad(`${ms} ms`, 7)} ${x.note}`);
+    out(`  ${pad(x.product, 10)} ${pad(x.method, 5)} ${pad(x.uri, 46)} → ${String(r.status)}  ${pad(`${ms} ms`, 7)} ${x.note}`);
   }
 }
 
@@ -121,10 +132,20 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   await writeFile(join(work, 'apikey'), 'demo-api-key\n', { mode: 0o600 });
   const sim = seededSim();
   const products = await startProducts(work);
-  const loop = await startLoopback({
-    rest: netbackupHandler(sim),
-    backends: { dir: work, list: (restUrl) => products.backends(restUrl) },
+  const rest = await new RestServer(netbackupHandler(sim)).start();
+  const token = `demo-${randomUUID()}`;
+  const hub = await Hub.listen({ path: '/nbwss', authenticate: (t) => (t === token ? { agentId: 'demo-primary', labels: { product: 'netbackup' } } : null) });
+  const cloud: Cloud = { hub, agentId: 'demo-primary', notifications: [] };
+  hub.on('notification', (n: Notification) => void cloud.notifications.push(n));
+  const configFile = join(work, 'config.json');
+  await writeFile(configFile, JSON.stringify({ backends: products.backends(rest.url) }), { mode: 0o600 });
+  const { config } = loadConfig({
+    env: {},
+    configFile,
     overrides: {
+      'cloud.url': hub.url,
+      'cloud.token': token,
+      'rest.baseUrl': rest.url,
       'reconnect.minMs': '200',
       'reconnect.maxMs': '2000',
       'log.level': 'error',
@@ -134,28 +155,30 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       'notifications.pollMs': '150',
       ...opts.overrides,
     },
+    purpose: 'run',
   });
-  const { cloud, rest, config } = loop;
   const daemon = await Daemon.open(config, createLogger({ level: config.log.level, destination: process.stderr }));
   const shutdown = async () => {
     await daemon.stop('demo finished');
-    await loop.stop();
+    await hub.close();
+    await rest.stop();
     await products.stop();
     await rm(work, { recursive: true, force: true });
   };
 
-  out('nbwss-bridge demo: a simulated cloud application and NetBackup REST API on loopback, the real bridge between them.');
-  out(`  cloud endpoint  ${cloud.url}   (the bridge dials out to it)`);
+  out('nbwss-bridge demo: the hub (nbwss-bridge/cloud) as the cloud application and a simulated NetBackup REST API on loopback, the real bridge between them.');
+  out(`  cloud endpoint  ${hub.url}   (the bridge dials out to it)`);
   out(`  REST API        ${rest.url}   (NetBackup, simulated; the bridge replays COMMANDs against it)`);
+  const online = new Promise<void>((resolve) => hub.once('agent-online', () => resolve()));
   await daemon.start();
-  const peer = await cloud.readyPeer(0, 10_000);
-  out('  CONNECT answered valid:true; replaying fixtures/ through the bridge:');
+  await online;
+  out('  CONNECT answered valid:true (agent demo-primary online); replaying fixtures/ through the hub and the bridge:');
   out('');
 
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
   const byStatus = new Map<number, number>();
   for (const file of files) {
-    const x = await replayFixture(peer, dir, file);
+    const x = await replayFixture(cloud, dir, file);
     if (typeof x === 'string') {
       out(`  ${x}`);
       continue;
@@ -169,8 +192,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   out('');
   out(`  ${total} requests, each answered once under its own id: ${summary}.`);
   out('  2xx came from the REST API; 4xx/5xx with an x-nbwss-bridge-error header were answered by the bridge itself.');
-  await showNotifications(peer, sim, out);
-  await showProducts(peer, products.exchanges, out);
+  await showNotifications(cloud, sim, out);
+  await showProducts(cloud, products.exchanges, out);
 
   if (!opts.keepRunning) {
     await shutdown();
@@ -193,8 +216,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (!m) return;
     const [, method = '', uri = '', body = ''] = m;
     typed.push(
-      peer.command(method.toUpperCase(), uri, body ? { parameters: body } : {}).then(
-        (r) => out(`→ ${r.payload?.responseCode} ${String(r.payload?.body ?? '').slice(0, 2000)}`),
+      send(cloud, { method: method.toUpperCase(), uri, headers: { 'Content-Type': NB_MEDIA_TYPE, Authorization: DEMO_JWT }, ...(body ? { body } : {}) }).then(
+        (r) => out(`→ ${r.status} ${(r.bridgeSaid ?? r.body).slice(0, 2000)}`),
         (err: Error) => out(`→ ${err.message}`),
       ),
     );
