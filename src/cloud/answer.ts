@@ -22,7 +22,7 @@ export function answerOf(id: string, payload: object): HubResponse | BridgeAnswe
     } catch {
       message = body.slice(0, 200);
     }
-    return new BridgeAnswerError(status, bridgeCode, message);
+    return new BridgeAnswerError(status, bridgeCode, message, headers, body);
   }
   const content = r.bodyEncoding === 'base64' ? Buffer.from(body, 'base64') : body;
   return { id, status, headers, body: content, json: <T>() => JSON.parse(String(content)) as T };

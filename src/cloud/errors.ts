@@ -56,9 +56,13 @@ export class BridgeAnswerError extends HubError {
   constructor(
     readonly status: number,
     readonly bridgeCode: string,
-    message: string,
+    /** The bridge's errorMessage. */
+    readonly detail: string,
+    /** The answer's headers and body as the bridge sent them (Retry-After on a 503, say). */
+    readonly headers: Record<string, string> = {},
+    readonly body = '',
   ) {
-    super('HUB_BRIDGE_ERROR', `the bridge answered ${status} ${bridgeCode}: ${message}`);
+    super('HUB_BRIDGE_ERROR', `the bridge answered ${status} ${bridgeCode}: ${detail}`);
   }
 
   /** The HTTP status the bridge answered, under the name NetBackup's error bodies give it. */

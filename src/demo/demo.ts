@@ -67,7 +67,7 @@ async function send(cloud: Cloud, req: HubRequest): Promise<{ status: number; bo
     return { status: r.status, body: String(r.body) };
   } catch (err) {
     if (!(err instanceof BridgeAnswerError)) throw err;
-    return { status: err.status, body: '', bridgeSaid: err.message.replace(/^the bridge answered \d+ \S+: /, '') };
+    return { status: err.status, body: err.body, bridgeSaid: err.detail };
   }
 }
 

@@ -1,4 +1,5 @@
-// Backends beyond NetBackup: routing by mount, and each auth profile against its simulator.
+// Backends beyond NetBackup: routing by mount, and each auth profile against its simulator;
+// the cloud side is the product's hub.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { AhsaySim, CohesitySim, IbmCloudSim, StorwareSim, VeeamEmSim, VeeamVbrSim } from '../../src/demo/products.js';
 import { Daemon } from '../../src/lifecycle/daemon.js';
-import { FakeCloud, RestServer, sendJson, type CloudMessage, type CloudPeer, type RestHandler } from '../support/fakes.js';
+import { RestServer, sendJson, type CloudMessage, type RestHandler } from '../support/fakes.js';
+import { HubPeer } from '../support/hub-peer.js';
 import { captureLog, type CapturedLog } from '../support/log.js';
 import { httpsServer, TEST_CA_FILE } from '../support/tls.js';
 
@@ -29,14 +31,14 @@ async function serve(handler: RestHandler) {
 }
 
 interface Bridge {
-  peer: CloudPeer;
+  peer: HubPeer;
   logs: CapturedLog;
   daemon: Daemon;
   stop(): Promise<void>;
 }
 
 async function bridgeWith(backends: object[], extra: object = {}): Promise<Bridge> {
-  const cloud = await new FakeCloud({ token: 'backends-token' }).start();
+  const cloud = await HubPeer.start('backends-token');
   cleanups.push(() => cloud.stop());
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify({ cloud: { url: cloud.url, token: 'backends-token' }, backends, ...extra }));
@@ -51,7 +53,7 @@ async function bridgeWith(backends: object[], extra: object = {}): Promise<Bridg
     await daemon.stop();
   };
   cleanups.push(stop);
-  return { peer: await cloud.readyPeer(0), logs, daemon, stop };
+  return { peer: await cloud.ready(), logs, daemon, stop };
 }
 
 const body = (m: CloudMessage) => JSON.parse(m.payload.body as string);
