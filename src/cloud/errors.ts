@@ -26,10 +26,14 @@ export class RequestTimeoutError extends HubError {
   }
 }
 
-/** The agent already has maxInFlightPerAgent requests waiting for answers. */
+/** The agent already has maxInFlightPerAgent requests waiting for answers, or the hub maxInFlight. */
 export class InFlightFullError extends HubError {
-  constructor(readonly agentId: string, limit: number) {
-    super('HUB_IN_FLIGHT_FULL', `agent ${agentId} already has ${limit} requests in flight (maxInFlightPerAgent); send it again later`);
+  constructor(
+    readonly agentId: string,
+    limit: number,
+    readonly bound: 'maxInFlightPerAgent' | 'maxInFlight' = 'maxInFlightPerAgent',
+  ) {
+    super('HUB_IN_FLIGHT_FULL', bound === 'maxInFlight' ? `the hub already has ${limit} requests in flight (maxInFlight); send it again later` : `agent ${agentId} already has ${limit} requests in flight (maxInFlightPerAgent); send it again later`);
   }
 }
 

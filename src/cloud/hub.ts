@@ -55,7 +55,7 @@ export class Hub extends EventEmitter {
     this.#owned = owned;
     this.#log = logger ?? SILENT;
     this.#metrics = metrics ? hubTelemetry(metrics, { agents: () => this.#sessions.size, inFlight: () => this.#requests.size, unproven: () => this.#endpoint.unproven }) : NO_TELEMETRY;
-    this.#requests = new Outstanding(this.#opts.maxInFlightPerAgent, (p) => this.#timedOut(p));
+    this.#requests = new Outstanding(this.#opts.maxInFlightPerAgent, this.#opts.maxInFlight, (p) => this.#timedOut(p));
     this.#cluster = redis ? new RedisCluster(typeof redis === 'string' ? { url: redis } : redis, this.#opts.heartbeatMs, this.#log) : null;
     this.#ready = this.#cluster ? this.#cluster.start(this.#clusterEvents()) : Promise.resolve();
     this.#ready.catch(this.#warn('could not join the other hub nodes')); // and the caller hears of it from listen() or ready()

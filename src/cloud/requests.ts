@@ -33,11 +33,14 @@ export function requestFrame(id: string, req: HubRequest): string {
 
 export class Outstanding {
   readonly #max: number;
+  readonly #maxTotal: number;
   readonly #byAgent = new Map<string, Map<string, Pending>>();
   readonly #onTimeout: (p: Pending) => void;
+  #total = 0;
 
-  constructor(maxPerAgent: number, onTimeout: (p: Pending) => void) {
+  constructor(maxPerAgent: number, maxTotal: number, onTimeout: (p: Pending) => void) {
     this.#max = maxPerAgent;
+    this.#maxTotal = maxTotal;
     this.#onTimeout = onTimeout;
   }
 
@@ -47,9 +50,7 @@ export class Outstanding {
 
   /** Every request waiting, across agents. */
   get size(): number {
-    let n = 0;
-    for (const m of this.#byAgent.values()) n += m.size;
-    return n;
+    return this.#total;
   }
 
   get(agentId: string, id: string): Pending | undefined {
@@ -74,7 +75,8 @@ export class Outstanding {
     let m = this.#byAgent.get(agentId);
     const existing = m?.get(id);
     if (existing) return { promise: new Promise((resolve, reject) => chain(existing, resolve, reject)), pending: null, full: false };
-    if ((m?.size ?? 0) >= this.#max) return { promise: Promise.reject(new InFlightFullError(agentId, this.#max)), pending: null, full: true };
+    if ((m?.size ?? 0) >= this.#max) return { promise: Promise.reject(new InFlightFullError(agentId, this.#max, 'maxInFlightPerAgent')), pending: null, full: true };
+    if (this.#total >= this.#maxTotal) return { promise: Promise.reject(new InFlightFullError(agentId, this.#maxTotal, 'maxInFlight')), pending: null, full: true };
     if (!m) this.#byAgent.set(agentId, (m = new Map()));
     const frame = requestFrame(id, req);
     let pending!: Pending;
@@ -87,6 +89,7 @@ export class Outstanding {
       pending = { agentId, id, frame, started: performance.now(), deadline: Date.now() + timeoutMs, timer, via: null, sent: false, sentAt: 0, resolve, reject };
     });
     m.set(id, pending);
+    this.#total++;
     return { promise, pending, full: false };
   }
 
@@ -96,6 +99,7 @@ export class Outstanding {
     if (m?.get(p.id) !== p) return false;
     clearTimeout(p.timer);
     m.delete(p.id);
+    this.#total--;
     if (m.size === 0) this.#byAgent.delete(p.agentId);
     return true;
   }
@@ -109,6 +113,7 @@ export class Outstanding {
       }
     }
     this.#byAgent.clear();
+    this.#total = 0;
   }
 }
 

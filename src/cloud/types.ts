@@ -50,6 +50,8 @@ export interface HubOptions {
   requestTimeoutMs?: number;
   /** Requests waiting for an answer per agent (default 1000). */
   maxInFlightPerAgent?: number;
+  /** Requests waiting for an answer in all, whichever agents they are for (default 100 000). */
+  maxInFlight?: number;
   /** How long a new connection has to send its CONNECT (default 10 000 ms). */
   connectTimeoutMs?: number;
   /** Largest message taken from an agent (default 64 MiB). */
@@ -67,7 +69,7 @@ export interface HubOptions {
 }
 
 /** What HubOptions leaves out is taken from here. */
-export const HUB_DEFAULTS = { requestTimeoutMs: 120_000, maxInFlightPerAgent: 1000, connectTimeoutMs: 10_000, maxMessageBytes: 64 * 1024 * 1024, heartbeatMs: 30_000, maxUnauthenticated: 1000 };
+export const HUB_DEFAULTS = { requestTimeoutMs: 120_000, maxInFlightPerAgent: 1000, maxInFlight: 100_000, connectTimeoutMs: 10_000, maxMessageBytes: 64 * 1024 * 1024, heartbeatMs: 30_000, maxUnauthenticated: 1000 };
 
 export interface ListenOptions extends HubOptions {
   host?: string;

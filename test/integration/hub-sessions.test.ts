@@ -101,6 +101,15 @@ describe('hub connections', () => {
     expect(newer.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('bounds the requests waiting in all, whichever agents they are for', async () => {
+    const h = await hub({ maxInFlight: 2, requestTimeoutMs: 5000 });
+    const waiting = ['x', 'y'].map((a) => h.request(`agent-${a}`, { method: 'GET', uri: '/netbackup/ping' }).catch((e: Error) => e));
+    const full = await h.request('agent-z', { method: 'GET', uri: '/netbackup/ping' }).catch((e: unknown) => e);
+    expect(full).toMatchObject({ code: 'HUB_IN_FLIGHT_FULL', bound: 'maxInFlight', message: expect.stringMatching(/2 requests in flight \(maxInFlight\)/) });
+    await h.close();
+    expect((await Promise.all(waiting)).map((e) => (e as { code: string }).code)).toEqual(['HUB_CLOSED', 'HUB_CLOSED']);
+  });
+
   it('logs agents coming and going and refused CONNECTs, never a token, and counts requests by outcome', async () => {
     const lines: Record<string, unknown>[] = [];
     const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
