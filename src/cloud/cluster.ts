@@ -1,6 +1,7 @@
 // What a hub node shares with the others when several serve one application (see redis.ts):
 // where each agent is, requests and answers passed between nodes, and notifications put on
 // a shared stream that exactly one application worker takes. A hub alone has no cluster.
+import type { TokenStore } from './tokens.js';
 import type { Notification } from './types.js';
 
 export interface ClusterEvents {
@@ -12,6 +13,8 @@ export interface ClusterEvents {
   online(agentId: string, node: string): void;
   /** A worker handled a notification of an agent connected here: acknowledge it. */
   ack(agentId: string, id: string): void;
+  /** Another node asks that this node's connection of the agent end (its token was revoked). */
+  end(agentId: string, why: string): void;
   /** A notification off the shared stream, for this node's handlers; it is done when this resolves. */
   handle(n: Notification): Promise<void>;
 }
@@ -54,7 +57,11 @@ export interface Cluster {
   agents(): Promise<ClusterAgent[]>;
   /** A notification an agent sent: put on the stream once, or known handled. */
   notified(agentId: string, id: string, payload: unknown): Promise<NotificationFate>;
-  /** This node has notification handlers: it takes its share of the stream from now on. */
-  consume(): void;
+  /** This node takes its share of the notification stream from now on, whenever `wanted` says it has a handler. */
+  consume(wanted: () => boolean): void;
+  /** Ends the agent's connection on whichever other node holds it. */
+  end(agentId: string, why: string): Promise<void>;
+  /** The agents' tokens, shared by every node. */
+  tokens(): TokenStore;
   close(): Promise<void>;
 }

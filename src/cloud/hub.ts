@@ -18,13 +18,13 @@ import { NetBackupSession, type NetBackupCredentials, type NetBackupOptions } fr
 import { Notifications, type NotificationHandler } from './notify.js';
 import { RedisCluster } from './redis.js';
 import { Outstanding, type Pending } from './requests.js';
+import { Sessions } from './sessions.js';
 import { hubTelemetry, NO_TELEMETRY, type HubTelemetry } from './telemetry.js';
-import { FileTokenStore, newToken, verifyToken, type TokenStore } from './tokens.js';
-import { HUB_DEFAULTS, SILENT, type AgentInfo, type Authenticate, type EndpointDetails, type HubLogger, type HubOptions, type HubRequest, type HubResponse, type ListenOptions, type Notification } from './types.js';
+import { FileTokenStore, issue, verifyToken, type TokenStore } from './tokens.js';
+import { HUB_DEFAULTS, SILENT, type AgentIdentity, type AgentInfo, type Authenticate, type EndpointDetails, type HubLogger, type HubOptions, type HubRequest, type HubResponse, type ListenOptions, type Notification } from './types.js';
 
 export type { AgentIdentity, AgentInfo, Authenticate, EndpointDetails, HubLogger, HubOptions, HubRequest, HubResponse, ListenOptions, Notification, RedisOptions } from './types.js';
 
-const REPLACED = 'replaced by a newer connection of the same agent';
 const record = (s: Session) => ({ agentId: s.agentId, labels: { ...s.identity.labels }, since: s.since });
 
 export class Hub extends EventEmitter {
@@ -35,8 +35,7 @@ export class Hub extends EventEmitter {
   readonly #log: HubLogger;
   readonly #cluster: Cluster | null;
   readonly #ready: Promise<void>;
-  readonly #sessions = new Map<string, Session>();
-  readonly #draining = new Set<Session>();
+  readonly #sessions: Sessions;
   readonly #requests: Outstanding;
   readonly #notes: Notifications;
   readonly #metrics: HubTelemetry;
@@ -45,21 +44,20 @@ export class Hub extends EventEmitter {
 
   private constructor(server: Server, owned: boolean, opts: HubOptions) {
     super();
-    const tokens = typeof opts.tokens === 'string' ? new FileTokenStore(opts.tokens) : (opts.tokens ?? null);
-    if (!opts.authenticate && !tokens) throw new TypeError('a hub needs authenticate, tokens, or both');
-    this.#tokens = tokens;
-    const byToken: Authenticate = async (t) => (tokens ? verifyToken(tokens, t).then((agentId) => (agentId === null ? null : { agentId })) : null);
-    const { logger, metrics, redis, tokens: _t, ...rest } = opts;
-    this.#opts = { ...HUB_DEFAULTS, ...rest, authenticate: opts.authenticate ?? byToken, path: opts.path };
+    const { logger, metrics, redis, tokens: given, ...rest } = opts;
+    this.#opts = { ...HUB_DEFAULTS, ...rest, authenticate: opts.authenticate ?? ((t) => this.#byToken(t)), path: opts.path };
+    this.#log = logger ?? SILENT;
+    this.#cluster = redis ? new RedisCluster(typeof redis === 'string' ? { url: redis } : redis, this.#opts.heartbeatMs, this.#log) : null;
+    this.#tokens = typeof given === 'string' ? new FileTokenStore(given) : (given ?? this.#cluster?.tokens() ?? null);
+    if (!opts.authenticate && !this.#tokens) throw new TypeError('a hub needs authenticate, tokens or redis (where issued tokens are kept)');
     this.#server = server;
     this.#owned = owned;
-    this.#log = logger ?? SILENT;
     this.#metrics = metrics ? hubTelemetry(metrics, { agents: () => this.#sessions.size, inFlight: () => this.#requests.size, unproven: () => this.#endpoint.unproven }) : NO_TELEMETRY;
     this.#requests = new Outstanding(this.#opts.maxInFlightPerAgent, this.#opts.maxInFlight, (p) => this.#timedOut(p));
-    this.#cluster = redis ? new RedisCluster(typeof redis === 'string' ? { url: redis } : redis, this.#opts.heartbeatMs, this.#log) : null;
+    this.#sessions = new Sessions(this.#requests, this.#opts.heartbeatMs);
     this.#ready = this.#cluster ? this.#cluster.start(this.#clusterEvents()) : Promise.resolve();
     this.#ready.catch(this.#warn('could not join the other hub nodes')); // and the caller hears of it from listen() or ready()
-    const first = () => void this.#ready.then(() => this.#cluster?.consume()).catch(this.#warn('not taking notifications off the stream'));
+    const first = () => void this.#ready.then(() => this.#cluster?.consume(() => this.#notes.size > 0)).catch(this.#warn('not taking notifications off the stream'));
     this.#notes = new Notifications({ log: this.#log, metrics: this.#metrics, cluster: this.#cluster, first, failed: (e) => this.emit('notification-error', e) });
     this.#endpoint = new Endpoint(server, { ...this.#opts }, this.#endpointEvents());
   }
@@ -105,9 +103,16 @@ export class Hub extends EventEmitter {
     return this;
   }
 
+  /** Removes a handler; a 'notification' handler removed takes no more (with Redis, a node with none leaves the stream to the others). */
+  override off(event: string | symbol, listener: (...args: any[]) => void): this { // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (event === 'notification') this.#notes.remove(listener as NotificationHandler);
+    else super.off(event, listener);
+    return this;
+  }
+
   /** The agents connected to this node. */
   agents(): AgentInfo[] {
-    return [...this.#sessions.values()].map((s) => ({ agentId: s.agentId, node: this.node, labels: { ...s.identity.labels }, since: s.since, inFlight: this.#requests.count(s.agentId) }));
+    return this.#sessions.all().map((s) => ({ agentId: s.agentId, node: this.node, labels: { ...s.identity.labels }, since: s.since, inFlight: this.#requests.count(s.agentId) }));
   }
 
   /** The agents connected to any node (this node's alone without `redis`). */
@@ -128,21 +133,24 @@ export class Hub extends EventEmitter {
   }
 
   /** A fresh token for `agentId` (replacing any earlier one), kept hashed in `tokens`: its endpoint details, for NetBackup or the bridge. */
-  async issueAgent({ agentId, group = 'default', priority = 0 }: { agentId: string; group?: string; priority?: number }): Promise<EndpointDetails> {
-    const { token, stored } = await newToken(agentId, group, priority);
-    await this.#store().set(agentId, stored);
-    return { url: this.url, token, groupId: group, priority, hostName: new URL(this.url).hostname.replace(/^\[|\]$/g, '') };
+  async issueAgent(agent: { agentId: string; group?: string; priority?: number }): Promise<EndpointDetails> {
+    return issue(this.#store(), this.url, agent);
   }
 
-  /** Revokes an agent's token and drops its connection; false when it had none. */
+  /** Revokes an agent's token and drops its connection, on whichever node holds it; false when it had none. */
   async revokeAgent(agentId: string): Promise<boolean> {
     const had = await this.#store().delete(agentId);
     this.#sessions.get(agentId)?.end('token revoked');
+    await this.#cluster?.end(agentId, 'token revoked');
     return had;
   }
 
   #store(): TokenStore {
     return this.#tokens ?? (() => { throw new TypeError('this hub has no token store: give it the tokens option'); })();
+  }
+
+  #byToken(token: string): Promise<AgentIdentity | null> {
+    return verifyToken(this.#store(), token).then((agentId) => (agentId === null ? null : { agentId }));
   }
 
   /** Drops an agent's connection at once (as a broken one); false when it is not connected here. Its requests in flight wait for it to come back. */
@@ -166,8 +174,8 @@ export class Hub extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#requests.rejectAll(() => new HubClosedError());
-    for (const s of this.#draining) clearTimeout(s.drainTimer);
-    const held = [...this.#sessions.keys()];
+    this.#sessions.close();
+    const held = this.#sessions.all().map((s) => s.agentId);
     await this.#endpoint.close();
     if (this.#cluster) {
       await Promise.all(held.map((a) => this.#cluster?.offline(a).catch(this.#warn('could not release an agent'))));
@@ -204,26 +212,13 @@ export class Hub extends EventEmitter {
     this.#metrics.request(answer instanceof BridgeAnswerError ? 'bridge_error' : 'answered', (performance.now() - p.started) / 1000);
     if (answer instanceof BridgeAnswerError) p.reject(answer);
     else p.resolve(answer);
-    for (const d of this.#draining) if (d.agentId === p.agentId) this.#drain(d);
+    this.#sessions.answered(p.agentId);
   }
 
   #timedOut(p: Pending): void {
     if (p.via instanceof Session) p.via.carried.delete(p.id);
     this.#metrics.request(p.sent ? 'timeout' : 'offline');
     this.#log.warn({ agentId: p.agentId, id: p.id, sent: p.sent }, p.sent ? 'request timed out waiting for its answer' : 'request timed out waiting for its agent');
-  }
-
-  /** A replaced connection ends once no request it carried waits for an answer (or its time is up). */
-  #drain(s: Session): void {
-    for (const id of s.carried) if (!this.#requests.get(s.agentId, id)) s.carried.delete(id);
-    if (s.carried.size === 0) {
-      this.#draining.delete(s);
-      clearTimeout(s.drainTimer);
-      s.end(REPLACED, 1000);
-    } else if (!this.#draining.has(s)) {
-      this.#draining.add(s);
-      s.drainTimer = setTimeout(() => s.end(REPLACED, 1000), this.#opts.heartbeatMs).unref();
-    }
   }
 
   /** Reports a failed cluster operation: it is retried by what comes next (a heartbeat, a reconnect, a resend). */
@@ -240,29 +235,21 @@ export class Hub extends EventEmitter {
       refused: (why) => (this.#metrics.connect(why), this.#log.warn({ why }, REFUSED[why])),
       beat: () => {
         if (!this.#cluster) return;
-        void this.#cluster.refresh([...this.#sessions.values()].map(record)).catch(this.#warn('could not renew the agents\' presence'));
+        void this.#cluster.refresh(this.#sessions.all().map(record)).catch(this.#warn('could not renew the agents\' presence'));
         // What went through another node (or found none) unanswered for a beat goes again: a message between nodes may be lost.
         for (const p of this.#requests.all()) if (!(p.via instanceof Session && p.via.open) && performance.now() - p.sentAt >= this.#opts.heartbeatMs) this.#deliver(p);
       },
       online: (s) => {
-        const older = this.#sessions.get(s.agentId);
-        this.#sessions.set(s.agentId, s);
+        const replacing = this.#sessions.take(s);
         this.#metrics.connect('accepted');
-        this.#log.info({ agentId: s.agentId, replacing: older !== undefined }, 'agent online');
-        if (older) {
-          older.replaced = true;
-          this.#drain(older);
-        }
+        this.#log.info({ agentId: s.agentId, replacing }, 'agent online');
         this.emit('agent-online', { agentId: s.agentId, labels: { ...s.identity.labels } });
         // Everything not answered yet goes (again) to the connection now up, under the same ids.
         for (const p of this.#requests.of(s.agentId)) this.#deliver(p);
         void this.#ready.then(() => this.#cluster?.online(record(s))).catch(this.#warn('could not announce an agent to the other nodes'));
       },
       offline: (s, reason) => {
-        this.#draining.delete(s);
-        clearTimeout(s.drainTimer);
-        if (this.#sessions.get(s.agentId) !== s) return; // a replaced connection
-        this.#sessions.delete(s.agentId);
+        if (!this.#sessions.drop(s)) return; // a replaced connection
         this.#log.info({ agentId: s.agentId, reason }, 'agent offline');
         this.emit('agent-offline', { agentId: s.agentId, reason });
         if (!this.#closed) void this.#cluster?.offline(s.agentId).catch(this.#warn('could not release an agent'));
@@ -292,6 +279,7 @@ export class Hub extends EventEmitter {
         }
       },
       ack: (agentId, id) => this.#ack(this.#sessions.get(agentId), id),
+      end: (agentId, why) => this.#sessions.get(agentId)?.end(why),
       handle: async (n) => {
         if (!(await this.#notes.run(n, true))) throw new Error('not handled');
       },

@@ -30,18 +30,25 @@ export class Notifications {
     this.#desk = desk;
   }
 
+  /** Handlers there are now. */
+  get size(): number {
+    return this.#list.length;
+  }
+
   add(h: NotificationHandler): void {
     this.#list.push(h);
     if (this.#list.length === 1) this.#desk.first();
   }
 
+  remove(h: NotificationHandler): void {
+    const i = this.#list.indexOf(h);
+    if (i !== -1) this.#list.splice(i, 1);
+  }
+
   /** An async iterable taking its share of the notifications (at most `max` waiting). */
   loop(max: number): AsyncIterable<Notification> {
     const handler = (n: Notification) => inbox.take(n);
-    const inbox: NotificationInbox = new NotificationInbox(max, () => {
-      const i = this.#list.indexOf(handler);
-      if (i !== -1) this.#list.splice(i, 1);
-    });
+    const inbox: NotificationInbox = new NotificationInbox(max, () => this.remove(handler));
     this.add(handler);
     return inbox;
   }

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { AgentRecord, Cluster, ClusterAgent, ClusterEvents, NotificationFate } from './cluster.js';
 import { RedisUnreachableError } from './errors.js';
+import type { StoredToken, TokenStore } from './tokens.js';
 import type { HubLogger, Notification, RedisOptions } from './types.js';
 
 // Renews this node's agents; one whose key is gone (Redis restarted, or was unreachable past
@@ -35,7 +36,7 @@ redis.call('xadd', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'a', ARGV[3], 'i', ARGV
 const DONE = `redis.call('xack', KEYS[1], ARGV[1], ARGV[2]) redis.call('xdel', KEYS[1], ARGV[2])
 redis.call('set', KEYS[2], 'handled', 'PX', ARGV[3]) return 0`;
 
-type Message = { t: 'send'; a: string; i: string; f: string; o: string; d: number } | { t: 'answer'; a: string; i: string; p: object } | { t: 'ack'; a: string; i: string };
+type Message = { t: 'send'; a: string; i: string; f: string; o: string; d: number } | { t: 'answer'; a: string; i: string; p: object } | { t: 'ack'; a: string; i: string } | { t: 'end'; a: string; w: string };
 type Entry = [string, string[]];
 
 const enc = encodeURIComponent;
@@ -112,6 +113,7 @@ export class RedisCluster implements Cluster {
       on.send(m.a, m.f);
     } else if (m.t === 'answer') on.answer(m.a, m.i, m.p);
     else if (m.t === 'ack') on.ack(m.a, m.i);
+    else if (m.t === 'end') on.end(m.a, m.w);
   }
 
   async #publish(node: string, m: Message): Promise<number> {
@@ -151,6 +153,29 @@ export class RedisCluster implements Cluster {
     await this.#publish(node, { t: 'send', a: agentId, i: id, f: frame, o: this.node, d: deadline });
   }
 
+  async end(agentId: string, why: string): Promise<void> {
+    const node = await this.#cmd.get(this.#key('agent', agentId));
+    if (node !== null && node !== this.node) await this.#publish(node, { t: 'end', a: agentId, w: why });
+  }
+
+  /** The agents' tokens, hashed, in the hash `<prefix>tokens`: every node checks and issues the same ones. */
+  tokens(): TokenStore {
+    const key = `${this.#opts.prefix}tokens`;
+    const cmd = this.#cmd;
+    return {
+      async get(agentId) {
+        const v = await cmd.hget(key, agentId);
+        return v === null ? undefined : (JSON.parse(v) as StoredToken);
+      },
+      async set(agentId, token) {
+        await cmd.hset(key, agentId, JSON.stringify(token));
+      },
+      async delete(agentId) {
+        return (await cmd.hdel(key, agentId)) > 0;
+      },
+    };
+  }
+
   answered(agentId: string, id: string, payload: object): void {
     const key = `${agentId}\u0000${id}`;
     const origin = this.#origins.get(key);
@@ -178,17 +203,21 @@ export class RedisCluster implements Cluster {
     return fate === 'handled' ? 'handled' : 'queued';
   }
 
-  consume(): void {
+  consume(wanted: () => boolean): void {
     if (this.#blocking || this.#closed) return;
     this.#blocking = this.#cmd.duplicate();
     this.#blocking.on('error', () => {}); // reported by the command connection
-    void this.#loop(this.#blocking);
+    void this.#loop(this.#blocking, wanted);
   }
 
-  async #loop(blocking: Redis): Promise<void> {
+  async #loop(blocking: Redis, wanted: () => boolean): Promise<void> {
     const { group, claimIdleMs } = this.#opts;
     let claimed = 0;
     while (!this.#closed) {
+      if (!wanted()) {
+        await new Promise((r) => setTimeout(r, 250)); // no handler here now: the other workers take them
+        continue;
+      }
       try {
         await this.#cmd.xgroup('CREATE', this.#stream, group, '0', 'MKSTREAM').catch((err: Error) => {
           if (!err.message.includes('BUSYGROUP')) throw err;

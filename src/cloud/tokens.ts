@@ -33,6 +33,22 @@ export async function newToken(agentId: string, group: string, priority: number)
   return { token, stored: { hash: hash.toString('hex'), salt: salt.toString('hex'), issuedAt: new Date().toISOString(), group, priority } };
 }
 
+/** One endpoint as NetBackup's endpoint details list it (and the bridge's cloud.endpointsFile reads). */
+export interface EndpointDetails {
+  url: string;
+  token: string;
+  groupId: string;
+  priority: number;
+  hostName: string;
+}
+
+/** A fresh token for an agent (replacing any earlier one), kept hashed in `store`: its endpoint details at `url`. */
+export async function issue(store: TokenStore, url: string, { agentId, group = 'default', priority = 0 }: { agentId: string; group?: string; priority?: number }): Promise<EndpointDetails> {
+  const { token, stored } = await newToken(agentId, group, priority);
+  await store.set(agentId, stored);
+  return { url, token, groupId: group, priority, hostName: new URL(url).hostname.replace(/^\[|\]$/g, '') };
+}
+
 /** The agent a token proves, or null (unknown agent, revoked, malformed, or not its secret). */
 export async function verifyToken(store: TokenStore, token: string): Promise<string | null> {
   const dot = token.indexOf('.');

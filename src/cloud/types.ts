@@ -3,6 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { TokenStore } from './tokens.js';
 
+export type { EndpointDetails } from './tokens.js';
+
 /** The logger a hub writes to: pino's, or anything with its four methods. */
 export interface HubLogger {
   debug(obj: object, msg: string): void;
@@ -113,13 +115,4 @@ export interface AgentInfo {
   labels: Record<string, string>;
   since: Date;
   inFlight: number;
-}
-
-/** One endpoint as NetBackup's endpoint details list it (and the bridge's cloud.endpointsFile reads). */
-export interface EndpointDetails {
-  url: string;
-  token: string;
-  groupId: string;
-  priority: number;
-  hostName: string;
 }

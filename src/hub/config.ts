@@ -38,7 +38,7 @@ export const hubSchema = {
     cert: { doc: 'Certificate (PEM) of the agents\' endpoint: wss:// with it', format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_HUB_TLS_CERT', flag: 'tls-cert' },
     key: { doc: 'Private key (PEM) of that certificate', format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_HUB_TLS_KEY', flag: 'tls-key' },
   },
-  tokens: { doc: 'JSON file of the agents\' tokens (scrypt hashes, written 0600); POST /agents adds to it', format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_HUB_TOKENS', flag: 'tokens' },
+  tokens: { doc: 'JSON file of the agents\' tokens (scrypt hashes, written 0600); POST /agents adds to it. With redis, the tokens are kept there instead', format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_HUB_TOKENS', flag: 'tokens' },
   redis: { doc: 'redis:// URL shared by every hub node of the application (unset: this node alone)', format: 'nbw-redis-url', default: null, nullable: true, sensitive: true, env: 'NBWSS_HUB_REDIS', flag: 'redis' },
   api: {
     listen: { doc: 'host:port of the HTTP API for the application', format: 'nbw-listen', default: '127.0.0.1:8444', env: 'NBWSS_HUB_API_LISTEN', flag: 'api-listen' },
@@ -57,7 +57,8 @@ export interface HubConfig {
   readonly path: string;
   readonly publicUrl: string | null;
   readonly tls: { cert: string; key: string } | null;
-  readonly tokens: string;
+  /** The token file; null with Redis, which keeps them. */
+  readonly tokens: string | null;
   readonly redis: string | null;
   readonly api: { listen: { host: string; port: number }; key: string };
   readonly requestTimeoutMs: number;
@@ -113,7 +114,8 @@ export function loadHubConfig(opts: { env: Env; configFile?: string | undefined;
   if (problems.length) throw new ConfigError(problems);
   const raw = conf.getProperties();
 
-  if (raw.tokens === null) problems.push('tokens: required: the file the agents\' tokens are kept in (set NBWSS_HUB_TOKENS or --tokens)');
+  if (raw.tokens === null && raw.redis === null) problems.push('tokens: required: the file the agents\' tokens are kept in (set NBWSS_HUB_TOKENS or --tokens; with redis they are kept there)');
+  if (raw.tokens !== null && raw.redis !== null) problems.push('tokens: with redis the agents\' tokens are kept in Redis, shared by every hub node; remove tokens (NBWSS_HUB_TOKENS, --tokens)');
   const tokens = raw.tokens === null ? null : expandPath('tokens', raw.tokens, opts.env, problems);
   let key: string | null = null;
   if (raw.api.keyFile === null) problems.push('api.keyFile: required: a file holding the API\'s bearer key (set NBWSS_HUB_API_KEY_FILE or --api-key-file)');
@@ -133,7 +135,7 @@ export function loadHubConfig(opts: { env: Env; configFile?: string | undefined;
   if (!raw.allowInsecure && !isLoopbackHost(apiListen.host)) {
     problems.push(`api.listen: ${raw.api.listen} is not loopback: the API key and every request would cross the network in clear text (put a TLS proxy in front on loopback, or set allowInsecure)`);
   }
-  if (problems.length || tokens === null || key === null) throw new ConfigError(problems);
+  if (problems.length || key === null) throw new ConfigError(problems);
   const config: HubConfig = {
     listen, path: raw.path, publicUrl: raw.publicUrl, tls, tokens, redis: raw.redis,
     api: { listen: apiListen, key },

@@ -27,10 +27,13 @@ export class NotificationFeed {
   readonly #streams: Stream[] = [];
   readonly #deliveries = new Map<string, Delivery>();
   readonly #keepAlive: NodeJS.Timeout;
+  readonly #reading: (reading: boolean) => void;
   #next = 0;
 
-  constructor(ackTimeoutMs: number, keepAliveMs = 15_000) {
+  /** `reading` is told when the first stream opens (true) and the last one closes (false). */
+  constructor(ackTimeoutMs: number, reading: (reading: boolean) => void, keepAliveMs = 15_000) {
     this.#ackTimeoutMs = ackTimeoutMs;
+    this.#reading = reading;
     this.#keepAlive = setInterval(() => {
       for (const s of this.#streams) s.res.write(': keep-alive\n\n');
     }, keepAliveMs).unref();
@@ -46,8 +49,10 @@ export class NotificationFeed {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     res.write(': connected\n\n');
     this.#streams.push(stream);
+    if (this.#streams.length === 1) this.#reading(true);
     res.on('close', () => {
       this.#streams.splice(this.#streams.indexOf(stream), 1);
+      if (this.#streams.length === 0) this.#reading(false);
       for (const id of stream.unacked) this.#deliveries.get(id)?.done(false, 'the event stream it was sent on closed before its ack');
     });
   }

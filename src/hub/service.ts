@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { Hub } from '../cloud/index.js';
+import { Hub, type Notification } from '../cloud/index.js';
 import type { Logger } from '../log/logger.js';
 import { apiHandler } from './api.js';
 import type { HubConfig } from './config.js';
@@ -32,16 +32,18 @@ export class HubService {
       port: config.listen.port,
       path: config.path,
       ...(config.tls ? { tls: config.tls } : {}),
-      tokens: config.tokens,
-      ...(config.redis ? { redis: config.redis } : {}),
+      ...(config.redis ? { redis: config.redis } : { tokens: config.tokens as string }),
       requestTimeoutMs: config.requestTimeoutMs,
       heartbeatMs: config.heartbeatMs,
       maxInFlightPerAgent: config.maxInFlightPerAgent,
       logger: log.child({ mod: 'hub' }),
       metrics: registry,
     });
-    const feed = new NotificationFeed(config.ackTimeoutMs);
-    hub.on('notification', (n) => feed.deliver(n));
+    const deliver = (n: Notification) => feed.deliver(n);
+    // With Redis, a node takes notifications off the shared stream only while a stream of its API reads them; alone, it
+    // always does, and one that no stream reads is left for its agent to send again.
+    const feed = new NotificationFeed(config.ackTimeoutMs, config.redis ? (reading) => (reading ? hub.on('notification', deliver) : hub.off('notification', deliver)) : () => {});
+    if (!config.redis) hub.on('notification', deliver);
     const api = createServer(apiHandler({ hub, feed, registry, key: config.api.key, publicUrl: config.publicUrl, log: log.child({ mod: 'api' }) }));
     api.listen(config.api.listen.port, config.api.listen.host);
     try {

@@ -13,6 +13,8 @@ import pino from 'pino';
 import { AgentOfflineError, Hub, RedisUnreachableError, type Notification } from '../../src/cloud/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/lifecycle/daemon.js';
+import { loadHubConfig } from '../../src/hub/config.js';
+import { HubService } from '../../src/hub/service.js';
 import { captureLog } from '../support/log.js';
 import { RestServer, sendJson, type RestHandler } from '../support/fakes.js';
 import { RedisServer, redisUnavailable } from '../support/redis.js';
@@ -213,6 +215,59 @@ describe('hub nodes sharing Redis', () => {
     expect((await through).status).toBe(200);
     a.note('N-DOWN');
     await until(() => a.acked().includes('N-DOWN'), 10_000);
+  });
+
+  it('runs the hub service on two nodes: tokens issued on one work on the other, requests, notifications and revocation reach across', async (ctx) => {
+    const r = needRedis(ctx);
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-hub-svc-redis-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const KEY = 'k'.repeat(40);
+    writeFileSync(join(dir, 'key'), KEY);
+    const start = async () => {
+      const { config } = loadHubConfig({ env: {}, overrides: { listen: '127.0.0.1:0', 'api.listen': '127.0.0.1:0', redis: r.url, 'api.keyFile': join(dir, 'key'), heartbeatMs: '500' } });
+      const svc = await HubService.start(config, captureLog('warn').log);
+      cleanups.push(() => svc.stop());
+      return svc;
+    };
+    const [a, b] = [await start(), await start()];
+    const api = (svc: HubService, path: string, init: RequestInit = {}) => fetch(`${svc.apiUrl}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}` } });
+    const details = (await (await api(a, '/agents', { method: 'POST', body: JSON.stringify({ agentId: 'p1' }) })).json()) as { token: string };
+    const agentAt = async (svc: HubService) => {
+      const ws = new WebSocket(svc.hub.url);
+      cleanups.push(() => ws.terminate());
+      const inbox: Record<string, unknown>[] = [];
+      ws.on('message', (d) => inbox.push(JSON.parse(String(d)) as Record<string, unknown>));
+      await once(ws, 'open');
+      ws.send(JSON.stringify({ version: '1.0', id: 'C1', type: 'CONNECT', subType: 'REQUEST', timeStamp: 1, payload: { token: details.token } }));
+      await until(() => inbox.length > 0);
+      return { ws, inbox, valid: (inbox[0]?.payload as { valid: boolean }).valid };
+    };
+    const agent = await agentAt(b);
+    expect(agent.valid).toBe(true);
+    await until(async () => JSON.stringify(await (await api(a, '/agents')).json()).includes(b.hub.node));
+    // A request made on a, answered by the agent on b.
+    agent.ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { id: string; type: string };
+      if (m.type === 'COMMAND') agent.ws.send(JSON.stringify({ version: '1.0', id: m.id, type: 'COMMAND', subType: 'RESPONSE', timeStamp: 1, payload: { headers: {}, responseCode: 200, body: '{"via":"b"}' } }));
+    });
+    const res = await api(a, '/agents/p1/requests', { method: 'POST', body: JSON.stringify({ method: 'GET', uri: '/netbackup/ping' }) });
+    expect([res.status, ((await res.json()) as { body: string }).body]).toEqual([200, '{"via":"b"}']);
+    // A notification of the agent on b, read on a's event stream (b has none: it leaves the stream to a), acknowledged after a's ack.
+    const stream = await api(a, '/agents/p1/notifications');
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    cleanups.push(() => reader.cancel().catch(() => {}));
+    agent.ws.send(JSON.stringify({ version: '1.0', id: 'N1', type: 'NOTIFICATION', subType: 'REQUEST', timeStamp: 1, payload: [] }));
+    let text = '';
+    while (!/^id: /m.test(text)) text += Buffer.from((await reader.read()).value as Uint8Array).toString();
+    const delivery = /^id: (.*)$/m.exec(text)?.[1] as string;
+    expect(agent.inbox.some((m) => m.type === 'NOTIFICATION')).toBe(false);
+    expect((await api(a, `/notifications/${delivery}/ack`, { method: 'POST' })).status).toBe(204);
+    await until(() => agent.inbox.some((m) => m.type === 'NOTIFICATION' && m.id === 'N1'));
+    // Revoked on a: the agent's connection on b is closed, and its token refused everywhere.
+    expect((await api(a, '/agents/p1', { method: 'DELETE' })).status).toBe(204);
+    await until(() => agent.ws.readyState === WebSocket.CLOSED);
+    expect((await agentAt(b)).valid).toBe(false);
+    expect((await agentAt(a)).valid).toBe(false);
   });
 
   it('fails to start, naming the reason, when Redis cannot be reached', async () => {

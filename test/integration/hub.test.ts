@@ -305,7 +305,7 @@ describe('hub tokens', () => {
       expect(JSON.parse(String(((await once(ws, 'message')) as [Buffer])[0])).payload).toEqual({ valid: false });
       ws.terminate();
     }
-    expect(() => Hub.attach({ server: createServer(), authenticate: undefined })).toThrow(/needs authenticate, tokens, or both/);
+    expect(() => Hub.attach({ server: createServer(), authenticate: undefined })).toThrow(/needs authenticate, tokens or redis/);
     const plain = await hub();
     await expect(plain.issueAgent({ agentId: 'x' })).rejects.toThrow(/no token store/);
   });

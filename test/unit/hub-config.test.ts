@@ -55,6 +55,8 @@ describe('hub configuration', () => {
     expect(found.join('\n')).toMatch(/^redis: must be a redis:\/\/ or rediss:\/\/ URL/m);
     expect(found.join('\n')).not.toContain('pw-123');
     expect(problems(() => loadHubConfig({ env: {}, configFile: join(dir, 'missing.json'), overrides: base }))[0]).toMatch(/^config file: cannot read .*missing\.json: ENOENT/);
-    expect(loadHubConfig({ env: {}, overrides: { ...base, redis: 'rediss://:pw@redis.internal:6380' } }).config.redis).toBe('rediss://:pw@redis.internal:6380');
+    const shared = loadHubConfig({ env: {}, overrides: { 'api.keyFile': base['api.keyFile'], redis: 'rediss://:pw@redis.internal:6380' } }).config;
+    expect([shared.redis, shared.tokens]).toEqual(['rediss://:pw@redis.internal:6380', null]);
+    expect(problems(() => loadHubConfig({ env: {}, overrides: { ...base, redis: 'redis://r:6379' } }))).toEqual([expect.stringMatching(/^tokens: with redis the agents' tokens are kept in Redis/)]);
   });
 });
