@@ -107,7 +107,7 @@ describe('hub connections', () => {
     const full = await h.request('agent-z', { method: 'GET', uri: '/netbackup/ping' }).catch((e: unknown) => e);
     expect(full).toMatchObject({ code: 'HUB_IN_FLIGHT_FULL', bound: 'maxInFlight', message: expect.stringMatching(/2 requests in flight \(maxInFlight\)/) });
     await h.close();
-    expect((await Promise.all(waiting)).map((e) => (e as { code: string }).code)).toEqual(['HUB_CLOSED', 'HUB_CLOSED']);
+    expect((await Promise.all(waiting)).map((e) => (e as unknown as { code: string }).code)).toEqual(['HUB_CLOSED', 'HUB_CLOSED']);
   });
 
   it('logs agents coming and going and refused CONNECTs, never a token, and counts requests by outcome', async () => {
