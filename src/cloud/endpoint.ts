@@ -69,8 +69,15 @@ export const REFUSED = {
   timeout: 'connection dropped: no CONNECT within connectTimeoutMs',
 } as const;
 
+/** Bytes a connection may send before its CONNECT is answered (a CONNECT is a few hundred). */
+const UNPROVEN_BYTES = 64 * 1024;
+/** The longest id taken from an agent: ids are UUIDs; anything longer is not the protocol's. */
+export const MAX_ID_LENGTH = 256;
+
 export interface EndpointOptions {
   path: string | undefined;
+  /** The hub owns the server: an upgrade to another path is answered 404 (else it is left to the application's handlers). */
+  owned: boolean;
   maxMessageBytes: number;
   connectTimeoutMs: number;
   heartbeatMs: number;
@@ -138,24 +145,38 @@ export class Endpoint {
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '/').split('?')[0];
-    if (this.#opts.path !== undefined && path !== this.#opts.path) return; // another handler's
+    socket.on('error', () => {}); // a reset socket is closed: nothing to do
+    if (this.#opts.path !== undefined && path !== this.#opts.path) {
+      if (this.#opts.owned) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return; // else another handler's
+    }
     if (this.#unproven >= this.#opts.maxUnauthenticated) {
       this.#on.refused('bound');
-      socket.on('error', () => {});
       socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    // Counted until the CONNECT is answered valid or the socket closes, whatever happens between
+    // (a handshake ws refuses never calls back). Until then, at most UNPROVEN_BYTES are read.
     this.#unproven++;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connection(ws, req));
+    let received = 0; // the head, if any, comes back through data: ws puts it back on the socket
+    const watch = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > UNPROVEN_BYTES) socket.destroy();
+    };
+    let counted = true;
+    const proven = () => {
+      if (!counted) return;
+      counted = false;
+      this.#unproven--;
+      socket.off('data', watch);
+    };
+    socket.on('data', watch);
+    socket.once('close', proven);
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connection(ws, req, proven));
   }
 
-  #connection(ws: WebSocket, req: IncomingMessage): void {
+  #connection(ws: WebSocket, req: IncomingMessage, proven: () => void): void {
     let session: Session | null = null;
-    let proving = true;
-    const proven = () => {
-      if (proving) this.#unproven--;
-      proving = false;
-    };
     const timer = setTimeout(() => {
       this.#on.refused('timeout');
       ws.terminate();
@@ -164,7 +185,6 @@ export class Endpoint {
     ws.on('pong', () => session && (session.alive = true));
     ws.on('close', (code) => {
       clearTimeout(timer);
-      proven();
       if (!session) return;
       this.#sessions.delete(ws);
       this.#on.offline(session, session.why ?? (code === 1006 ? 'connection lost' : `closed ${code}`));
@@ -180,8 +200,8 @@ export class Endpoint {
         clearTimeout(timer);
         const token = typeof payload === 'object' && payload !== null ? (payload as { token?: unknown }).token : undefined;
         void this.#connect(ws, req, id, typeof token === 'string' ? token : '').then((s) => {
-          proven();
           if (s && ws.readyState === WebSocket.OPEN) {
+            proven();
             session = s;
             this.#sessions.set(ws, s);
             this.#on.online(s);
@@ -220,6 +240,7 @@ function parse(data: Buffer): Frame | null {
   } catch {
     return null;
   }
-  if (typeof msg !== 'object' || msg === null || typeof (msg as { id?: unknown }).id !== 'string') return null;
+  const id = typeof msg === 'object' && msg !== null ? (msg as { id?: unknown }).id : undefined;
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) return null;
   return msg as Frame;
 }

@@ -1,7 +1,7 @@
 // What a hub request can end with besides an answer: each failure is its own class with a
 // code, so that a cloud application tells them apart without reading messages.
 
-export type HubErrorCode = 'HUB_AGENT_OFFLINE' | 'HUB_TIMEOUT' | 'HUB_IN_FLIGHT_FULL' | 'HUB_CLOSED' | 'HUB_BRIDGE_ERROR' | 'HUB_REDIS_UNREACHABLE';
+export type HubErrorCode = 'HUB_AGENT_OFFLINE' | 'HUB_TIMEOUT' | 'HUB_IN_FLIGHT_FULL' | 'HUB_CLOSED' | 'HUB_BRIDGE_ERROR' | 'HUB_REDIS_UNREACHABLE' | 'HUB_INVALID_REQUEST';
 
 export class HubError extends Error {
   readonly code: HubErrorCode;
@@ -44,10 +44,17 @@ export class HubClosedError extends HubError {
   }
 }
 
-/** A hub given `redis` could not reach it when starting. */
+/** Redis could not be reached: when a hub given `redis` starts, or for something that needs it now. */
 export class RedisUnreachableError extends HubError {
   constructor(where: string, why: string) {
     super('HUB_REDIS_UNREACHABLE', `cannot reach Redis at ${where}: ${why}`);
+  }
+}
+
+/** A request the hub cannot send as given: its id or time limit is out of range. */
+export class InvalidRequestError extends HubError {
+  constructor(message: string) {
+    super('HUB_INVALID_REQUEST', message);
   }
 }
 

@@ -9,13 +9,16 @@ export class HandledIds {
   }
 
   has(agentId: string, id: string): boolean {
-    return this.#ids.has(`${agentId}\u0000${id}`);
+    return this.#ids.has(pairKey(agentId, id));
   }
 
   add(agentId: string, id: string): void {
-    const key = `${agentId}\u0000${id}`;
+    const key = pairKey(agentId, id);
     this.#ids.delete(key);
     this.#ids.add(key);
     if (this.#ids.size > this.#max) this.#ids.delete(this.#ids.values().next().value as string);
   }
 }
+
+/** One key for an agent and an id, which no other pair shares (whatever characters either holds). */
+export const pairKey = (agentId: string, id: string): string => JSON.stringify([agentId, id]);

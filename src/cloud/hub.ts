@@ -17,7 +17,7 @@ import { BridgeAnswerError, HubClosedError } from './errors.js';
 import { NetBackupSession, type NetBackupCredentials, type NetBackupOptions } from './netbackup.js';
 import { Notifications, type NotificationHandler } from './notify.js';
 import { RedisCluster } from './redis.js';
-import { Outstanding, type Pending } from './requests.js';
+import { invalidRequest, Outstanding, type Pending } from './requests.js';
 import { Sessions } from './sessions.js';
 import { hubTelemetry, NO_TELEMETRY, type HubTelemetry } from './telemetry.js';
 import { FileTokenStore, issue, verifyToken, type TokenStore } from './tokens.js';
@@ -59,7 +59,7 @@ export class Hub extends EventEmitter {
     this.#ready.catch(this.#warn('could not join the other hub nodes')); // and the caller hears of it from listen() or ready()
     const first = () => void this.#ready.then(() => this.#cluster?.consume(() => this.#notes.size > 0)).catch(this.#warn('not taking notifications off the stream'));
     this.#notes = new Notifications({ log: this.#log, metrics: this.#metrics, cluster: this.#cluster, first, failed: (e) => this.emit('notification-error', e) });
-    this.#endpoint = new Endpoint(server, { ...this.#opts }, this.#endpointEvents());
+    this.#endpoint = new Endpoint(server, { ...this.#opts, owned }, this.#endpointEvents());
   }
 
   /** Starts a hub on its own HTTP (or HTTPS) server; with `redis`, once it has joined the others. */
@@ -163,6 +163,8 @@ export class Hub extends EventEmitter {
   /** Sends a COMMAND REQUEST to an agent (now, or when it connects) and resolves with its answer. */
   request(agentId: string, req: HubRequest): Promise<HubResponse> {
     if (this.#closed) return Promise.reject(new HubClosedError());
+    const invalid = invalidRequest(req);
+    if (invalid) return Promise.reject(invalid);
     const { promise, pending, full } = this.#requests.add(agentId, req.id ?? randomUUID(), req, req.timeoutMs ?? this.#opts.requestTimeoutMs);
     if (full) this.#metrics.request('full');
     if (pending) this.#deliver(pending);

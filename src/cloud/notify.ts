@@ -5,10 +5,13 @@
 // with a cluster, notifications go through its shared stream, and a node's handlers take
 // their share of it (a node without handlers leaves them to the others).
 import type { Cluster } from './cluster.js';
-import { HandledIds } from './handled.js';
+import { HandledIds, pairKey } from './handled.js';
 import { NotificationInbox } from './inbox.js';
 import type { HubTelemetry } from './telemetry.js';
 import type { HubLogger, Notification } from './types.js';
+
+/** Notifications handled at once, at most (past it, one is left for its agent to send again). */
+const MAX_RUNNING = 10_000;
 
 export type NotificationHandler = (n: Notification) => unknown;
 
@@ -24,6 +27,8 @@ export interface Desk {
 export class Notifications {
   readonly #list: NotificationHandler[] = [];
   readonly #handled = new HandledIds(10_000);
+  /** Notifications being handled now: a resend that comes meanwhile waits for that run instead of starting another. */
+  readonly #running = new Map<string, Promise<boolean>>();
   readonly #desk: Desk;
 
   constructor(desk: Desk) {
@@ -66,11 +71,19 @@ export class Notifications {
       ack(); // handled before; its acknowledgement was lost
       return;
     }
-    const n: Notification = { agentId, id, notifications: Array.isArray(payload) ? (payload as Notification['notifications']) : [] };
-    if (await this.run(n, false)) {
-      this.#handled.add(agentId, id);
-      ack();
-    }
+    const key = pairKey(agentId, id);
+    let run = this.#running.get(key);
+    if (run === undefined) {
+      if (this.#running.size >= MAX_RUNNING) return; // unacknowledged: the agent sends it again once the handlers have caught up
+      const n: Notification = { agentId, id, notifications: Array.isArray(payload) ? (payload as Notification['notifications']) : [] };
+      run = this.run(n, false).then((ok) => {
+        this.#running.delete(key);
+        if (ok) this.#handled.add(agentId, id);
+        return ok;
+      });
+      this.#running.set(key, run);
+    } else metrics.notification('repeat');
+    if (await run) ack();
   }
 
   /** Runs the handlers; false (reported) when one failed, or none is here and `needed` says one must be. */

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { AgentRecord, Cluster, ClusterAgent, ClusterEvents, NotificationFate } from './cluster.js';
 import { RedisUnreachableError } from './errors.js';
+import { pairKey } from './handled.js';
 import type { StoredToken, TokenStore } from './tokens.js';
 import type { HubLogger, Notification, RedisOptions } from './types.js';
 
@@ -108,7 +109,7 @@ export class RedisCluster implements Cluster {
       return;
     }
     if (m.t === 'send') {
-      this.#origins.set(`${m.a}\u0000${m.i}`, { node: m.o, deadline: m.d });
+      this.#origins.set(pairKey(m.a, m.i), { node: m.o, deadline: m.d });
       if (this.#origins.size > 100_000) this.#origins.delete(this.#origins.keys().next().value as string);
       on.send(m.a, m.f);
     } else if (m.t === 'answer') on.answer(m.a, m.i, m.p);
@@ -153,31 +154,36 @@ export class RedisCluster implements Cluster {
     await this.#publish(node, { t: 'send', a: agentId, i: id, f: frame, o: this.node, d: deadline });
   }
 
+  /** `p`, failing as RedisUnreachableError (code HUB_REDIS_UNREACHABLE: a 503 for the API) when Redis is away. */
+  #guard<T>(p: Promise<T>): Promise<T> {
+    return p.catch((err: Error) => Promise.reject(new RedisUnreachableError(this.#where, err.message)));
+  }
+
   async end(agentId: string, why: string): Promise<void> {
-    const node = await this.#cmd.get(this.#key('agent', agentId));
+    const node = await this.#guard(this.#cmd.get(this.#key('agent', agentId)));
     if (node !== null && node !== this.node) await this.#publish(node, { t: 'end', a: agentId, w: why });
   }
 
   /** The agents' tokens, hashed, in the hash `<prefix>tokens`: every node checks and issues the same ones. */
   tokens(): TokenStore {
     const key = `${this.#opts.prefix}tokens`;
-    const cmd = this.#cmd;
+    const [cmd, guard] = [this.#cmd, <T>(p: Promise<T>) => this.#guard(p)];
     return {
       async get(agentId) {
-        const v = await cmd.hget(key, agentId);
+        const v = await guard(cmd.hget(key, agentId));
         return v === null ? undefined : (JSON.parse(v) as StoredToken);
       },
       async set(agentId, token) {
-        await cmd.hset(key, agentId, JSON.stringify(token));
+        await guard(cmd.hset(key, agentId, JSON.stringify(token)));
       },
       async delete(agentId) {
-        return (await cmd.hdel(key, agentId)) > 0;
+        return (await guard(cmd.hdel(key, agentId))) > 0;
       },
     };
   }
 
   answered(agentId: string, id: string, payload: object): void {
-    const key = `${agentId}\u0000${id}`;
+    const key = pairKey(agentId, id);
     const origin = this.#origins.get(key);
     if (!origin) return; // an answer no one waits for (timed out, or asked before this node knew)
     this.#origins.delete(key);
@@ -185,10 +191,10 @@ export class RedisCluster implements Cluster {
   }
 
   async agents(): Promise<ClusterAgent[]> {
-    const info = await this.#cmd.hgetall(`${this.#opts.prefix}agents`);
+    const info = await this.#guard(this.#cmd.hgetall(`${this.#opts.prefix}agents`));
     const ids = Object.keys(info);
     if (ids.length === 0) return [];
-    const nodes = await this.#cmd.mget(ids.map((a) => this.#key('agent', a)));
+    const nodes = await this.#guard(this.#cmd.mget(ids.map((a) => this.#key('agent', a))));
     return ids.flatMap((agentId, i) => {
       const node = nodes[i];
       if (!node) return []; // its node went away without saying so
@@ -213,6 +219,7 @@ export class RedisCluster implements Cluster {
   async #loop(blocking: Redis, wanted: () => boolean): Promise<void> {
     const { group, claimIdleMs } = this.#opts;
     let claimed = 0;
+    let cursor = '0-0';
     while (!this.#closed) {
       if (!wanted()) {
         await new Promise((r) => setTimeout(r, 250)); // no handler here now: the other workers take them
@@ -224,8 +231,11 @@ export class RedisCluster implements Cluster {
         });
         let entries: Entry[] = [];
         if (Date.now() - claimed >= claimIdleMs / 2) {
-          claimed = Date.now();
-          entries = ((await this.#cmd.xautoclaim(this.#stream, group, this.node, claimIdleMs, '0-0', 'COUNT', 64)) as [string, Entry[]])[1];
+          // Claimed page by page from where the last claim stopped, so entries that keep failing do not hide the rest.
+          const [next, claimedNow] = (await this.#cmd.xautoclaim(this.#stream, group, this.node, claimIdleMs, cursor, 'COUNT', 64)) as [string, Entry[]];
+          cursor = next;
+          if (next === '0-0') claimed = Date.now();
+          entries = claimedNow;
         }
         if (entries.length === 0) {
           const read = (await blocking.xreadgroup('GROUP', group, this.node, 'COUNT', 64, 'BLOCK', 1000, 'STREAMS', this.#stream, '>')) as [string, Entry[]][] | null;
@@ -251,10 +261,15 @@ export class RedisCluster implements Cluster {
       // kept as null: an entry someone else wrote
     }
     const n: Notification = { agentId, id, notifications: Array.isArray(data) ? (data as Notification['notifications']) : [] };
+    // While its handlers run, the entry stays this worker's: its idle time is reset well before claimIdleMs.
+    const { group, claimIdleMs } = this.#opts;
+    const keep = setInterval(() => void this.#cmd.xclaim(this.#stream, group, this.node, 0, entryId, 'JUSTID').catch(() => {}), Math.max(100, claimIdleMs / 3));
     try {
       await this.#on?.handle(n);
     } catch {
       return; // left pending: claimed again after claimIdleMs
+    } finally {
+      clearInterval(keep);
     }
     await this.#cmd.eval(DONE, 2, this.#stream, this.#key('notification', agentId, id), this.#opts.group, entryId, this.#opts.handledWindowMs);
     const node = await this.#cmd.get(this.#key('agent', agentId));

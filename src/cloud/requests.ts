@@ -3,7 +3,8 @@
 // last went out on. Bounded per agent; a second request under an id already waiting shares
 // the first one's answer.
 import { encodeEnvelope } from '../protocol/encode.js';
-import { AgentOfflineError, InFlightFullError, RequestTimeoutError } from './errors.js';
+import { AgentOfflineError, InFlightFullError, InvalidRequestError, RequestTimeoutError } from './errors.js';
+import { MAX_ID_LENGTH } from './endpoint.js';
 import type { HubRequest, HubResponse } from './types.js';
 
 export interface Pending {
@@ -22,6 +23,17 @@ export interface Pending {
   sentAt: number;
   resolve(res: HubResponse): void;
   reject(err: Error): void;
+}
+
+/** The longest time limit a Node.js timer keeps (a longer one fires at once). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** Why `req` cannot be sent, or null. */
+export function invalidRequest(req: HubRequest): InvalidRequestError | null {
+  if (req.id !== undefined && (typeof req.id !== 'string' || req.id.length === 0 || req.id.length > MAX_ID_LENGTH)) return new InvalidRequestError(`id: must be a string of 1 to ${MAX_ID_LENGTH} characters`);
+  const t = req.timeoutMs;
+  if (t !== undefined && (!Number.isSafeInteger(t) || t < 1 || t > MAX_TIMEOUT_MS)) return new InvalidRequestError(`timeoutMs: must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
+  return null;
 }
 
 /** A COMMAND REQUEST frame for `req` under `id`. */

@@ -9,6 +9,8 @@ export interface StoredToken {
   /** scrypt of the secret, hex. */
   hash: string;
   salt: string;
+  /** scrypt's cost N (16384, Node's default, when absent). */
+  n?: number;
   issuedAt: string;
   group: string;
   priority: number;
@@ -21,8 +23,35 @@ export interface TokenStore {
   delete(agentId: string): Promise<boolean>;
 }
 
-const hashOf = (secret: Buffer, salt: Buffer) =>
-  new Promise<Buffer>((resolve, reject) => scrypt(secret, salt, 32, (err, key) => (err ? reject(err) : resolve(key))));
+/**
+ * scrypt's cost for new tokens. The secret is 256 random bits, so no cost makes guessing it
+ * harder; a low one keeps a flood of CONNECTs naming a real agent with wrong secrets (its id is
+ * readable in any token) from tying up the thread pool: about 2 ms a check.
+ */
+const COST = 1024;
+/** Checks run at once, at most; the others wait their turn, and past MAX_WAITING a CONNECT is refused at once. */
+const MAX_CHECKS = 2;
+const MAX_WAITING = 256;
+let checking = 0;
+const waiting: (() => void)[] = [];
+
+const hashOf = (secret: Buffer, salt: Buffer, N = COST) =>
+  new Promise<Buffer>((resolve, reject) => scrypt(secret, salt, 32, { N }, (err, key) => (err ? reject(err) : resolve(key))));
+
+/** `f` once fewer than MAX_CHECKS checks run, or null when too many wait already. */
+async function bounded<T>(f: () => Promise<T>): Promise<T | null> {
+  if (checking >= MAX_CHECKS) {
+    if (waiting.length >= MAX_WAITING) return null;
+    await new Promise<void>((r) => waiting.push(r)); // a finishing check hands its place over
+  } else checking++;
+  try {
+    return await f();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else checking--;
+  }
+}
 
 /** A fresh token for `agentId`, and what the store keeps of it. */
 export async function newToken(agentId: string, group: string, priority: number): Promise<{ token: string; stored: StoredToken }> {
@@ -30,7 +59,7 @@ export async function newToken(agentId: string, group: string, priority: number)
   const salt = randomBytes(16);
   const hash = await hashOf(secret, salt);
   const token = `${Buffer.from(agentId, 'utf8').toString('base64url')}.${secret.toString('base64url')}`;
-  return { token, stored: { hash: hash.toString('hex'), salt: salt.toString('hex'), issuedAt: new Date().toISOString(), group, priority } };
+  return { token, stored: { hash: hash.toString('hex'), salt: salt.toString('hex'), n: COST, issuedAt: new Date().toISOString(), group, priority } };
 }
 
 /** One endpoint as NetBackup's endpoint details list it (and the bridge's cloud.endpointsFile reads). */
@@ -59,8 +88,8 @@ export async function verifyToken(store: TokenStore, token: string): Promise<str
   const stored = await store.get(agentId);
   if (!stored) return null;
   const expected = Buffer.from(stored.hash, 'hex');
-  const actual = await hashOf(secret, Buffer.from(stored.salt, 'hex'));
-  return expected.length === actual.length && timingSafeEqual(expected, actual) ? agentId : null;
+  const actual = await bounded(() => hashOf(secret, Buffer.from(stored.salt, 'hex'), stored.n ?? 16384));
+  return actual !== null && expected.length === actual.length && timingSafeEqual(expected, actual) ? agentId : null;
 }
 
 /** Tokens in memory (lost with the process). */

@@ -4,14 +4,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { BridgeAnswerError, HubError, type Hub, type HubRequest } from '../cloud/index.js';
+import { BridgeAnswerError, HubError, MAX_TIMEOUT_MS, type Hub, type HubRequest } from '../cloud/index.js';
 import type { Logger } from '../log/logger.js';
 import type { NotificationFeed } from './feed.js';
 
 /** The largest request body taken (a request's body travels inside it). */
 const MAX_BODY = 64 * 1024 * 1024;
 
-const STATUS_OF: Record<string, number> = { HUB_AGENT_OFFLINE: 503, HUB_TIMEOUT: 504, HUB_IN_FLIGHT_FULL: 429, HUB_CLOSED: 503, HUB_BRIDGE_ERROR: 502 };
+const STATUS_OF: Record<string, number> = { HUB_AGENT_OFFLINE: 503, HUB_TIMEOUT: 504, HUB_IN_FLIGHT_FULL: 429, HUB_CLOSED: 503, HUB_BRIDGE_ERROR: 502, HUB_REDIS_UNREACHABLE: 503, HUB_INVALID_REQUEST: 400 };
+
 
 export interface ApiDeps {
   hub: Hub;
@@ -75,7 +76,7 @@ export function hubRequest(b: Record<string, unknown>): HubRequest {
   const headers = b.headers ?? {};
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || Object.values(headers).some((v) => typeof v !== 'string')) throw invalid('headers: must be an object of strings');
   if (b.id !== undefined && (typeof b.id !== 'string' || b.id.length === 0 || b.id.length > 256)) throw invalid('id: must be a string of 1 to 256 characters');
-  if (b.timeoutMs !== undefined && (typeof b.timeoutMs !== 'number' || !Number.isSafeInteger(b.timeoutMs) || b.timeoutMs < 1)) throw invalid('timeoutMs: must be a whole number of milliseconds');
+  if (b.timeoutMs !== undefined && (typeof b.timeoutMs !== 'number' || !Number.isSafeInteger(b.timeoutMs) || b.timeoutMs < 1 || b.timeoutMs > MAX_TIMEOUT_MS)) throw invalid(`timeoutMs: must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
   const req: HubRequest = { method: b.method, uri: b.uri, headers: headers as Record<string, string> };
   if (b.body !== undefined && b.body !== null) req.body = b.body;
   if (b.id !== undefined) req.id = b.id as string;
@@ -90,8 +91,7 @@ export function apiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerRes
     return m !== null && timingSafeEqual(digest(m[1] as string), key);
   };
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://api');
-    const parts = url.pathname.split('/').slice(1);
+    const parts = ((req.url ?? '/').split('?')[0] ?? '').split('/').slice(1); // by hand: a request line URL may not parse
     route(deps, req, res, parts, authorized)
       .then((status) => deps.log.debug({ method: req.method, route: parts[0], status }, 'api request'))
       .catch((err: unknown) => {
@@ -121,7 +121,7 @@ async function route(d: ApiDeps, req: IncomingMessage, res: ServerResponse, part
     if (method === 'GET') return reply(res, 200, { agents: await d.hub.listAgents() });
     want('POST');
     const b = await readJson(req);
-    if (typeof b.agentId !== 'string' || !/^[^\u0000-\u001f\u007f]{1,200}$/.test(b.agentId)) throw invalid('agentId: must be a string of 1 to 200 characters, no control characters');
+    if (typeof b.agentId !== 'string' || !/^[^\u0000-\u001f\u007f]{1,200}$/.test(b.agentId) || /\p{Cs}/u.test(b.agentId)) throw invalid('agentId: must be a string of 1 to 200 characters, no control characters, well-formed Unicode');
     if (b.group !== undefined && (typeof b.group !== 'string' || !/^[\w.-]{1,64}$/.test(b.group))) throw invalid('group: must be 1 to 64 letters, digits, ".", "-" or "_"');
     if (b.priority !== undefined && (typeof b.priority !== 'number' || !Number.isSafeInteger(b.priority) || b.priority < 0)) throw invalid('priority: must be a whole number of at least 0');
     const details = await d.hub.issueAgent({ agentId: b.agentId, group: b.group as string | undefined, priority: b.priority as number | undefined });

@@ -44,10 +44,10 @@ export const hubSchema = {
     listen: { doc: 'host:port of the HTTP API for the application', format: 'nbw-listen', default: '127.0.0.1:8444', env: 'NBWSS_HUB_API_LISTEN', flag: 'api-listen' },
     keyFile: { doc: 'File holding the API\'s bearer key (at least 32 characters); ${CREDENTIALS_DIRECTORY} is expanded', format: 'nbw-file', default: null, nullable: true, env: 'NBWSS_HUB_API_KEY_FILE', flag: 'api-key-file' },
   },
-  requestTimeoutMs: { doc: 'Time limit of a request unless it names its own', format: 'nbw-uint', min: 100, default: 120000, env: 'NBWSS_HUB_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms' },
-  heartbeatMs: { doc: 'Ping interval of each agent connection; one that misses a ping is dropped', format: 'nbw-uint', min: 100, default: 30000, env: 'NBWSS_HUB_HEARTBEAT_MS', flag: 'heartbeat-ms' },
+  requestTimeoutMs: { doc: 'Time limit of a request unless it names its own', format: 'nbw-uint', min: 100, max: 2147483647, default: 120000, env: 'NBWSS_HUB_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms' },
+  heartbeatMs: { doc: 'Ping interval of each agent connection; one that misses a ping is dropped', format: 'nbw-uint', min: 100, max: 2147483647, default: 30000, env: 'NBWSS_HUB_HEARTBEAT_MS', flag: 'heartbeat-ms' },
   maxInFlightPerAgent: { doc: 'Requests waiting for an answer per agent; past it, 429', format: 'nbw-uint', min: 1, default: 1000, env: 'NBWSS_HUB_MAX_IN_FLIGHT', flag: 'max-in-flight' },
-  ackTimeoutMs: { doc: 'Time a notification sent to an event stream waits for its POST .../ack before it is left for the agent to send again', format: 'nbw-uint', min: 100, default: 60000, env: 'NBWSS_HUB_ACK_TIMEOUT_MS', flag: 'ack-timeout-ms' },
+  ackTimeoutMs: { doc: 'Time a notification sent to an event stream waits for its POST .../ack before it is left for the agent to send again', format: 'nbw-uint', min: 100, max: 2147483647, default: 60000, env: 'NBWSS_HUB_ACK_TIMEOUT_MS', flag: 'ack-timeout-ms' },
   allowInsecure: { doc: 'Allow either endpoint on an address that is not loopback without TLS (tokens and the API key would cross the network in clear text)', format: 'nbw-bool', default: false, env: 'NBWSS_HUB_ALLOW_INSECURE', flag: 'allow-insecure' },
   log: { level: { doc: 'fatal, error, warn, info, debug, trace or silent', format: 'nbw-level', default: 'info', env: 'NBWSS_HUB_LOG_LEVEL', flag: 'log-level' } },
 };

@@ -158,6 +158,51 @@ describe('hub nodes sharing Redis', () => {
     expect(handled.filter(([, id]) => id === 'N-FAIL')).toEqual([['agent-b', 'N-FAIL']]);
   });
 
+  it('keeps a notification a worker is still handling from the others, and reaches past entries that keep failing', async (ctx) => {
+    const r = needRedis(ctx);
+    const [one, two] = [await node(r), await node(r)]; // claimIdleMs 300
+    const calls: string[] = [];
+    let xFailed = false;
+    const worker = (name: string) => async (n: Notification) => {
+      if (n.id.startsWith('F')) throw new Error('always fails');
+      if (n.id === 'X' && !xFailed) {
+        xFailed = true;
+        throw new Error('fails once');
+      }
+      calls.push(`${name}:${n.id}`);
+      if (n.id === 'SLOW') await new Promise((res) => setTimeout(res, 1500)); // five times claimIdleMs
+    };
+    one.on('notification', worker('one'));
+    two.on('notification', worker('two'));
+    const a = await rawAgent(one, 'token-a');
+    a.note('SLOW');
+    await until(() => a.acked().includes('SLOW'), 10_000);
+    expect(calls.filter((c) => c.endsWith(':SLOW'))).toHaveLength(1);
+    for (let i = 0; i < 70; i++) a.note(`F${i}`);
+    a.note('X');
+    await until(() => a.acked().includes('X'), 15_000);
+    expect(calls.filter((c) => c.endsWith(':X'))).toHaveLength(1);
+  });
+
+  it('answers the service\'s API 503 while Redis is away', async (ctx) => {
+    needRedis(ctx);
+    const own = await RedisServer.start();
+    cleanups.push(() => own.stop());
+    const dir = mkdtempSync(join(tmpdir(), 'nbwss-hub-svc-down-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'key'), 'k'.repeat(40));
+    const { config } = loadHubConfig({ env: {}, overrides: { listen: '127.0.0.1:0', 'api.listen': '127.0.0.1:0', redis: own.url, 'api.keyFile': join(dir, 'key') } });
+    const svc = await HubService.start(config, captureLog('silent').log);
+    cleanups.push(() => svc.stop());
+    await own.stop();
+    const call = (path: string, init: RequestInit = {}) => fetch(`${svc.apiUrl}${path}`, { ...init, headers: { authorization: `Bearer ${'k'.repeat(40)}` } });
+    for (const [path, init] of [['/agents', {}], ['/agents', { method: 'POST', body: '{"agentId":"p9"}' }], ['/agents/p9', { method: 'DELETE' }]] as const) {
+      const res = await call(path, init);
+      expect([path, res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([path, 503, 'HUB_REDIS_UNREACHABLE']);
+    }
+    expect((await fetch(`${svc.apiUrl}/healthz`)).status).toBe(200);
+  });
+
   it('keeps a notification on the stream until a worker is up, then acknowledges it through the node holding its agent', async (ctx) => {
     const r = needRedis(ctx);
     const holder = await node(r); // no handlers: takes nothing off the stream

@@ -2,6 +2,7 @@
 // and the command itself (its configuration errors, its start and its stop).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +105,7 @@ describe('hub service API', () => {
   });
 
   it('answers every malformed call with a status and the field at fault, and goes on serving', async () => {
-    const { api } = await service({ publicUrl: 'wss://hub.example.com/nbwss' });
+    const { api, svc } = await service({ publicUrl: 'wss://hub.example.com/nbwss' });
     const issued = (await (await api('/agents', { json: { agentId: 'behind-lb' } })).json()) as Record<string, unknown>;
     expect(issued).toMatchObject({ url: 'wss://hub.example.com/nbwss', hostName: 'hub.example.com' });
     const cases: [string, RequestInit & { json?: unknown }, number, RegExp][] = [
@@ -119,6 +120,8 @@ describe('hub service API', () => {
       ['/agents/a/requests', { json: { method: 'GET', uri: '/x', headers: { a: 1 } } }, 400, /^headers/],
       ['/agents/a/requests', { json: { method: 'GET', uri: '/x', id: '' } }, 400, /^id/],
       ['/agents/a/requests', { json: { method: 'GET', uri: '/x', timeoutMs: 1.5 } }, 400, /^timeoutMs/],
+      ['/agents/a/requests', { json: { method: 'GET', uri: '/x', timeoutMs: 2 ** 31 } }, 400, /^timeoutMs: .* to 2147483647/],
+      ['/agents', { json: { agentId: 'half a pair \ud800' } }, 400, /well-formed Unicode/],
       ['/agents/%E0%A4%A/requests', { json: {} }, 400, /%-escape/],
       ['/agents/a/requests', { method: 'GET' }, 405, /use POST/],
       ['/nowhere', {}, 404, /no such route/],
@@ -129,6 +132,17 @@ describe('hub service API', () => {
       const body = (await res.json()) as { error: { message: string } };
       expect([path, res.status], JSON.stringify(body)).toEqual([path, status]);
       expect(body.error.message).toMatch(message);
+    }
+    // A request line no URL parser takes: answered, and the service goes on.
+    const port = Number(new URL(svc.apiUrl).port);
+    for (const target of ['//[', '//a:99999', '/%']) {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.end(`GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nConnection: close\r\n\r\n`);
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString()));
+      await once(socket, 'close');
+      expect(got, target).toMatch(/^HTTP\/1\.1 (400|404)/);
     }
     expect((await api('/agents')).status).toBe(200);
   });
