@@ -55,5 +55,6 @@ export async function hubCli(argv: string[], io: HubCliIo): Promise<number | nul
     return 1;
   }
   installSignalHandlers(log.child({ mod: 'signals' }), { stop: () => service.stop(), exit: (code) => io.exit(code) });
+  process.on('SIGHUP', () => log.warn({ signal: 'SIGHUP' }, 'the hub reads its configuration when it starts only; restart it to apply a new one'));
   return null;
 }

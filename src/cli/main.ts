@@ -135,7 +135,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (argv[0] === 'hub') {
     const { hubCli } = await import('./hub.js');
     const code = await hubCli(argv.slice(1), { env: process.env, err: (l) => process.stderr.write(`nbwss-bridge ${l}\n`), out: (t) => process.stdout.write(t), exit: (c) => process.exit(c) });
-    if (code !== null) process.exitCode = code;
+    if (code !== null) process.exit(code); // a hub that did not start may hold connections still trying: end them
     return;
   }
   let args: ParsedArgs;

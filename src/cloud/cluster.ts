@@ -6,7 +6,7 @@ import type { Notification } from './types.js';
 
 export interface ClusterEvents {
   /** A request another node sends through this one to an agent connected here. */
-  send(agentId: string, frame: string): void;
+  send(agentId: string, id: string, frame: string): void;
   /** The answer to a request made on this node, taken by another. */
   answer(agentId: string, id: string, payload: object): void;
   /** An agent came online on `node` (this one's own connections included). */
@@ -51,8 +51,8 @@ export interface Cluster {
   route(agentId: string, id: string, frame: string, deadline: number): Promise<string | null>;
   /** Sends a request to a node known to hold the agent now. */
   routeTo(node: string, agentId: string, id: string, frame: string, deadline: number): Promise<void>;
-  /** An answer to a request this node did not make: back to the node that did, when known. */
-  answered(agentId: string, id: string, payload: object): void;
+  /** An answer to a request this node did not make: back to the node that did; false when none is known. */
+  answered(agentId: string, id: string, payload: object): boolean;
   /** Every agent connected to any node. */
   agents(): Promise<ClusterAgent[]>;
   /** A notification an agent sent: put on the stream once, or known handled. */

@@ -17,6 +17,7 @@ import { BridgeAnswerError, HubClosedError } from './errors.js';
 import { NetBackupSession, type NetBackupCredentials, type NetBackupOptions } from './netbackup.js';
 import { Notifications, type NotificationHandler } from './notify.js';
 import { RedisCluster } from './redis.js';
+import { Orphans } from './orphans.js';
 import { invalidRequest, Outstanding, type Pending } from './requests.js';
 import { Sessions } from './sessions.js';
 import { hubTelemetry, NO_TELEMETRY, type HubTelemetry } from './telemetry.js';
@@ -38,6 +39,7 @@ export class Hub extends EventEmitter {
   readonly #sessions: Sessions;
   readonly #requests: Outstanding;
   readonly #notes: Notifications;
+  readonly #orphans = new Orphans();
   readonly #metrics: HubTelemetry;
   readonly #endpoint: Endpoint;
   #closed = false;
@@ -140,7 +142,7 @@ export class Hub extends EventEmitter {
   /** Revokes an agent's token and drops its connection, on whichever node holds it; false when it had none. */
   async revokeAgent(agentId: string): Promise<boolean> {
     const had = await this.#store().delete(agentId);
-    this.#sessions.get(agentId)?.end('token revoked');
+    this.#sessions.get(agentId)?.end('token revoked', 1008);
     await this.#cluster?.end(agentId, 'token revoked');
     return had;
   }
@@ -167,7 +169,9 @@ export class Hub extends EventEmitter {
     if (invalid) return Promise.reject(invalid);
     const { promise, pending, full } = this.#requests.add(agentId, req.id ?? randomUUID(), req, req.timeoutMs ?? this.#opts.requestTimeoutMs);
     if (full) this.#metrics.request('full');
-    if (pending) this.#deliver(pending);
+    const kept = pending && this.#orphans.take(agentId, pending.id);
+    if (kept) this.#settle(pending, kept); // answered already, before this repeat: the agent would not answer it again
+    else if (pending) this.#deliver(pending);
     return promise;
   }
 
@@ -225,7 +229,7 @@ export class Hub extends EventEmitter {
 
   /** Reports a failed cluster operation: it is retried by what comes next (a heartbeat, a reconnect, a resend). */
   #warn(what: string): (err: Error) => void {
-    return (err) => this.#log.warn({ err: { message: err.message } }, `redis: ${what}`);
+    return (err) => this.#log.warn({ error: err.message }, `redis: ${what}`);
   }
 
   #ack = (s: Session | undefined, id: string): unknown => s?.send(encodeEnvelope('NOTIFICATION', 'RESPONSE', id, {}));
@@ -259,7 +263,7 @@ export class Hub extends EventEmitter {
       answer: (s, id, payload) => {
         const p = this.#requests.get(s.agentId, id);
         if (p) this.#settle(p, payload);
-        else this.#cluster?.answered(s.agentId, id, payload);
+        else if (!this.#cluster?.answered(s.agentId, id, payload)) this.#orphans.put(s.agentId, id, payload);
       },
       notification: (s, id, payload) => void this.#notes.fromAgent(s.agentId, id, payload, () => this.#ack(s, id)),
     };
@@ -267,7 +271,11 @@ export class Hub extends EventEmitter {
 
   #clusterEvents(): ClusterEvents {
     return {
-      send: (agentId, frame) => void this.#sessions.get(agentId)?.send(frame),
+      send: (agentId, id, frame) => {
+        const kept = this.#orphans.take(agentId, id);
+        if (kept) this.#cluster?.answered(agentId, id, kept);
+        else this.#sessions.get(agentId)?.send(frame);
+      },
       answer: (agentId, id, payload) => {
         const p = this.#requests.get(agentId, id);
         if (p) this.#settle(p, payload);
@@ -281,7 +289,7 @@ export class Hub extends EventEmitter {
         }
       },
       ack: (agentId, id) => this.#ack(this.#sessions.get(agentId), id),
-      end: (agentId, why) => this.#sessions.get(agentId)?.end(why),
+      end: (agentId, why) => this.#sessions.get(agentId)?.end(why, 1008),
       handle: async (n) => {
         if (!(await this.#notes.run(n, true))) throw new Error('not handled');
       },

@@ -62,7 +62,7 @@ export class Notifications {
   async fromAgent(agentId: string, id: string, payload: unknown, ack: () => void): Promise<void> {
     const { cluster, log, metrics } = this.#desk;
     if (cluster) {
-      const fate = await cluster.notified(agentId, id, payload).catch((err: Error) => log.warn({ err: { message: err.message }, agentId }, 'could not put a notification on the stream; the agent sends it again'));
+      const fate = await cluster.notified(agentId, id, payload).catch((err: Error) => log.warn({ error: err.message, agentId }, 'could not put a notification on the stream; the agent sends it again'));
       if (fate === 'handled') ack(); // else a worker has it, and it is acknowledged once handled
       return;
     }
@@ -96,7 +96,7 @@ export class Notifications {
       return true;
     } catch (err) {
       metrics.notification('failed');
-      log.warn({ agentId: n.agentId, id: n.id, err: { message: (err as Error).message } }, 'notification handler failed; left unacknowledged');
+      log.warn({ agentId: n.agentId, id: n.id, error: (err as Error).message }, 'notification handler failed; left unacknowledged');
       this.#desk.failed({ agentId: n.agentId, id: n.id, err });
       return false;
     }

@@ -71,7 +71,7 @@ export class RedisCluster implements Cluster {
     for (const r of [this.#cmd, this.#sub]) {
       r.on('error', (err: Error) => {
         this.#lastError = err.message;
-        this.#log.warn({ err: { message: err.message }, redis: this.#where }, 'redis: connection problem (retrying)');
+        this.#log.warn({ error: err.message, redis: this.#where }, 'redis: connection problem (retrying)');
       });
     }
   }
@@ -111,7 +111,7 @@ export class RedisCluster implements Cluster {
     if (m.t === 'send') {
       this.#origins.set(pairKey(m.a, m.i), { node: m.o, deadline: m.d });
       if (this.#origins.size > 100_000) this.#origins.delete(this.#origins.keys().next().value as string);
-      on.send(m.a, m.f);
+      on.send(m.a, m.i, m.f);
     } else if (m.t === 'answer') on.answer(m.a, m.i, m.p);
     else if (m.t === 'ack') on.ack(m.a, m.i);
     else if (m.t === 'end') on.end(m.a, m.w);
@@ -156,7 +156,7 @@ export class RedisCluster implements Cluster {
 
   /** `p`, failing as RedisUnreachableError (code HUB_REDIS_UNREACHABLE: a 503 for the API) when Redis is away. */
   #guard<T>(p: Promise<T>): Promise<T> {
-    return p.catch((err: Error) => Promise.reject(new RedisUnreachableError(this.#where, err.message)));
+    return p.catch((err: Error) => Promise.reject(new RedisUnreachableError(this.#where, /enableOfflineQueue|Connection is closed/.test(err.message) ? 'not connected (reconnecting)' : err.message)));
   }
 
   async end(agentId: string, why: string): Promise<void> {
@@ -182,12 +182,13 @@ export class RedisCluster implements Cluster {
     };
   }
 
-  answered(agentId: string, id: string, payload: object): void {
+  answered(agentId: string, id: string, payload: object): boolean {
     const key = pairKey(agentId, id);
     const origin = this.#origins.get(key);
-    if (!origin) return; // an answer no one waits for (timed out, or asked before this node knew)
+    if (!origin) return false; // an answer no one waits for (timed out, or asked before this node knew)
     this.#origins.delete(key);
-    this.#publish(origin.node, { t: 'answer', a: agentId, i: id, p: payload }).catch((err: Error) => this.#log.warn({ err: { message: err.message }, agentId }, 'redis: could not pass an answer on'));
+    this.#publish(origin.node, { t: 'answer', a: agentId, i: id, p: payload }).catch((err: Error) => this.#log.warn({ error: err.message, agentId }, 'redis: could not pass an answer on'));
+    return true;
   }
 
   async agents(): Promise<ClusterAgent[]> {
@@ -211,9 +212,9 @@ export class RedisCluster implements Cluster {
 
   consume(wanted: () => boolean): void {
     if (this.#blocking || this.#closed) return;
-    this.#blocking = this.#cmd.duplicate();
-    this.#blocking.on('error', () => {}); // reported by the command connection
-    void this.#loop(this.#blocking, wanted);
+    const blocking = (this.#blocking = this.#cmd.duplicate());
+    blocking.on('error', () => {}); // reported by the command connection
+    void blocking.connect().catch(() => {}).then(() => this.#loop(blocking, wanted));
   }
 
   async #loop(blocking: Redis, wanted: () => boolean): Promise<void> {
@@ -244,7 +245,7 @@ export class RedisCluster implements Cluster {
         await Promise.all(entries.map((e) => this.#handle(e)));
       } catch (err) {
         if (this.#closed) return;
-        this.#log.warn({ err: { message: (err as Error).message } }, 'redis: reading the notification stream failed; trying again in 1 s');
+        this.#log.warn({ error: (err as Error).message }, 'redis: reading the notification stream failed; trying again in 1 s');
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
@@ -281,6 +282,7 @@ export class RedisCluster implements Cluster {
     this.#closed = true;
     this.#blocking?.disconnect();
     this.#sub.disconnect();
-    await this.#cmd.quit().catch(() => {});
+    if (this.#cmd.status === 'ready') await this.#cmd.quit().catch(() => {});
+    this.#cmd.disconnect(); // and no more reconnecting, whatever state it was in
   }
 }

@@ -87,16 +87,17 @@ export function hubRequest(b: Record<string, unknown>): HubRequest {
 export function apiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const key = digest(deps.key);
   const authorized = (req: IncomingMessage) => {
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const m = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '');
     return m !== null && timingSafeEqual(digest(m[1] as string), key);
   };
   return (req, res) => {
     const parts = ((req.url ?? '/').split('?')[0] ?? '').split('/').slice(1); // by hand: a request line URL may not parse
+    if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop(); // /agents/ is /agents
     route(deps, req, res, parts, authorized)
       .then((status) => deps.log.debug({ method: req.method, route: parts[0], status }, 'api request'))
       .catch((err: unknown) => {
         const e = err instanceof ApiError ? err : err instanceof HubError ? new ApiError(STATUS_OF[err.code] ?? 500, err.code, err.message) : null;
-        if (!e) deps.log.error({ err: { message: (err as Error)?.message } }, 'api: unexpected failure');
+        if (!e) deps.log.error({ error: (err as Error)?.message }, 'api: unexpected failure');
         const body: Record<string, unknown> = { code: e?.code ?? 'HUB_API_INTERNAL', message: e?.message ?? 'internal error' };
         if (err instanceof BridgeAnswerError) Object.assign(body, { status: err.status, bridgeCode: err.bridgeCode });
         if (!res.headersSent) send(res, e?.status ?? 500, { error: body });
@@ -114,12 +115,12 @@ async function route(d: ApiDeps, req: IncomingMessage, res: ServerResponse, part
     return 200;
   }
   if (!authorized(req)) return reply(res, 401, { error: { code: 'HUB_API_UNAUTHORIZED', message: 'send the API key as Authorization: Bearer <key>' } }, { 'www-authenticate': 'Bearer' });
-  const want = (m: string) => {
-    if (method !== m) throw new ApiError(405, 'HUB_API_METHOD', `${method} is not served here; use ${m}`);
+  const want = (m: string, also: string[] = []) => {
+    if (method !== m) throw new ApiError(405, 'HUB_API_METHOD', `${method} is not served here; use ${[...also, m].join(' or ')}`);
   };
   if (top === 'agents' && id === undefined) {
     if (method === 'GET') return reply(res, 200, { agents: await d.hub.listAgents() });
-    want('POST');
+    want('POST', ['GET']);
     const b = await readJson(req);
     if (typeof b.agentId !== 'string' || !/^[^\u0000-\u001f\u007f]{1,200}$/.test(b.agentId) || /\p{Cs}/u.test(b.agentId)) throw invalid('agentId: must be a string of 1 to 200 characters, no control characters, well-formed Unicode');
     if (b.group !== undefined && (typeof b.group !== 'string' || !/^[\w.-]{1,64}$/.test(b.group))) throw invalid('group: must be 1 to 64 letters, digits, ".", "-" or "_"');

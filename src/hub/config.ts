@@ -87,6 +87,23 @@ export function hubLeaves(): { key: string; doc: string; env: string; flag: stri
   return out;
 }
 
+/** `{"tls.cert": v}` read as `{"tls": {"cert": v}}`: the file may name keys either way, as the README's tables do. */
+function nested(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    const path = key.split('.');
+    let at = out;
+    for (const part of path.slice(0, -1)) {
+      const next = at[part];
+      at = (at[part] = typeof next === 'object' && next !== null && !Array.isArray(next) ? next : {}) as Record<string, unknown>;
+    }
+    const last = path[path.length - 1] as string;
+    const prev = at[last];
+    at[last] = typeof prev === 'object' && prev !== null && typeof value === 'object' && value !== null ? { ...prev, ...value } : value;
+  }
+  return out;
+}
+
 const hostPort = (v: string) => ({ host: v.slice(0, v.lastIndexOf(':')).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(v.slice(v.lastIndexOf(':') + 1)) });
 
 export function loadHubConfig(opts: { env: Env; configFile?: string | undefined; overrides?: Record<string, string> }): { config: HubConfig; warnings: string[] } {
@@ -103,7 +120,7 @@ export function loadHubConfig(opts: { env: Env; configFile?: string | undefined;
   const file = opts.configFile ?? opts.env.NBWSS_HUB_CONFIG ?? null;
   if (file) {
     const obj = readConfigFile(file, problems);
-    if (obj) conf.load(obj);
+    if (obj) conf.load(nested(obj));
   }
   for (const [key, value] of Object.entries(opts.overrides ?? {})) conf.set(key as never, value as never);
   try {

@@ -2,7 +2,7 @@
 // and the command itself (its configuration errors, its start and its stop).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,9 +219,9 @@ describe('nbwss-bridge hub', () => {
     for (const flag of ['--listen', '--tls-cert', '--tokens', '--redis', '--api-listen', '--api-key-file', 'NBWSS_HUB_REDIS']) expect(out).toContain(flag);
   });
 
-  it('serves from the environment and a config file, says where in its log, and stops on SIGTERM with exit 0', async () => {
+  it('serves from the environment and a config file, says where in its log, outlives SIGHUP, and on SIGTERM answers waiting callers 503 and exits 0', async () => {
     const dir = scratch();
-    writeFileSync(join(dir, 'hub.json'), JSON.stringify({ listen: '127.0.0.1:0', api: { listen: '127.0.0.1:0' } }));
+    writeFileSync(join(dir, 'hub.json'), JSON.stringify({ listen: '127.0.0.1:0', 'api.listen': '127.0.0.1:0' })); // dotted keys, as the README's tables name them
     const child = run(['--config', join(dir, 'hub.json')], { NBWSS_HUB_TOKENS: join(dir, 'tokens.json'), NBWSS_HUB_API_KEY_FILE: join(dir, 'key'), NBWSS_HUB_TYPO: '1' });
     cleanups.push(() => child.exitCode === null && child.kill('SIGKILL'));
     const lines = createInterface({ input: child.stdout });
@@ -230,11 +230,41 @@ describe('nbwss-bridge hub', () => {
     await until(() => seen.some((l) => l.msg === 'hub serving'), 10_000);
     const serving = seen.find((l) => l.msg === 'hub serving') as { api: string; agents: string };
     expect(seen.some((l) => l.msg === 'unknown environment variable NBWSS_HUB_TYPO ignored')).toBe(true);
-    expect((await fetch(`${serving.api}/agents`, { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(200);
+    expect(serving.api).not.toMatch(/:8444$/);
+    const auth = { authorization: `bearer ${KEY}` }; // the scheme in any case
+    expect((await fetch(`${serving.api}/agents/`, { headers: auth })).status).toBe(200);
+    const put = await fetch(`${serving.api}/agents`, { method: 'PUT', headers: auth });
+    expect([put.status, ((await put.json()) as { error: { message: string } }).error.message]).toEqual([405, 'PUT is not served here; use GET or POST']);
     expect(serving.agents).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/nbwss$/);
+    child.kill('SIGHUP');
+    await until(() => seen.some((l) => String(l.msg).startsWith('the hub reads its configuration when it starts only')));
+    expect(child.exitCode).toBeNull();
+    const waiting = fetch(`${serving.api}/agents/nobody/requests`, { method: 'POST', headers: auth, body: JSON.stringify({ method: 'GET', uri: '/netbackup/ping' }) });
+    await new Promise((r) => setTimeout(r, 200));
     child.kill('SIGTERM');
+    const closed = await waiting;
+    expect([closed.status, ((await closed.json()) as { error: { code: string } }).error.code]).toEqual([503, 'HUB_CLOSED']);
     const [code] = (await once(child, 'exit')) as [number];
     expect(code).toBe(0);
     expect(seen.some((l) => l.msg === 'hub stopped')).toBe(true);
+  });
+
+  it('exits 1 naming what could not start: a port taken, a broken token file, Redis out of reach', async () => {
+    const dir = scratch();
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    cleanups.push(() => new Promise((r) => taken.close(r)));
+    const port = (taken.address() as { port: number }).port;
+    const base = ['--listen', '127.0.0.1:0', '--api-key-file', join(dir, 'key')];
+    const busy = await exit([...base, '--tokens', join(dir, 't.json'), '--api-listen', `127.0.0.1:${port}`]);
+    expect([busy.code, busy.err]).toEqual([1, expect.stringContaining(`cannot start: api.listen 127.0.0.1:${port} (the HTTP API): EADDRINUSE`)]);
+    writeFileSync(join(dir, 'broken.json'), '{"a": ');
+    const broken = await exit([...base, '--api-listen', '127.0.0.1:0', '--tokens', join(dir, 'broken.json')]);
+    expect([broken.code, broken.err]).toEqual([1, expect.stringMatching(/cannot start: tokens: .*broken\.json cannot be read .*move it away/)]);
+    const nowhere = await exit([...base, '--api-listen', '127.0.0.1:0', '--tokens', join(dir, 'no-such-dir', 't.json')]);
+    expect([nowhere.code, nowhere.err]).toEqual([1, expect.stringMatching(/cannot start: tokens: cannot write into .*no-such-dir \(ENOENT\)/)]);
+    const redis = await exit([...base, '--api-listen', '127.0.0.1:0', '--redis', 'redis://user:s3cret@127.0.0.1:1']);
+    expect([redis.code, redis.err]).toEqual([1, expect.stringContaining('cannot start: cannot reach Redis at redis://127.0.0.1:1')]);
+    expect(redis.err).not.toContain('s3cret');
   });
 });

@@ -8,6 +8,10 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Hub } from '../../src/cloud/index.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Daemon } from '../../src/lifecycle/daemon.js';
+import { captureLog } from '../support/log.js';
+import { RestServer, sendJson } from '../support/fakes.js';
 import { until } from '../support/wait.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -99,6 +103,40 @@ describe('hub connections', () => {
     await once(older.ws, 'close');
     newer.answer('R1');
     expect(newer.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('gives a repeat the answer its agent sent before the repeat came (the agent would not answer it again)', async () => {
+    const h = await hub();
+    const a = await raw(h, 'token-a');
+    a.answer('LATE', 201); // as an agent back from a lost connection sends what it could not deliver
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await h.request('agent-a', { method: 'GET', uri: '/x', id: 'LATE' })).status).toBe(201);
+    expect(a.inbox.some((m) => m.id === 'LATE')).toBe(false);
+  });
+
+  it('answers at once a request asked again after the hub restarted mid-call, and the call runs once', async () => {
+    let calls = 0;
+    const rest = await new RestServer(async (_req, res) => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 600));
+      sendJson(res, 200, { done: true });
+    }).start();
+    cleanups.push(() => rest.stop());
+    const first = await Hub.listen({ authenticate });
+    const port = Number(new URL(first.url).port);
+    const { config } = loadConfig({ env: {}, overrides: { 'cloud.url': first.url, 'cloud.token': 'token-a', 'rest.baseUrl': rest.url, 'reconnect.minMs': '50', 'reconnect.maxMs': '100', 'shutdown.graceMs': '500' }, purpose: 'run' });
+    const daemon = await Daemon.open(config, captureLog('warn').log);
+    await daemon.start();
+    cleanups.push(() => daemon.stop('test over'));
+    await until(() => first.agents().length === 1);
+    void first.request('agent-a', { method: 'GET', uri: '/netbackup/admin/jobs', id: 'SLOW-2' }).catch(() => {});
+    await until(() => calls === 1);
+    await first.close();
+    const second = await hub({ port });
+    await until(() => second.agents().length === 1, 5000);
+    await new Promise((r) => setTimeout(r, 800)); // the call finished meanwhile; its answer went to the new connection
+    const res = await second.request('agent-a', { method: 'GET', uri: '/netbackup/admin/jobs', id: 'SLOW-2', timeoutMs: 5000 });
+    expect([res.status, calls]).toEqual([200, 1]);
   });
 
   it('bounds the requests waiting in all, whichever agents they are for', async () => {
