@@ -32,6 +32,7 @@ export class Orphans {
 
   /** The answer kept for `id` of `agentId`, if any and not too old (it is given once). */
   take(agentId: string, id: string): object | undefined {
+    if (this.#kept.size === 0) return undefined; // the common case: no key to make
     const key = pairKey(agentId, id);
     const kept = this.#kept.get(key);
     if (!kept) return undefined;
