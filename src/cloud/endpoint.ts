@@ -92,7 +92,8 @@ export interface EndpointEvents {
   offline(s: Session, reason: string): void;
   answer(s: Session, id: string, payload: object): void;
   notification(s: Session, id: string, payload: unknown): void;
-  refused(why: keyof typeof REFUSED): void;
+  /** A connection turned away, and the address it came from. */
+  refused(why: keyof typeof REFUSED, from: string | undefined): void;
   /** After each heartbeat round. */
   beat(): void;
 }
@@ -151,7 +152,7 @@ export class Endpoint {
       return; // else another handler's
     }
     if (this.#unproven >= this.#opts.maxUnauthenticated) {
-      this.#on.refused('bound');
+      this.#on.refused('bound', req.socket.remoteAddress);
       socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -178,7 +179,7 @@ export class Endpoint {
   #connection(ws: WebSocket, req: IncomingMessage, proven: () => void): void {
     let session: Session | null = null;
     const timer = setTimeout(() => {
-      this.#on.refused('timeout');
+      this.#on.refused('timeout', req.socket.remoteAddress);
       ws.terminate();
     }, this.#opts.connectTimeoutMs);
     ws.on('error', () => {}); // the close that follows is what counts
@@ -224,7 +225,7 @@ export class Endpoint {
       identity = null;
     }
     const valid = identity !== null && this.#on.accepting();
-    if (!valid) this.#on.refused('token');
+    if (!valid) this.#on.refused('token', req.socket.remoteAddress);
     if (ws.readyState === WebSocket.OPEN) ws.send(encodeEnvelope('CONNECT', 'RESPONSE', id, { valid }));
     return valid && identity ? new Session(ws, identity) : null;
   }

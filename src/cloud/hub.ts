@@ -238,7 +238,7 @@ export class Hub extends EventEmitter {
     return {
       authenticate: async (token, req) => this.#opts.authenticate(token, req),
       accepting: () => !this.#closed,
-      refused: (why) => (this.#metrics.connect(why), this.#log.warn({ why }, REFUSED[why])),
+      refused: (why, from) => (this.#metrics.connect(why), this.#log.warn({ why, from }, REFUSED[why])),
       beat: () => {
         if (!this.#cluster) return;
         void this.#cluster.refresh(this.#sessions.all().map(record)).catch(this.#warn('could not renew the agents\' presence'));

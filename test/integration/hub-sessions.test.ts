@@ -172,6 +172,7 @@ describe('hub connections', () => {
     const text = JSON.stringify(lines);
     expect(text).not.toContain('secret-wrong-token');
     expect(text).not.toContain('token-a');
+    expect(lines.find((l) => l.msg === 'CONNECT refused')).toMatchObject({ why: 'token', from: '127.0.0.1' });
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['agent online', 'CONNECT refused', 'request timed out waiting for its answer', 'request timed out waiting for its agent', 'agent offline']));
     const requests = await registry.getSingleMetricAsString('nbwss_hub_requests_total');
     for (const outcome of ['answered', 'timeout', 'offline']) expect(requests).toContain(`outcome="${outcome}"} 1`);
