@@ -32,6 +32,27 @@ const quote = (arg: string) => {
   return /^[\w@%$+=:,./-]+$/.test(escaped) ? escaped : `"${escaped.replace(/(["\\])/g, '\\$1')}"`;
 };
 
+/** The [Unit] section of every unit of the product: after the network is up, restarts rate-limited. */
+function unitSection(description: string, docsAnchor: string): string[] {
+  return [
+    '[Unit]',
+    `Description=${description}`,
+    `Documentation=https://github.com/nbwss-bridge/nbwss-bridge#${docsAnchor}`,
+    'Wants=network-online.target',
+    'After=network-online.target',
+    'StartLimitIntervalSec=300',
+    'StartLimitBurst=10',
+    '',
+  ];
+}
+
+/**
+ * How every unit restarts and stops. Exit code 2 is a bad configuration: restarting cannot
+ * help, so the unit stays failed and says why. SIGTERM starts a graceful stop (the daemon's
+ * calls in flight get shutdown.graceMs, 10 s by default; the hub answers its waiting callers).
+ */
+const RESTART = ['Restart=on-failure', 'RestartSec=5s', 'RestartPreventExitStatus=2', 'TimeoutStopSec=30s', 'KillSignal=SIGTERM'];
+
 /** The sandbox every unit of the product runs in (the newer directives from systemd 247 on). */
 function hardening(modern: boolean): string[] {
   return [
@@ -69,27 +90,14 @@ export function renderUnit(o: UnitOptions): string {
   const lines = [
     '# nbwss-bridge: dial-out WebSocket bridge between a cloud application and the local NetBackup REST API.',
     `# Written by "nbwss-bridge service install" (variant: ${o.variant}, for systemd ${modern ? `${CREDENTIALS_SINCE} and later` : '239 to 246'}).`,
-    '[Unit]',
-    'Description=nbwss-bridge (NetBackup WebSocket Service bridge)',
-    'Documentation=https://github.com/nbwss-bridge/nbwss-bridge#readme',
-    'Wants=network-online.target',
-    'After=network-online.target',
-    'StartLimitIntervalSec=300',
-    'StartLimitBurst=10',
-    '',
+    ...unitSection('nbwss-bridge (NetBackup WebSocket Service bridge)', 'readme'),
     '[Service]',
     // Type=exec (240+) reports a missing executable as a failed start.
     `Type=${modern ? 'exec' : 'simple'}`,
     `ExecStart=${[...o.exec, 'run', '--config', CONFIG_FILE].map(quote).join(' ')}`,
     // SIGHUP re-reads the configuration and every file it names (see "Reload" in the README).
     'ExecReload=/bin/kill -HUP $MAINPID',
-    'Restart=on-failure',
-    'RestartSec=5s',
-    // Exit code 2 is a bad configuration: restarting cannot help, so the unit stays failed and says why.
-    'RestartPreventExitStatus=2',
-    // SIGTERM starts a graceful stop: calls in flight get shutdown.graceMs (10 s by default).
-    'TimeoutStopSec=30s',
-    'KillSignal=SIGTERM',
+    ...RESTART,
     `User=${SERVICE_USER}`,
     `Group=${SERVICE_USER}`,
     'StateDirectory=nbwss-bridge',
@@ -118,22 +126,11 @@ export const HUB_API_KEY_FILE = '/etc/nbwss-bridge/hub-api-key';
 export function renderHubUnit(exec: readonly string[]): string {
   return [
     '# nbwss-bridge hub: the cloud side of NBWSS, the endpoint agents dial and an HTTP API for the application.',
-    '[Unit]',
-    'Description=nbwss-bridge hub (NBWSS endpoint for agents, HTTP API for the cloud application)',
-    'Documentation=https://github.com/nbwss-bridge/nbwss-bridge#the-hub-service',
-    'Wants=network-online.target',
-    'After=network-online.target',
-    'StartLimitIntervalSec=300',
-    'StartLimitBurst=10',
-    '',
+    ...unitSection('nbwss-bridge hub (NBWSS endpoint for agents, HTTP API for the cloud application)', 'the-hub-service'),
     '[Service]',
     'Type=exec',
     `ExecStart=${[...exec, 'hub', '--config', HUB_CONFIG_FILE].map(quote).join(' ')}`,
-    'Restart=on-failure',
-    'RestartSec=5s',
-    'RestartPreventExitStatus=2',
-    'TimeoutStopSec=30s',
-    'KillSignal=SIGTERM',
+    ...RESTART,
     'DynamicUser=yes',
     'StateDirectory=nbwss-bridge-hub',
     'StateDirectoryMode=0700',
