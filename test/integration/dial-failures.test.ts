@@ -10,6 +10,7 @@ import { PrometheusTelemetry } from '../../src/metrics/prometheus.js';
 import { FakeCloud } from '../support/fakes.js';
 import { captureLog, type CapturedLog } from '../support/log.js';
 import { httpsServer, TEST_CA2_FILE, type TestCert } from '../support/tls.js';
+import { freePort } from '../support/ports.js';
 import { until } from '../support/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -38,13 +39,6 @@ async function firstFailure(logs: CapturedLog) {
   return failures(logs)[0] as Record<string, unknown>;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function tlsCloud(cert: TestCert): Promise<string> {
   const server = httpsServer(undefined, cert);

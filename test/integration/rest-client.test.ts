@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AnsweredError } from '../../src/errors.js';
@@ -8,6 +7,7 @@ import { RestClient, type RestCall } from '../../src/rest/client.js';
 import { RestServer, sendJson, type RestHandler } from '../support/fakes.js';
 import { readFileSync } from 'node:fs';
 import { httpsServer, TEST_CA, TEST_CA2_FILE, type TestCert } from '../support/tls.js';
+import { freePort } from '../support/ports.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -33,13 +33,6 @@ async function failure(p: Promise<unknown>): Promise<AnsweredError> {
   throw new Error('expected the call to fail');
 }
 
-async function closedPort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('RestClient', () => {
   it('sends method, path, headers and body, and returns status, headers and body', async () => {
@@ -149,7 +142,7 @@ describe('RestClient', () => {
   });
 
   it('answers 502 when nothing listens at the base URL', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const client = new RestClient({ baseUrl: `http://127.0.0.1:${port}`, ca: null, timeoutMs: 2000, maxResponseBytes: 1024, connections: 1 });
     cleanups.push(() => client.close());
     const err = await failure(client.call(GET));

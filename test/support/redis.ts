@@ -2,7 +2,7 @@
 // saved to disk, stopped when the test is over.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from './ports.js';
 
 /** Why redis-server cannot run here, or null when it can. */
 export function redisUnavailable(): string | null {
@@ -10,13 +10,6 @@ export function redisUnavailable(): string | null {
   return r.error ? 'redis-server is not installed (apt-get install redis-server)' : null;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 export class RedisServer {
   readonly #proc: ChildProcess;
