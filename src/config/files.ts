@@ -19,6 +19,14 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK.has(h) || IPV4_LOOPBACK.test(h);
 }
 
+/** Splits `host:port` (or `[v6]:port`) into its parts. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new Error(`must be host:port, e.g. 127.0.0.1:9464, got ${JSON.stringify(listen)}`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
 const EXPANDABLE = ['CREDENTIALS_DIRECTORY', 'STATE_DIRECTORY'];
 
 /** Expands ${CREDENTIALS_DIRECTORY} and ${STATE_DIRECTORY} in a path taken from the config. */

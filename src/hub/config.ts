@@ -4,7 +4,7 @@
 import convict from 'convict';
 import { ConfigError } from '../errors.js';
 import { readConfigFile } from '../config/load.js';
-import { expandPath, isLoopbackHost, readSecret, readText, type Env } from '../config/files.js';
+import { expandPath, isLoopbackHost, parseListen, readSecret, readText, type Env } from '../config/files.js';
 import type { LogLevel } from '../config/formats.js';
 
 convict.addFormat({
@@ -104,8 +104,6 @@ function nested(obj: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-const hostPort = (v: string) => ({ host: v.slice(0, v.lastIndexOf(':')).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(v.slice(v.lastIndexOf(':') + 1)) });
-
 export function loadHubConfig(opts: { env: Env; configFile?: string | undefined; overrides?: Record<string, string> }): { config: HubConfig; warnings: string[] } {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -144,8 +142,8 @@ export function loadHubConfig(opts: { env: Env; configFile?: string | undefined;
     const [cert, k] = [readText('tls.cert', raw.tls.cert, problems), readSecret('tls.key', raw.tls.key, opts.env, problems)];
     if (cert !== null && k !== null) tls = { cert, key: k };
   }
-  const listen = hostPort(raw.listen);
-  const apiListen = hostPort(raw.api.listen);
+  const listen = parseListen(raw.listen);
+  const apiListen = parseListen(raw.api.listen);
   if (!raw.allowInsecure && raw.tls.cert === null && !isLoopbackHost(listen.host)) {
     problems.push(`listen: ${raw.listen} is not loopback and there is no tls.cert: agents' tokens would cross the network in clear text (give tls.cert and tls.key, put a TLS proxy in front on loopback, or set allowInsecure)`);
   }

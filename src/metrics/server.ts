@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseListen } from '../config/files.js';
 import type { Logger } from '../log/logger.js';
 
 export interface Readiness {
@@ -17,14 +18,6 @@ export interface MetricsServerOptions {
   metrics(): Promise<string>;
   contentType: string;
   log: Logger;
-}
-
-/** Splits `host:port` (or `[v6]:port`) into its parts. */
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new Error(`must be host:port, e.g. 127.0.0.1:9464, got ${JSON.stringify(listen)}`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
 export class MetricsServer {
