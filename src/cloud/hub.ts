@@ -114,7 +114,7 @@ export class Hub extends EventEmitter {
 
   /** The agents connected to this node. */
   agents(): AgentInfo[] {
-    return this.#sessions.all().map((s) => ({ agentId: s.agentId, node: this.node, labels: { ...s.identity.labels }, since: s.since, inFlight: this.#requests.count(s.agentId) }));
+    return this.#sessions.all().map((s) => ({ ...record(s), node: this.node, inFlight: this.#requests.count(s.agentId) }));
   }
 
   /** The agents connected to any node (this node's alone without `redis`). */
