@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Hub, InvalidRequestError, type Notification } from '../../src/cloud/index.js';
+import { rawAgent } from '../support/raw-agent.js';
 import { until } from '../support/wait.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -34,18 +35,7 @@ async function raw(h: Hub, text: string): Promise<string> {
   return got;
 }
 
-async function agent(h: Hub, token: string) {
-  const ws = new WebSocket(h.url);
-  cleanups.push(() => ws.terminate());
-  const inbox: Record<string, unknown>[] = [];
-  ws.on('message', (d) => inbox.push(JSON.parse(String(d)) as Record<string, unknown>));
-  await once(ws, 'open');
-  ws.send(JSON.stringify({ version: '1.0', id: 'C1', type: 'CONNECT', subType: 'REQUEST', timeStamp: 1, payload: { token } }));
-  await until(() => inbox.length > 0);
-  const note = (id: string) => ws.send(JSON.stringify({ version: '1.0', id, type: 'NOTIFICATION', subType: 'REQUEST', timeStamp: 1, payload: [] }));
-  const acked = () => inbox.filter((m) => m.type === 'NOTIFICATION').map((m) => m.id);
-  return { ws, inbox, note, acked };
-}
+const agent = (h: Hub, token: string) => rawAgent(h.url, token, cleanups);
 
 describe('a hostile client of the agents\' endpoint', () => {
   it('counts a refused handshake as over: upgrades without a key do not use up maxUnauthenticated', async () => {

@@ -18,6 +18,7 @@ import { HubService } from '../../src/hub/service.js';
 import { captureLog } from '../support/log.js';
 import { RestServer, sendJson, type RestHandler } from '../support/fakes.js';
 import { RedisServer, redisUnavailable } from '../support/redis.js';
+import { rawAgent } from '../support/raw-agent.js';
 import { until } from '../support/wait.js';
 
 const TOKENS: Record<string, string> = { 'token-a': 'agent-a', 'token-b': 'agent-b' };
@@ -63,19 +64,7 @@ async function agent(endpoints: { url: string; token: string }[], rest: RestHand
   return daemon;
 }
 
-/** A raw agent: connects with `token`, records what the hub sends. */
-async function rawAgent(h: Hub, token: string) {
-  const ws = new WebSocket(h.url);
-  await once(ws, 'open');
-  const inbox: Record<string, unknown>[] = [];
-  ws.on('message', (d) => inbox.push(JSON.parse(String(d)) as Record<string, unknown>));
-  ws.send(JSON.stringify({ version: '1.0', id: 'C1', type: 'CONNECT', subType: 'REQUEST', timeStamp: 1, payload: { token } }));
-  await until(() => inbox.some((m) => m.type === 'CONNECT'));
-  cleanups.push(() => ws.terminate());
-  const note = (id: string) => ws.send(JSON.stringify({ version: '1.0', id, type: 'NOTIFICATION', subType: 'REQUEST', timeStamp: 1, payload: [{ notificationType: 'UPDATE', object: 'JOB', data: [{ jobId: id }] }] }));
-  const acked = () => inbox.filter((m) => m.type === 'NOTIFICATION').map((m) => m.id as string);
-  return { ws, inbox, note, acked };
-}
+const agentAt = (h: Hub, token: string) => rawAgent(h.url, token, cleanups);
 
 describe('hub nodes sharing Redis', () => {
   it('reaches every agent from every node, and lists them all with the node holding each', async (ctx) => {
@@ -137,8 +126,8 @@ describe('hub nodes sharing Redis', () => {
     };
     one.on('notification', worker);
     two.on('notification', worker);
-    const a = await rawAgent(one, 'token-a');
-    const b = await rawAgent(two, 'token-b');
+    const a = await agentAt(one, 'token-a');
+    const b = await agentAt(two, 'token-b');
     const ids = Array.from({ length: 20 }, (_, i) => `N${i}`);
     for (const id of ids) {
       a.note(id);
@@ -174,7 +163,7 @@ describe('hub nodes sharing Redis', () => {
     };
     one.on('notification', worker('one'));
     two.on('notification', worker('two'));
-    const a = await rawAgent(one, 'token-a');
+    const a = await agentAt(one, 'token-a');
     a.note('SLOW');
     await until(() => a.acked().includes('SLOW'), 10_000);
     expect(calls.filter((c) => c.endsWith(':SLOW'))).toHaveLength(1);
@@ -206,7 +195,7 @@ describe('hub nodes sharing Redis', () => {
   it('keeps a notification on the stream until a worker is up, then acknowledges it through the node holding its agent', async (ctx) => {
     const r = needRedis(ctx);
     const holder = await node(r); // no handlers: takes nothing off the stream
-    const a = await rawAgent(holder, 'token-a');
+    const a = await agentAt(holder, 'token-a');
     a.note('N-LATE');
     await new Promise((res) => setTimeout(res, 300));
     expect(a.acked()).toEqual([]);
@@ -220,10 +209,10 @@ describe('hub nodes sharing Redis', () => {
   it('closes the older connection of an agent that connects to another node', async (ctx) => {
     const r = needRedis(ctx);
     const [one, two] = [await node(r), await node(r)];
-    const first = await rawAgent(one, 'token-a');
+    const first = await agentAt(one, 'token-a');
     const offline: string[] = [];
     one.on('agent-offline', (e: { reason: string }) => offline.push(e.reason));
-    await rawAgent(two, 'token-a');
+    await agentAt(two, 'token-a');
     await until(() => first.ws.readyState === WebSocket.CLOSED);
     expect(offline).toEqual(['replaced by a connection at another hub node']);
     expect((await one.listAgents()).map((x) => x.node)).toEqual([two.node]);
@@ -237,7 +226,7 @@ describe('hub nodes sharing Redis', () => {
     const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
     const h = await node({ url: own.url, prefix: 'down:' }, { logger, heartbeatMs: 100, requestTimeoutMs: 1500 });
     h.on('notification', () => {});
-    const a = await rawAgent(h, 'token-a');
+    const a = await agentAt(h, 'token-a');
     await own.stop();
     const local = h.request('agent-a', { method: 'GET', uri: '/netbackup/ping', id: 'R1' });
     await until(() => a.inbox.some((m) => m.id === 'R1'));
@@ -277,7 +266,7 @@ describe('hub nodes sharing Redis', () => {
     const [a, b] = [await start(), await start()];
     const api = (svc: HubService, path: string, init: RequestInit = {}) => fetch(`${svc.apiUrl}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}` } });
     const details = (await (await api(a, '/agents', { method: 'POST', body: JSON.stringify({ agentId: 'p1' }) })).json()) as { token: string };
-    const agentAt = async (svc: HubService) => {
+    const connectTo = async (svc: HubService) => {
       const ws = new WebSocket(svc.hub.url);
       cleanups.push(() => ws.terminate());
       const inbox: Record<string, unknown>[] = [];
@@ -287,7 +276,7 @@ describe('hub nodes sharing Redis', () => {
       await until(() => inbox.length > 0);
       return { ws, inbox, valid: (inbox[0]?.payload as { valid: boolean }).valid };
     };
-    const agent = await agentAt(b);
+    const agent = await connectTo(b);
     expect(agent.valid).toBe(true);
     await until(async () => JSON.stringify(await (await api(a, '/agents')).json()).includes(b.hub.node));
     // A request made on a, answered by the agent on b.
@@ -311,8 +300,8 @@ describe('hub nodes sharing Redis', () => {
     // Revoked on a: the agent's connection on b is closed, and its token refused everywhere.
     expect((await api(a, '/agents/p1', { method: 'DELETE' })).status).toBe(204);
     await until(() => agent.ws.readyState === WebSocket.CLOSED);
-    expect((await agentAt(b)).valid).toBe(false);
-    expect((await agentAt(a)).valid).toBe(false);
+    expect((await connectTo(b)).valid).toBe(false);
+    expect((await connectTo(a)).valid).toBe(false);
   });
 
   it('fails to start, naming the reason, when Redis cannot be reached', async () => {

@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/lifecycle/daemon.js';
 import { captureLog } from '../support/log.js';
 import { RestServer, sendJson } from '../support/fakes.js';
+import { rawAgent } from '../support/raw-agent.js';
 import { until } from '../support/wait.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -27,20 +28,7 @@ async function hub(opts: Partial<Parameters<typeof Hub.listen>[0]> = {}) {
   return h;
 }
 
-/** A raw agent; with `connect`, it sends its CONNECT with that token and waits for the answer. */
-async function raw(h: Hub, token: string | null, opts: WebSocket.ClientOptions = {}) {
-  const ws = new WebSocket(h.url, opts);
-  const inbox: Record<string, unknown>[] = [];
-  ws.on('message', (d) => inbox.push(JSON.parse(String(d)) as Record<string, unknown>));
-  cleanups.push(() => ws.terminate());
-  await once(ws, 'open');
-  if (token !== null) {
-    ws.send(JSON.stringify({ version: '1.0', id: 'C1', type: 'CONNECT', subType: 'REQUEST', timeStamp: 1, payload: { token } }));
-    await until(() => inbox.some((m) => m.type === 'CONNECT'));
-  }
-  const answer = (id: string, status = 200) => ws.send(JSON.stringify({ version: '1.0', id, type: 'COMMAND', subType: 'RESPONSE', timeStamp: 1, payload: { headers: {}, responseCode: status, body: '{}' } }));
-  return { ws, inbox, answer };
-}
+const raw = (h: Hub, token: string | null, opts?: WebSocket.ClientOptions) => rawAgent(h.url, token, cleanups, opts);
 
 describe('hub connections', () => {
   it('drops an agent that stops answering heartbeats, and keeps one that answers', async () => {

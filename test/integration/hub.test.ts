@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/lifecycle/daemon.js';
 import { captureLog } from '../support/log.js';
 import { RestServer, sendJson, type RestHandler } from '../support/fakes.js';
+import { rawAgent as dialRaw } from '../support/raw-agent.js';
 import { until } from '../support/wait.js';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,16 +118,8 @@ describe('hub', () => {
 });
 
 describe('hub notifications', () => {
-  async function rawAgent(h: Hub) {
-    const ws = new WebSocket(h.url);
-    await once(ws, 'open');
-    const inbox: Record<string, unknown>[] = [];
-    ws.on('message', (d) => inbox.push(JSON.parse(String(d)) as Record<string, unknown>));
-    ws.send(JSON.stringify({ version: '1.0', id: 'C1', type: 'CONNECT', subType: 'REQUEST', timeStamp: 1, payload: { token: 'token-a' } }));
-    await until(() => inbox.some((m) => m.type === 'CONNECT'));
-    cleanups.push(() => ws.terminate());
-    return { ws, inbox };
-  }
+  const rawAgent = (h: Hub) => dialRaw(h.url, 'token-a', cleanups);
+
 
   it('acknowledges a notification only once its handler resolved, and hands a resend of a handled id to no one', async () => {
     const h = await hub();
