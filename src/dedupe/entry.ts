@@ -1,4 +1,5 @@
 // One id the bridge accepted, and the states it goes through.
+import { textOf, type Answer } from './answers.js';
 
 export type IdState = 'queued' | 'running' | 'done' | 'expired' | 'interrupted';
 
@@ -10,7 +11,9 @@ export interface IdEntry {
   readonly method: string;
   state: IdState;
   /** The COMMAND RESPONSE frame, while `done`. */
-  frame: string | null;
+  readonly frame: string | null;
+  /** Where that frame is stored (see answers.ts); set by the ledger only. */
+  answer: Answer | null;
   /** When it was accepted, or answered once `done`/`expired` (ms since the epoch). */
   at: number;
   /** The connection the latest request for this id arrived on (0: before this process, or no connection). */
@@ -25,7 +28,7 @@ export interface IdEntry {
 
 /** An entry as the store makes it: a class, so that every entry has the same compact shape. */
 export class Entry implements IdEntry {
-  frame: string | null = null;
+  answer: Answer | null = null;
   askedOn = 0;
   deliveredOn: number | null = null;
   pins = 0;
@@ -37,6 +40,10 @@ export class Entry implements IdEntry {
     public state: IdState,
     public at: number,
   ) {}
+
+  get frame(): string | null {
+    return this.answer === null ? null : textOf(this.answer);
+  }
 }
 
 /** Waiting in the queue or running: never forgotten or released. */

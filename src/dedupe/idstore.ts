@@ -71,6 +71,11 @@ export class IdStore {
     return this.#l.bytes;
   }
 
+  /** Bytes of the slabs that hold answers outside the JS heap (see answers.ts). */
+  get slabBytes(): number {
+    return this.#l.answers.allocated;
+  }
+
   /**
    * Rebuilds the store from journal records: a call started but never answered becomes
    * `interrupted`. Records of an earlier version (ids not yet keyed by group) are read with
@@ -169,7 +174,7 @@ export class IdStore {
     if (this.#l.entries.get(e.id) !== e) return;
     if (e.state !== 'done' && e.state !== 'expired') return;
     // Stryker disable next-line ConditionalExpression: #release does nothing for an entry without an answer
-    if (e.frame !== null) this.#l.release(e);
+    if (e.answer !== null) this.#l.release(e);
     e.state = 'done';
     this.#l.hold(e, frame);
     void this.#append(this.#record('d', e, e.at, frame));
@@ -189,9 +194,6 @@ export class IdStore {
   }
 
   #done(e: IdEntry, frame: string, at: number): void {
-    // Reading a character makes V8 flatten a string built from pieces, so a stored answer
-    // costs its own length rather than a tree of fragments (about a third less memory).
-    frame.charCodeAt(0);
     e.state = 'done';
     e.at = at;
     this.#l.hold(e, frame);

@@ -1,6 +1,7 @@
 // The id store's accounting: the entries by key, and what each endpoint group holds of them
 // (ids, key bytes, answer bytes), with the lists that give its oldest answers and ids. Bounds are
 // enforced on the group that holds the most, so one group's cloud cannot push out another's ids.
+import { Answers } from './answers.js';
 import { Fifo } from './fifo.js';
 import { inFlight, type IdEntry } from './entry.js';
 
@@ -28,12 +29,15 @@ export class Ledger {
   bytes = 0;
   /** The part of bytes that is keys. */
   keyBytes = 0;
+  /** Where the answers are kept. */
+  readonly answers: Answers;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
 
   constructor(maxEntries: number, maxBytes: number) {
     this.#maxEntries = maxEntries;
     this.#maxBytes = maxBytes;
+    this.answers = new Answers(maxBytes);
   }
 
   /** A group's share (made on first use). */
@@ -65,7 +69,7 @@ export class Ledger {
   /** Counts an answer the entry now holds. */
   hold(e: IdEntry, frame: string): void {
     const size = utf8(frame);
-    e.frame = frame;
+    e.answer = this.answers.put(frame, size);
     e.bytes += size;
     this.bytes += size;
     this.share(e.group).answerBytes += size;
@@ -74,12 +78,13 @@ export class Ledger {
   /** Drops an entry's answer, and its bytes. */
   release(e: IdEntry): void {
     // Stryker disable next-line ConditionalExpression: without an answer the size released is 0 either way
-    if (e.frame === null) return;
+    if (e.answer === null) return;
     const size = e.bytes - utf8(e.id);
     e.bytes -= size;
     this.bytes -= size;
     this.share(e.group).answerBytes -= size;
-    e.frame = null;
+    this.answers.free(e.answer);
+    e.answer = null;
   }
 
   /** Forgets an entry. */

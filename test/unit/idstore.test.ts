@@ -26,6 +26,18 @@ describe('IdStore', () => {
     expect(s.bytes).toBe(k('A').length + 'frame-A'.length);
   });
 
+  it('keeps its answers outside the JS heap, in slabs that stay within its byte bound however many answers pass', () => {
+    const { s } = store({ maxEntries: 100_000, maxBytes: 1 << 20 });
+    const answer = (i: number) => `{"id":"${i}","payload":"${'é'.repeat(600)}"}`;
+    for (let i = 0; i < 20_000; i++) s.finish(s.queue(k(String(i)), 'GET', 1), answer(i));
+    expect(s.bytes).toBeLessThanOrEqual(1 << 20);
+    expect(s.slabBytes).toBeLessThanOrEqual((1 << 20) + 2 * 64 * 1024);
+    // the newest answers are held, byte for byte; the oldest released
+    expect(s.get(k('19999'))?.frame).toBe(answer(19_999));
+    expect(s.get(k('19500'))?.frame).toBe(answer(19_500));
+    expect(s.get(k('0'))).toMatchObject({ state: 'expired', frame: null });
+  });
+
   it('forgets an id that never ran', () => {
     const { s } = store();
     s.queue(k('A'), 'GET', 1);
