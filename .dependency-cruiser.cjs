@@ -1,6 +1,6 @@
 // Import rules, checked in CI (npm run lint:imports): no import circles (type-only imports
 // included), and imports run only downward through the layers
-//   cli, demo, index  →  doctor, service, hub (the operator's tools and the hub service)  →  lifecycle  →  parts  →  protocol, rest, policy, config, auth profiles  →  log, errors, retry
+//   cli, demo, index  →  doctor, service, hub (the operator's tools and the hub service)  →  lifecycle  →  parts  →  protocol, rest, policy, config, auth profiles  →  log, errors, retry, packages
 // A layer may import its own modules and any layer below it, never one above. The auth
 // profiles (backends/auth/) sit with the edges: they describe each product's API (what its
 // logins look like, which keys are secret), and the configuration loader reads them; the
@@ -12,7 +12,7 @@ const LAYERS = [
   ['lifecycle', '^src/lifecycle/'],
   ['parts', '^src/(dedupe|queue|bridge|link|notifications|metrics|cloud)/|^src/backends/(?!auth/)|^src/part\\.ts$'],
   ['edges', '^src/(protocol|rest|policy|config)/|^src/backends/auth/'],
-  ['base', '^src/log/|^src/(errors|constants|retry)\\.ts$'],
+  ['base', '^src/log/|^src/(errors|constants|retry|packages)\\.ts$'],
 ];
 
 const upward = LAYERS.slice(1).map(([name, path], i) => ({

@@ -27,6 +27,23 @@ const nativeAddonStubs = {
   },
 };
 
+/**
+ * dist/packages.js requires the CommonJS packages through a `require` of its own (createRequire),
+ * which a bundler cannot follow. Here that declaration is dropped, so the requires below it are
+ * the plain ones esbuild bundles.
+ */
+const PACKAGES_REQUIRE = 'const require = createRequire(import.meta.url);';
+const plainRequires = {
+  name: 'plain-requires',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]dist[\\/]packages\.js$/ }, async (a) => {
+      const text = await readFile(a.path, 'utf8');
+      if (!text.includes(PACKAGES_REQUIRE)) throw new DistError(`${a.path} no longer declares \`${PACKAGES_REQUIRE}\`; update plainRequires in scripts/packaging/sea.mjs`);
+      return { contents: text.replace(PACKAGES_REQUIRE, ''), loader: 'js' };
+    });
+  },
+};
+
 /** Bundles dist/cli/main.js and everything it imports into `outfile` (CommonJS, builtins only). */
 async function bundle(root, version, outfile) {
   const requireDev = createRequire(join(root, 'package.json'));
@@ -39,7 +56,7 @@ async function bundle(root, version, outfile) {
     target: 'node20',
     format: 'cjs',
     logLevel: 'silent',
-    plugins: [nativeAddonStubs],
+    plugins: [nativeAddonStubs, plainRequires],
     // Minified, the script V8 keeps in memory is half the size (about 4 MiB less resident at
     // idle); names are kept, so that errors in the logs still name their functions.
     minify: true,

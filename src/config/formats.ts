@@ -2,8 +2,11 @@
 // so that the entries of lists (backends, endpoints) are checked by the same rules as the keys
 // of the schema. Each format also names the TypeScript type of its values (FormatTypes), from
 // which the configuration's type is derived (see schema.ts).
-import convict from 'convict';
+import type { SchemaObj } from 'convict';
+import { requireConvict } from '../packages.js';
 import type { RawBackend, RawEndpoint } from './raw.js';
+
+const convict = requireConvict();
 
 /** Methods the policy can allow. */
 export const RELAYABLE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -57,7 +60,7 @@ export function checkUint(v: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): v
 convict.addFormat({
   name: 'nbw-uint',
   coerce: (v: unknown) => (isString(v) && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
-  validate(v: unknown, schema: convict.SchemaObj) {
+  validate(v: unknown, schema: SchemaObj) {
     checkUint(v, typeof schema.min === 'number' ? schema.min : 0, typeof schema.max === 'number' ? schema.max : Number.MAX_SAFE_INTEGER);
   },
 });

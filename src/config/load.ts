@@ -1,7 +1,7 @@
 // Loads the configuration once: defaults < config file < NBWSS_* environment < CLI flags,
 // validates every key, reads the files it names, and returns a frozen typed object.
 import { existsSync } from 'node:fs';
-import convict from 'convict';
+import { requireConvict } from '../packages.js';
 import { ConfigError } from '../errors.js';
 import { resolveBackends, type BackendConfig } from './backends.js';
 import { redactValue } from './redact.js';
@@ -10,6 +10,8 @@ import { expandPath, jsonErrorWhere, readCa, readSecret, readText, type Env } fr
 import { schemaLeaves } from './leaves.js';
 import { convictSchema, NOTIFICATION_SWITCHES, type LogLevel, type RawConfig, type RelayableMethod } from './schema.js';
 import { redactAuth } from '../backends/auth/registry.js';
+
+const convict = requireConvict();
 
 export { isLoopbackHost } from './files.js';
 export type { Endpoint, ProxyConfig } from './endpoints.js';

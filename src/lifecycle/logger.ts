@@ -1,7 +1,10 @@
 // The root pino logger (JSON to stdout for journald), with every secret name any part declares
 // redacted (see redact.ts). Every module gets a child: `log.child({ mod: 'link' })`.
-import { pino, type DestinationStream, type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import { requirePino } from '../packages.js';
 import { CENSOR, REDACT_PATHS } from './redact.js';
+
+const pino = requirePino();
 
 export type { Logger };
 

@@ -1,7 +1,7 @@
 // One WebSocket connection to one cloud endpoint: dial (directly or through the proxy), the
 // CONNECT handshake, heartbeat, frames in and out. The Link decides which to dial and when.
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { CODE, LinkError } from '../errors.js';
 import { logId } from '../log/fields.js';
 import type { WarnLimiter } from '../log/limiter.js';
@@ -145,7 +145,7 @@ export class Connection {
   }
 
   get ready(): boolean {
-    return this.#state === 'ready' && !this.#writeFailed && this.#ws.readyState === WebSocket.OPEN;
+    return this.#state === 'ready' && !this.#writeFailed && this.#ws.readyState === this.#ws.OPEN;
   }
 
   get bufferedAmount(): number {
@@ -232,7 +232,7 @@ export class Connection {
         clearTimeout(kill);
         resolve();
       });
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      if (ws.readyState === ws.CONNECTING) ws.terminate();
       else ws.close(code, reason);
     });
   }

@@ -1,10 +1,13 @@
 // Opening the socket to a cloud endpoint: ws options for the timeout, frame size, masking, CA
 // and proxy. What happens on it is the Connection's.
 import { rootCertificates } from 'node:tls';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { requireWs } from '../packages.js';
 import { isLoopbackHost } from '../config/files.js';
 import type { ProxyConfig } from '../config/endpoints.js';
 import { proxyAgent } from './proxy.js';
+
+const WebSocketClass = requireWs();
 
 /**
  * Frames from a client are masked with a random key (RFC 6455 §5.3), so that an intermediary
@@ -40,7 +43,7 @@ export interface DialSettings {
 export function openSocket(url: string, settings: DialSettings, onProxy?: (status: number) => void): WebSocket {
   const agent = proxyAgent(url, settings.proxy);
   if (agent && onProxy) agent.on('proxyConnect', (res: { statusCode?: number }) => onProxy(res.statusCode ?? 0));
-  return new WebSocket(url, {
+  return new WebSocketClass(url, {
     handshakeTimeout: settings.connectTimeoutMs,
     perMessageDeflate: settings.perMessageDeflate,
     // Frames a little over the limit are still read so they can be answered 413; beyond this the socket closes (1009).

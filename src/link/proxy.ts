@@ -1,7 +1,7 @@
 // Dialling the cloud through an HTTP CONNECT proxy: which endpoints use it, and the agent.
 import type { Agent } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import { HttpsProxyAgent } from 'https-proxy-agent';
+import { requireHttpsProxyAgent } from '../packages.js';
 import type { ProxyConfig } from '../config/endpoints.js';
 
 /** True when `host` is an IP address inside the CIDR range `entry` (10.0.0.0/8, fd00::/8). */
@@ -39,7 +39,9 @@ export function viaProxy(url: string, proxy: ProxyConfig | null): boolean {
   return proxy !== null && !(proxy.fromEnvironment && bypassesProxy(new URL(url), proxy.noProxy));
 }
 
-/** The agent to dial `url` with, or undefined to dial directly. */
+/** The agent to dial `url` with, or undefined to dial directly (the proxy agent's package is loaded only then). */
 export function proxyAgent(url: string, proxy: ProxyConfig | null): Agent | undefined {
-  return proxy !== null && viaProxy(url, proxy) ? (new HttpsProxyAgent(proxy.url) as unknown as Agent) : undefined;
+  if (proxy === null || !viaProxy(url, proxy)) return undefined;
+  const HttpsProxyAgent = requireHttpsProxyAgent();
+  return new HttpsProxyAgent(proxy.url) as unknown as Agent;
 }

@@ -1,6 +1,9 @@
 // The logger every module takes (a child of the root one the lifecycle creates, see
 // lifecycle/logger.ts), and one that drops everything.
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { requirePino } from '../packages.js';
+
+const pino = requirePino();
 
 export type { Logger };
 

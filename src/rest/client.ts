@@ -3,10 +3,12 @@
 // server said (status, headers, body bytes); shaping that for the wire is the codec's (toPayload).
 import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import Pool from 'undici/lib/dispatcher/pool.js';
+import { requirePool } from '../packages.js';
 import { AnsweredError } from '../errors.js';
 import type { HttpMethod } from '../protocol/wire.js';
 import { responseHeaders } from './headers.js';
+
+const Pool = requirePool();
 
 /** One call, as the policy and the header filter left it. */
 export interface RestCall {

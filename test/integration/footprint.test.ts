@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeCloud, makeEnvelope, RestServer, sendJson } from '../support/fakes.js';
 import { childEnv } from '../support/cli-env.js';
+import { ConnectProxy } from '../support/proxy.js';
 import { until } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -51,7 +52,7 @@ describe('what the daemon loads', () => {
     const before = await loaded();
     expect(before.packages).toContain('ws');
     expect(before.packages).toContain('undici');
-    for (const p of ['zod', 'prom-client']) expect(before.packages).not.toContain(p);
+    for (const p of ['zod', 'prom-client', 'https-proxy-agent']) expect(before.packages).not.toContain(p);
     expect(before.files.filter((f) => /undici\/index\.js$/.test(f))).toEqual([]);
     for (const m of ['metrics/part.js', 'metrics/prometheus.js', 'notifications/part.js', 'cli/replay.js', 'doctor/run.js']) {
       expect(before.files.filter((f) => f.endsWith(`dist/${m}`))).toEqual([]);
@@ -64,6 +65,15 @@ describe('what the daemon loads', () => {
     expect(String(bad.payload.body)).toMatch(/invalid COMMAND REQUEST: payload\.uri/);
     expect((await loaded()).packages).toContain('zod');
     expect((await peer.command('GET', '/netbackup/admin/jobs')).payload.responseCode).toBe(200);
+  });
+
+  it('loads the proxy agent when the cloud is dialled through a proxy', async () => {
+    const proxy = await new ConnectProxy().start();
+    cleanups.push(() => proxy.stop());
+    const { peer, loaded } = await daemon({ NBWSS_CLOUD_PROXY: proxy.url });
+    expect((await peer.command('GET', '/netbackup/admin/jobs')).payload.responseCode).toBe(200);
+    expect(proxy.tunnels).toHaveLength(1);
+    expect((await loaded()).packages).toContain('https-proxy-agent');
   });
 
   it('loads metrics when metrics.listen is set', async () => {
