@@ -2,11 +2,14 @@
 // Memory: the bridge at its default settings (and the plain bridge beside it) idle once
 // connected, then after every 100 000 requests (GET 1 KiB, 16 in flight), up to --requests.
 // Both processes are measured by their resident set (VmRSS), as an operator's tools show it.
+// Idle is measured twice: 2 s after connecting, and settled, once V8's memory reducer has run
+// (it starts 8 s after activity stops); the last step is measured settled as well.
 //
 //   npm run bench:memory                          # idle, then 100 000 requests
 //   npm run bench:memory -- --requests 1000000    # ten times longer: RSS must stay flat
 //   npm run bench:memory -- --snapshot /tmp/heap  # and a heap snapshot of the bridge at the end
 //   npm run bench:memory -- --sea release/nbwss-bridge-0.1.0-linux-x64   # the single executable instead
+//   npm run bench:memory -- --settle 0            # without the settled rows
 //
 // Prints a Markdown table and writes the figures to bench/memory.json.
 import { spawn } from 'node:child_process';
@@ -19,11 +22,12 @@ import { procRss, startCloud, startRestSim } from './peers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opt } = parseArgs({
-  options: { sea: { type: 'string' }, snapshot: { type: 'string' }, requests: { type: 'string', default: '100000' }, window: { type: 'string', default: '16' }, step: { type: 'string', default: '100000' } },
+  options: { sea: { type: 'string' }, snapshot: { type: 'string' }, requests: { type: 'string', default: '100000' }, window: { type: 'string', default: '16' }, step: { type: 'string', default: '100000' }, settle: { type: 'string', default: '20' } },
 });
 const TOTAL = Number(opt.requests);
 const STEP = Number(opt.step);
 const WINDOW = Number(opt.window);
+const SETTLE_MS = Number(opt.settle) * 1000;
 const MiB = 1048576;
 const rss = (pid) => procRss(pid).rss;
 
@@ -45,6 +49,13 @@ const procs = {
 await cloud.ready();
 await new Promise((r) => setTimeout(r, 2000));
 const rows = [{ requests: 0, bridged: rss(procs.bridged.pid), plain: rss(procs.plain.pid) }];
+/** The same again once both have been idle SETTLE_MS. */
+async function settled(requests) {
+  if (SETTLE_MS === 0) return;
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  rows.push({ requests, settled: true, bridged: rss(procs.bridged.pid), plain: rss(procs.plain.pid) });
+}
+await settled(0);
 
 const payload = { uri: '/netbackup/admin/jobs?size=1024', method: 'GET', headers: { 'Content-Type': 'application/vnd.netbackup+json;version=1.0', Authorization: 'eyJhbGciOiJSUzI1NiJ9.YmVuY2g.c2lnbmF0dXJl' } };
 const one = (way) => cloud.command(way, payload);
@@ -66,6 +77,7 @@ for (let done = 0; done < TOTAL; done += STEP) {
   rows.push({ requests: done + n, bridged: rss(procs.bridged.pid), plain: rss(procs.plain.pid) });
   process.stderr.write(`${done + n} requests: bridge ${(rows.at(-1).bridged / MiB).toFixed(1)} MiB, plain ${(rows.at(-1).plain / MiB).toFixed(1)} MiB\n`);
 }
+if (TOTAL > 0) await settled(TOTAL);
 if (opt.snapshot) {
   procs.bridged.kill('SIGUSR2');
   const written = () => readdirSync(opt.snapshot).some((f) => f.endsWith('.heapsnapshot'));
@@ -80,7 +92,8 @@ cloud.close();
 const mib = (b) => (b / MiB).toFixed(1);
 const targets = (r) => (r.requests === 0 ? r.bridged <= 60 * MiB : r.bridged <= 90 * MiB) ? '✓' : '✗';
 console.log('| requests | RSS bridge (MiB) | RSS plain bridge (MiB) | target |\n| ---: | ---: | ---: | --- |');
-for (const r of rows) console.log(`| ${r.requests === 0 ? 'idle' : r.requests} | ${mib(r.bridged)} | ${mib(r.plain)} | ${r.requests === 0 ? '≤ 60' : '≤ 90'} ${targets(r)} |`);
+const label = (r) => `${r.requests === 0 ? 'idle' : r.requests}${r.settled ? `, settled (${SETTLE_MS / 1000} s idle)` : ''}`;
+for (const r of rows) console.log(`| ${label(r)} | ${mib(r.bridged)} | ${mib(r.plain)} | ${r.requests === 0 ? '≤ 60' : '≤ 90'} ${targets(r)} |`);
 console.log(`\nbridge at default settings, ${WINDOW} in flight, GET 1 KiB; Node.js ${process.version}`);
 writeFileSync(join(root, 'bench', 'memory.json'), `${JSON.stringify({ window: WINDOW, rows }, null, 2)}\n`);
 process.exit(0);
