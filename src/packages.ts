@@ -9,6 +9,7 @@
 // `require` made here, so that the bundler sees, and bundles, the plain requires below.
 import { createRequire } from 'node:module';
 import type WebSocketClass from 'ws';
+import type * as WsModule from 'ws';
 import type PoolClass from 'undici/lib/dispatcher/pool.js';
 import type * as PinoModule from 'pino';
 import type convictFunction from 'convict';
@@ -18,6 +19,8 @@ const require = createRequire(import.meta.url);
 
 /** ws's WebSocket class. */
 export const requireWs = (): typeof WebSocketClass => require('ws') as typeof WebSocketClass;
+/** ws's server. */
+export const requireWsServer = (): typeof WsModule.WebSocketServer => (require('ws') as typeof WsModule).WebSocketServer;
 /** undici's Pool alone (see undici-pool.d.ts). */
 export const requirePool = (): typeof PoolClass => require('undici/lib/dispatcher/pool.js') as typeof PoolClass;
 /** pino (the function, with its helpers). */

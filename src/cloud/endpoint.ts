@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
+import type { default as WebSocket, WebSocketServer } from 'ws';
+import { requireWsServer } from '../packages.js';
 import { encodeEnvelope } from '../protocol/encode.js';
 import type { AgentIdentity, ListenOptions } from './types.js';
 
@@ -44,7 +45,7 @@ export class Session {
   }
 
   get open(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
+    return this.ws.readyState === this.ws.OPEN;
   }
 
   send(frame: string, id?: string): boolean {
@@ -112,7 +113,7 @@ export class Endpoint {
     this.#server = server;
     this.#opts = opts;
     this.#on = on;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes, perMessageDeflate: false });
+    this.#wss = new (requireWsServer())({ noServer: true, maxPayload: opts.maxMessageBytes, perMessageDeflate: false });
     server.on('upgrade', this.#onUpgrade);
     this.#heartbeat = setInterval(() => this.#beat(), opts.heartbeatMs).unref();
   }
@@ -201,7 +202,7 @@ export class Endpoint {
         clearTimeout(timer);
         const token = typeof payload === 'object' && payload !== null ? (payload as { token?: unknown }).token : undefined;
         void this.#connect(ws, req, id, typeof token === 'string' ? token : '').then((s) => {
-          if (s && ws.readyState === WebSocket.OPEN) {
+          if (s && ws.readyState === ws.OPEN) {
             proven();
             session = s;
             this.#sessions.set(ws, s);
@@ -226,7 +227,7 @@ export class Endpoint {
     }
     const valid = identity !== null && this.#on.accepting();
     if (!valid) this.#on.refused('token', req.socket.remoteAddress);
-    if (ws.readyState === WebSocket.OPEN) ws.send(encodeEnvelope('CONNECT', 'RESPONSE', id, { valid }));
+    if (ws.readyState === ws.OPEN) ws.send(encodeEnvelope('CONNECT', 'RESPONSE', id, { valid }));
     return valid && identity ? new Session(ws, identity) : null;
   }
 }

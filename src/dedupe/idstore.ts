@@ -71,9 +71,13 @@ export class IdStore {
     return this.#l.bytes;
   }
 
-  /** Bytes of the slabs that hold answers outside the JS heap (see answers.ts). */
+  /** Bytes of the slabs that hold answers outside the JS heap (see answers.ts), and of the answers in them. */
   get slabBytes(): number {
     return this.#l.answers.allocated;
+  }
+
+  get answerBytesInSlabs(): number {
+    return this.#l.answers.inSlabs;
   }
 
   /**

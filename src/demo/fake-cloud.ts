@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { requireWsServer } from '../packages.js';
 import { NB_MEDIA_TYPE } from './fake-rest.js';
 
 /** A parsed message from the bridge, or the raw text when it was not JSON. */
@@ -194,7 +195,8 @@ export class FakeCloud {
   async start(port = 0): Promise<this> {
     const common = { maxPayload: this.#opts.maxPayload ?? 512 * 1024 * 1024, autoPong: this.#opts.autoPong ?? true };
     const server = this.#opts.server;
-    const wss = server ? new WebSocketServer({ server, ...common }) : new WebSocketServer({ host: '127.0.0.1', port, ...common });
+    const Wss = requireWsServer();
+    const wss = server ? new Wss({ server, ...common }) : new Wss({ host: '127.0.0.1', port, ...common });
     const extra = Object.entries(this.#opts.upgradeHeaders ?? {});
     if (extra.length) wss.on('headers', (headers) => headers.push(...extra.map(([k, v]) => `${k}: ${v}`)));
     wss.on('connection', (ws, req) => {

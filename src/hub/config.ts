@@ -1,11 +1,13 @@
 // The configuration of `nbwss-bridge hub`, loaded the daemon's way: defaults < config file
 // (--config, NBWSS_HUB_CONFIG) < NBWSS_HUB_* environment < flags; every key checked once, every
 // problem named, secret files read, and a frozen typed object handed to the service.
-import convict from 'convict';
+import { requireConvict } from '../packages.js';
 import { ConfigError } from '../errors.js';
 import { readConfigFile } from '../config/load.js';
 import { expandPath, isLoopbackHost, parseListen, readSecret, readText, type Env } from '../config/files.js';
 import type { LogLevel } from '../config/formats.js';
+
+const convict = requireConvict();
 
 convict.addFormat({
   name: 'nbw-hub-path',

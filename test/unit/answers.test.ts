@@ -6,6 +6,8 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 const store = (a: Answers, text: string) => a.put(text, utf8(text));
+/** Slabs allowed for a bound of 1 MiB: 16 of 64 KiB, and 3 spare. */
+const CAP_1MIB = 19 * 64 * KiB;
 
 describe('Answers: the id store keeps its answers in slabs outside the JS heap', () => {
   it('gives back every answer as it was stored, multi-byte text included', () => {
@@ -32,8 +34,8 @@ describe('Answers: the id store keeps its answers in slabs outside the JS heap',
       // 400 answers (about 560 KiB) held at a time, oldest freed first, as the store releases them
       if (held.length > 400) a.free(held.shift() as Answer);
     }
-    expect(a.allocated).toBeLessThanOrEqual(1 * MiB + 2 * 64 * KiB);
-    expect(held.every((h) => textOf(h) === frame)).toBe(true);
+    expect(a.allocated).toBeLessThanOrEqual(CAP_1MIB);
+    expect(held.every((h) => typeof h === 'object' && textOf(h) === frame)).toBe(true);
   });
 
   it('never writes over an answer still held: one held answer keeps its slab out of use', () => {
@@ -48,16 +50,48 @@ describe('Answers: the id store keeps its answers in slabs outside the JS heap',
     for (const [i, r] of rest.entries()) expect(textOf(r)).toBe(`answer ${4900 + i} `.padEnd(1000, '.'));
   });
 
-  it('past its slabs (every one still holding answers), keeps new answers as strings, and uses slabs again once freed', () => {
-    const a = new Answers(1 * MiB); // 16 slabs of 64 KiB, 2 spare
+  it('past its slabs (every one full of answers still held), keeps new answers as strings, and uses slabs again once freed', () => {
+    const a = new Answers(1 * MiB); // 16 slabs of 64 KiB, 3 spare
     const frame = 'z'.repeat(16 * KiB);
     const held: Answer[] = [];
     for (let i = 0; i < 100; i++) held.push(store(a, frame));
-    expect(a.allocated).toBe(18 * 64 * KiB);
-    expect(held.filter((h) => typeof h === 'string').length).toBe(100 - 18 * 4);
+    expect(a.allocated).toBe(CAP_1MIB);
+    expect(held.filter((h) => typeof h === 'string').length).toBe(100 - 19 * 4);
     for (const h of held) a.free(h);
     expect(typeof store(a, frame)).toBe('object');
-    expect(a.allocated).toBeLessThanOrEqual(18 * 64 * KiB);
+    expect(a.allocated).toBeLessThanOrEqual(CAP_1MIB);
+  });
+
+  it('compacts a slab when every slab holds a few long-lived answers among freed ones, so answers never fall back to strings while they fit the bound', () => {
+    // One group's small answers live long (its share of the store is small, so none is
+    // released), and each lands in a slab between another group's large ones, freed oldest first.
+    const a = new Answers(1 * MiB);
+    const quiet: { text: string; answer: Answer }[] = [];
+    const noisy: Answer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const text = `{"quiet":${i}}`;
+      quiet.push({ text, answer: store(a, text) });
+      for (let j = 0; j < 4; j++) {
+        noisy.push(store(a, 'B'.repeat(4 * KiB)));
+        if (noisy.length > 200) a.free(noisy.shift() as Answer); // about 800 KiB held
+      }
+    }
+    expect([...quiet.map((q) => q.answer), ...noisy].filter((h) => typeof h === 'string')).toEqual([]);
+    expect(a.allocated).toBeLessThanOrEqual(CAP_1MIB);
+    for (const q of quiet) expect(textOf(q.answer)).toBe(q.text);
+    for (const n of noisy) expect(textOf(n)).toBe('B'.repeat(4 * KiB));
+    expect(a.inSlabs).toBe(quiet.reduce((n, q) => n + utf8(q.text), 0) + noisy.length * 4 * KiB);
+  });
+
+  it('ignores an answer freed twice', () => {
+    const a = new Answers(1 * MiB);
+    const first = store(a, 'first');
+    const second = store(a, 'second');
+    a.free(first);
+    a.free(first);
+    expect(a.inSlabs).toBe(6);
+    expect(textOf(store(a, 'third'))).toBe('third');
+    expect(textOf(second)).toBe('second');
   });
 
   it('gives back empty slabs beyond a couple kept for reuse', () => {
@@ -69,10 +103,13 @@ describe('Answers: the id store keeps its answers in slabs outside the JS heap',
     expect(a.allocated).toBe(3 * 64 * KiB);
   });
 
-  it('holds exactly the live answers through any order of stores and frees (property)', () => {
+  it.each([
+    ['large answers, many kept as strings', 9000, 400],
+    ['small answers, slabs compacted', 1500, 1500],
+  ])('holds exactly the live answers through any order of stores and frees (property: %s)', (_name, maxLength, ops) => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.record({ put: fc.string({ unit: 'grapheme', maxLength: 9000 }) }), fc.record({ free: fc.nat() })), { maxLength: 400 }),
+        fc.array(fc.oneof(fc.record({ put: fc.string({ unit: 'grapheme', maxLength }) }), fc.record({ free: fc.nat() })), { maxLength: ops }),
         (ops) => {
           const a = new Answers(64 * KiB); // slabs of 64 KiB, at most 3
           const live: { text: string; answer: Answer }[] = [];

@@ -31,11 +31,30 @@ describe('IdStore', () => {
     const answer = (i: number) => `{"id":"${i}","payload":"${'é'.repeat(600)}"}`;
     for (let i = 0; i < 20_000; i++) s.finish(s.queue(k(String(i)), 'GET', 1), answer(i));
     expect(s.bytes).toBeLessThanOrEqual(1 << 20);
-    expect(s.slabBytes).toBeLessThanOrEqual((1 << 20) + 2 * 64 * 1024);
+    expect(s.slabBytes).toBeLessThanOrEqual((1 << 20) + 3 * 64 * 1024);
     // the newest answers are held, byte for byte; the oldest released
     expect(s.get(k('19999'))?.frame).toBe(answer(19_999));
     expect(s.get(k('19500'))?.frame).toBe(answer(19_500));
     expect(s.get(k('0'))).toMatchObject({ state: 'expired', frame: null });
+  });
+
+  it("keeps every answer in its slabs when one group's few answers outlive another's many (slabs are compacted, not abandoned)", () => {
+    const { s } = store({ ttlMs: 600_000, maxEntries: 1_000_000, maxBytes: 16 << 20 });
+    const run = (group: string, id: string, frame: string) => s.finish(s.queue(keyOf(group, id), 'GET', 1), frame);
+    for (let r = 0; r < 3000; r++) {
+      run('quiet', `q${r}`, `{"small":${r}}`);
+      for (let j = 0; j < 64; j++) run('noisy', `n${r}-${j}`, 'B'.repeat(16_384));
+    }
+    expect(s.bytes).toBeLessThanOrEqual(16 << 20);
+    expect(s.slabBytes).toBeLessThanOrEqual(19 << 20);
+    let keyBytes = 0;
+    for (let r = 0; r < 3000; r++) {
+      for (const key of [keyOf('quiet', `q${r}`), ...Array.from({ length: 64 }, (_, j) => keyOf('noisy', `n${r}-${j}`))]) if (s.get(key)) keyBytes += key.length;
+    }
+    // every answer held is in the slabs: none had to be kept as a string
+    expect(s.answerBytesInSlabs).toBe(s.bytes - keyBytes);
+    expect(s.get(keyOf('quiet', 'q0'))?.frame).toBe('{"small":0}');
+    expect(s.get(keyOf('noisy', 'n2999-63'))?.frame).toBe('B'.repeat(16_384));
   });
 
   it('forgets an id that never ran', () => {
