@@ -74,10 +74,13 @@ export function mapRestError(err: unknown, timeoutMs: number): AnsweredError {
   return new AnsweredError('NBW_ERR_REST_FAILED', `REST call failed: ${code}`, { cause: err });
 }
 
+/** What a settled call answers with from then on: nothing. */
+const SETTLED = (): void => {};
+
 /** One call in flight: collects the response, enforces the size cap, settles once. */
 class Call implements Dispatcher.DispatchHandler {
-  readonly #resolve: (res: HttpResult) => void;
-  readonly #reject: (err: AnsweredError) => void;
+  #resolve: (res: HttpResult) => void;
+  #reject: (err: AnsweredError) => void;
   readonly #client: RestClient;
   #controller: Dispatcher.DispatchController | null = null;
   #abortReason: AnsweredError | null = null;
@@ -119,6 +122,7 @@ class Call implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return;
     this.#size += chunk.length;
     if (this.#size > this.#client.maxBytes) {
       this.abort(this.#client.tooLarge());
@@ -129,11 +133,12 @@ class Call implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.#settled) return;
-    this.#settled = true;
-    this.#client.done(this);
     const chunks = this.#chunks;
     const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size);
-    this.#resolve({ status: this.#status, headers: responseHeaders(this.#headers, this.#head), body });
+    const result = { status: this.#status, headers: responseHeaders(this.#headers, this.#head), body };
+    const resolve = this.#resolve;
+    this.#settle();
+    resolve(result);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -142,9 +147,25 @@ class Call implements Dispatcher.DispatchHandler {
 
   #fail(err: AnsweredError): void {
     if (this.#settled) return;
+    const reject = this.#reject;
+    this.#settle();
+    reject(err);
+  }
+
+  /**
+   * Settled: what the call collected is let go at once. undici keeps a finished call's handler
+   * a while longer, and whatever the handler still held (the body, undici's headers and
+   * request, the settled promise with its result) lived on with it into the old generation: a
+   * young collection in the bridge kept twice as much alive, and took 4 ms instead of 2.5.
+   */
+  #settle(): void {
     this.#settled = true;
     this.#client.done(this);
-    this.#reject(err);
+    this.#chunks = [];
+    this.#headers = {};
+    this.#controller = null;
+    this.#resolve = SETTLED;
+    this.#reject = SETTLED;
   }
 }
 
