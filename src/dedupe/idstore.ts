@@ -71,11 +71,12 @@ export class IdStore {
     return this.#l.bytes;
   }
 
-  /** Bytes of the slabs that hold answers outside the JS heap (see answers.ts), and of the answers in them. */
+  /** Bytes of the slabs that hold answers outside the JS heap (see answers.ts). */
   get slabBytes(): number {
     return this.#l.answers.allocated;
   }
 
+  /** Bytes of the answers held in those slabs (the rest are strings of their own). */
   get answerBytesInSlabs(): number {
     return this.#l.answers.inSlabs;
   }
